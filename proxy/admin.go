@@ -1,0 +1,82 @@
+package proxy
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/pprof"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// AdminOptions configure the admin listener.
+type AdminOptions struct {
+	Rules    Rules
+	Gatherer prometheus.Gatherer
+	// Pprof serves /debug/pprof/ when true.
+	Pprof bool
+	// Draining makes /readyz fail while the server shuts down (lame duck).
+	Draining *atomic.Bool
+}
+
+// AdminHandler serves the admin listener, which must never share the public
+// address: /metrics, /healthz (the process is up), /readyz (a rule set is
+// loaded and the server is not draining), /rules (the loaded set as JSON)
+// and, when enabled, /debug/pprof/.
+func AdminHandler(o AdminOptions) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{EnableOpenMetrics: true}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n")) //nolint:errcheck
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		switch {
+		case o.Draining != nil && o.Draining.Load():
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("draining\n")) //nolint:errcheck
+		case o.Rules == nil || o.Rules.Load() == nil:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("no rule set loaded\n")) //nolint:errcheck
+		default:
+			w.Write([]byte("ready\n")) //nolint:errcheck
+		}
+	})
+	mux.HandleFunc("/rules", func(w http.ResponseWriter, r *http.Request) {
+		set := o.Rules.Load()
+		type site struct {
+			Name     string   `json:"name"`
+			Hosts    []string `json:"hosts"`
+			Upstream string   `json:"upstream"`
+			Deny     []string `json:"deny"`
+			Shadow   bool     `json:"shadow"`
+		}
+		out := struct {
+			Version    string         `json:"version"`
+			LoadedAt   string         `json:"loaded_at"`
+			Vendors    int            `json:"vendors"`
+			ByCategory map[string]int `json:"vendors_by_category"`
+			Sites      []site         `json:"sites"`
+		}{Version: set.Version(), LoadedAt: set.LoadedAt().UTC().Format("2006-01-02T15:04:05Z"), Vendors: len(set.Vendors()), ByCategory: map[string]int{}}
+		for _, v := range set.Vendors() {
+			out.ByCategory[v.Category.String()]++
+		}
+		for _, s := range set.Sites() {
+			out.Sites = append(out.Sites, site{s.Name, s.Hosts, s.Upstream.String(), s.Deny.Names(), s.Shadow})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.Encode(out) //nolint:errcheck
+	})
+	if o.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	return mux
+}

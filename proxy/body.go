@@ -1,0 +1,213 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/andybalholm/brotli"
+	"github.com/consentgate/consentgate/proxy/rewrite"
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/valyala/fasthttp"
+)
+
+// acceptEncodingUpstream is what an opted-out visitor's request asks the
+// upstream for: encodings the rewriter can read. gzip is re-encoded for the
+// client; the others are served decoded.
+const acceptEncodingUpstream = "gzip, br, zstd, deflate"
+
+// chunkSize is how much of an upstream body is read and rewritten at a
+// time: large chunks keep the per-chunk cost of streaming low.
+const chunkSize = 32 << 10
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
+
+// errDecodedTooLarge stops a decompression bomb.
+var errDecodedTooLarge = errors.New("decoded body exceeds the limit")
+
+// rewriteBody streams an HTML body through the rewriter to the client: the
+// body is decoded when compressed, rewritten chunk by chunk and, for gzip,
+// re-encoded. Headers are fixed first: the length is unknown (chunked),
+// strong validators no longer hold, ranges are off.
+func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, e *enforcer) {
+	h := &ctx.Response.Header
+	h.Del("Accept-Ranges")
+	if et := h.Peek("ETag"); len(et) > 0 && !bytes.HasPrefix(et, []byte("W/")) {
+		h.SetBytesV("ETag", append([]byte("W/"), et...))
+	}
+	var src io.Reader
+	if resp.IsBodyStream() {
+		src = resp.BodyStream()
+	} else {
+		src = bytes.NewReader(resp.Body())
+	}
+	rs := &rewriteStream{resp: resp, s: s, e: e}
+	enc := string(bytes.ToLower(bytes.TrimSpace(resp.Header.ContentEncoding())))
+	var err error
+	switch enc {
+	case "", "identity":
+		rs.src = src
+	case "gzip", "x-gzip":
+		var zr *gzip.Reader
+		if zr, err = gzip.NewReader(src); err == nil {
+			rs.src, rs.decoder = zr, zr
+			if e.clientGzip {
+				// Fastest level: re-encoding dominates the cost of an
+				// opted-out compressed page.
+				rs.gz, _ = gzip.NewWriterLevel(&rs.out, gzip.BestSpeed)
+			}
+		}
+	case "br":
+		rs.src = brotli.NewReader(src)
+	case "zstd":
+		var zr *zstd.Decoder
+		if zr, err = zstd.NewReader(src, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(s.opts.MaxDecodedBody))); err == nil {
+			rs.src = zr
+			rs.zstd = zr
+		}
+	case "deflate":
+		fr := flate.NewReader(src)
+		rs.src, rs.decoder = fr, fr
+	default:
+		err = errors.New("unknown content-encoding")
+	}
+	if err != nil {
+		// Cannot read the body: fail closed for trackers without breaking
+		// the page. The bytes go through as they are, under a CSP that lets
+		// nothing load from a third party.
+		s.metrics.FailClosed.WithLabelValues(e.sm.name, "undecodable").Inc()
+		h.Set("Content-Security-Policy", failClosedCSP)
+		relayBody(ctx, resp)
+		return
+	}
+	if rs.gz == nil {
+		h.Del("Content-Encoding")
+	}
+	h.Del("Content-Length")
+	rs.src = &capReader{r: rs.src, n: s.opts.MaxDecodedBody}
+	var sink io.Writer = &rs.out
+	if rs.gz != nil {
+		sink = rs.gz
+	}
+	rs.rw = rewrite.NewWriter(sink, rewrite.Policy{Set: e.set, Site: e.site, Deny: e.deny})
+	ctx.Response.SetBodyStream(rs, -1)
+}
+
+// failClosedCSP is served with an opted-out page the proxy could not read:
+// the page keeps working from its own origin, trackers cannot load.
+const failClosedCSP = "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; frame-src 'self'; connect-src 'self'; img-src 'self' data: blob:"
+
+// rewriteStream is the body of a rewritten response, read by fasthttp as it
+// writes to the client.
+type rewriteStream struct {
+	s       *Server
+	e       *enforcer
+	resp    *fasthttp.Response
+	src     io.Reader
+	decoder io.Closer
+	zstd    *zstd.Decoder
+	gz      *gzip.Writer
+	rw      *rewrite.Writer
+	out     bytes.Buffer
+	chunk   *[]byte
+	in      int64
+	spent   time.Duration
+	err     error
+}
+
+func (r *rewriteStream) Read(p []byte) (int, error) {
+	for r.out.Len() == 0 {
+		if r.err != nil {
+			return 0, r.err
+		}
+		r.fill()
+	}
+	return r.out.Read(p)
+}
+
+// fill reads one chunk from upstream and rewrites it into r.out.
+func (r *rewriteStream) fill() {
+	if r.chunk == nil {
+		r.chunk = chunkPool.Get().(*[]byte)
+	}
+	n, err := r.src.Read(*r.chunk)
+	start := time.Now()
+	if n > 0 {
+		r.in += int64(n)
+		if _, werr := r.rw.Write((*r.chunk)[:n]); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	switch {
+	case err == io.EOF:
+		err = r.rw.Close()
+		if err == nil && r.gz != nil {
+			err = r.gz.Close()
+		}
+		if err == nil {
+			err = io.EOF
+			r.finish()
+		}
+	case err != nil:
+	}
+	r.spent += time.Since(start)
+	if err != nil && err != io.EOF {
+		reason := reasonMidBody
+		if errors.Is(err, errDecodedTooLarge) {
+			reason = reasonTooLarge
+		}
+		r.s.metrics.UpstreamErrors.WithLabelValues(r.e.sm.name, reason).Inc()
+		err = errTruncated
+	}
+	r.err = err
+}
+
+// finish records what the rewriter did.
+func (r *rewriteStream) finish() {
+	sm := r.e.sm
+	sm.bytes.Add(float64(r.in))
+	sm.rewrite.Observe(r.spent.Seconds())
+	for _, rm := range r.rw.Removed() {
+		r.s.metrics.ElementsRemoved.WithLabelValues(sm.name, rm.Vendor.Category.String(), rm.Vendor.ID, rm.Action.String()).Inc()
+	}
+}
+
+// Close releases the upstream response and the decoders; fasthttp calls it
+// when the body is written or the client went away.
+func (r *rewriteStream) Close() error {
+	if r.chunk != nil {
+		chunkPool.Put(r.chunk)
+		r.chunk = nil
+	}
+	if r.decoder != nil {
+		r.decoder.Close() //nolint:errcheck
+	}
+	if r.zstd != nil {
+		r.zstd.Close()
+	}
+	if r.resp != nil {
+		r.resp.CloseBodyStream() //nolint:errcheck
+		fasthttp.ReleaseResponse(r.resp)
+		r.resp = nil
+	}
+	return nil
+}
+
+// capReader fails once more than n bytes were read.
+type capReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n -= int64(n)
+	if c.n < 0 {
+		return n, errDecodedTooLarge
+	}
+	return n, err
+}

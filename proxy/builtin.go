@@ -1,0 +1,119 @@
+package proxy
+
+import (
+	"bytes"
+	"encoding/json"
+	"html"
+
+	"github.com/consentgate/consentgate/rules"
+	"github.com/valyala/fasthttp"
+)
+
+// optOutMaxAge is how long the opt-out cookie lives: a year, renewed at each
+// visit to the opt-out endpoint.
+const optOutMaxAge = 365 * 24 * 3600
+
+// builtin answers the built-in paths every site has and reports whether it did:
+//
+//	/.well-known/gpc.json   the GPC support resource (GPC spec §4.1)
+//	PREFIX optout           sets the opt-out cookie, redirects back
+//	PREFIX optin            clears it, redirects back
+//	PREFIX status           the decision for this request, as JSON
+func (s *Server) builtin(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, host []byte) bool {
+	path := ctx.Path()
+	if string(path) == "/.well-known/gpc.json" {
+		ctx.SetStatusCode(fasthttp.StatusOK)
+		ctx.Response.Header.SetContentType("application/json")
+		ctx.Response.Header.Set("Cache-Control", "public, max-age=86400")
+		ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
+		ctx.SetBodyString(`{"gpc": true, "lastUpdate": "` + st.set.LoadedAt().UTC().Format("2006-01-02") + "\"}\n")
+		return true
+	}
+	if len(path) < len(site.Prefix) || string(path[:len(site.Prefix)]) != site.Prefix {
+		return false
+	}
+	switch string(path[len(site.Prefix):]) {
+	case "optout":
+		s.setOptOut(ctx, site, true)
+	case "optin":
+		s.setOptOut(ctx, site, false)
+	case "status":
+		e := s.opts.Signals.Explain(site, &ctx.Request.Header)
+		b, _ := json.MarshalIndent(e, "", "  ")
+		ctx.SetStatusCode(fasthttp.StatusOK)
+		ctx.Response.Header.SetContentType("application/json")
+		ctx.Response.Header.Set("Cache-Control", "no-store")
+		ctx.SetBody(append(b, '\n'))
+	default:
+		return false // the site's own path: proxy it
+	}
+	return true
+}
+
+// setOptOut sets or clears the site's opt-out cookie and sends the visitor
+// back where they came from.
+func (s *Server) setOptOut(ctx *fasthttp.RequestCtx, site *rules.Site, out bool) {
+	c := fasthttp.AcquireCookie()
+	defer fasthttp.ReleaseCookie(c)
+	c.SetKey(site.OptOutCookie)
+	c.SetPath("/")
+	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
+	c.SetSecure(ctx.IsTLS() || bytes.Equal(ctx.Request.Header.Peek("X-Forwarded-Proto"), []byte("https")))
+	if out {
+		c.SetValue(site.OptOutValue)
+		c.SetMaxAge(optOutMaxAge)
+	} else {
+		c.SetValue("")
+		c.SetExpire(fasthttp.CookieExpireDelete)
+	}
+	ctx.Response.Header.SetCookie(c)
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.Response.Header.Set("Vary", "Cookie")
+	target := safeReturn(ctx.QueryArgs().Peek("return"))
+	if target == "" {
+		target = safeReturn(refererPath(ctx.Request.Header.Referer(), ctx.Request.Header.Host()))
+	}
+	if target == "" {
+		target = "/"
+	}
+	ctx.Response.Header.Set("Location", target)
+	ctx.Response.Header.SetContentType("text/html; charset=utf-8")
+	ctx.SetStatusCode(fasthttp.StatusSeeOther)
+	msg := "You have opted out of the sale and sharing of your personal information."
+	if !out {
+		msg = "Your opt-out of the sale and sharing of your personal information was withdrawn."
+	}
+	ctx.SetBodyString("<!doctype html><title>Privacy choice saved</title><p>" + msg +
+		` <a href="` + html.EscapeString(target) + `">Continue</a></p>` + "\n")
+}
+
+// safeReturn accepts only a local path, so the endpoints cannot be used as
+// an open redirect.
+func safeReturn(p []byte) string {
+	if len(p) == 0 || p[0] != '/' || len(p) > 2048 {
+		return ""
+	}
+	if len(p) > 1 && (p[1] == '/' || p[1] == '\\') {
+		return ""
+	}
+	for _, c := range p {
+		if c < 0x21 || c == 0x7f || c == '\\' {
+			return ""
+		}
+	}
+	return string(p)
+}
+
+// refererPath returns the path of a Referer on the same host.
+func refererPath(ref, host []byte) []byte {
+	h := rules.URLHost(ref)
+	if h == nil || !bytes.EqualFold(h, stripPort(host)) {
+		return nil
+	}
+	i := bytes.Index(ref, []byte("//"))
+	rest := ref[i+2:]
+	if j := bytes.IndexByte(rest, '/'); j >= 0 {
+		return rest[j:]
+	}
+	return []byte("/")
+}

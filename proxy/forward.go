@@ -1,0 +1,304 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/signals"
+	"github.com/valyala/fasthttp"
+)
+
+// hopHeaders are the hop-by-hop headers of RFC 9110 §7.6.1 plus the
+// de-facto ones; they are never forwarded in either direction.
+var hopHeaders = []string{
+	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+// forward sends the request upstream and relays the response, enforcing
+// consent on the way.
+func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, sm *siteMetrics, host []byte, c signals.Consent) {
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	resp := fasthttp.AcquireResponse()
+	released := false
+	defer func() {
+		if !released {
+			fasthttp.ReleaseResponse(resp)
+		}
+	}()
+
+	e := enforcer{set: st.set, site: site, deny: c.Denied, metrics: s.metrics, sm: sm}
+	s.prepareRequest(ctx, req, host, &e)
+
+	start := time.Now()
+	err := st.clients[site.Index()].DoDeadline(req, resp, start.Add(s.opts.UpstreamTimeout))
+	sm.upstream.Observe(time.Since(start).Seconds())
+	if err != nil {
+		s.upstreamError(ctx, sm, err)
+		return
+	}
+
+	html := isHTML(resp)
+	if html {
+		addVary(&resp.Header, "Sec-GPC", "Cookie")
+	}
+	stripHop(&resp.Header)
+	rewrite := e.active() && html && canRewrite(ctx, resp)
+	if e.active() {
+		e.responseHeaders(&resp.Header, ctx.Request.Header.Host())
+	}
+	resp.Header.CopyTo(&ctx.Response.Header)
+	if ctx.IsHead() {
+		ctx.Response.SkipBody = true
+		return
+	}
+	if rewrite {
+		released = true
+		s.rewriteBody(ctx, resp, &e)
+		return
+	}
+	released = true
+	relayBody(ctx, resp)
+}
+
+// prepareRequest fills req from the visitor's request: end-to-end headers
+// only, X-Forwarded-*, and for an opted-out visitor Sec-GPC: 1 and no
+// tracking cookies.
+func (s *Server) prepareRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request, host []byte, e *enforcer) {
+	in := &ctx.Request
+	in.Header.CopyTo(&req.Header)
+	req.Header.SetNoDefaultContentType(true)
+	if uri := in.Header.RequestURI(); len(uri) > 0 && uri[0] != '/' && uri[0] != '*' {
+		req.Header.SetRequestURIBytes(in.URI().RequestURI()) // absolute form → origin form
+	}
+	// Headers named in Connection are hop-by-hop too (RFC 9110 §7.6.1); drop
+	// them before the fixed list so "Connection: X-Forwarded-For" cannot
+	// remove what the proxy adds below.
+	if conn := in.Header.Peek("Connection"); len(conn) > 0 {
+		for _, f := range bytes.Split(conn, []byte{','}) {
+			if f = bytes.TrimSpace(f); len(f) > 0 {
+				req.Header.DelBytes(f)
+			}
+		}
+	}
+	for _, h := range hopHeaders {
+		req.Header.Del(h)
+	}
+	if !s.opts.TrustForwarded {
+		req.Header.Del("Forwarded")
+		req.Header.Del("X-Forwarded-For")
+		req.Header.Del("X-Forwarded-Proto")
+		req.Header.Del("X-Forwarded-Host")
+	}
+	ip := ctx.RemoteIP().String()
+	if prior := req.Header.Peek("X-Forwarded-For"); len(prior) > 0 {
+		req.Header.Set("X-Forwarded-For", string(prior)+", "+ip)
+	} else {
+		req.Header.Set("X-Forwarded-For", ip)
+	}
+	if len(req.Header.Peek("X-Forwarded-Proto")) == 0 {
+		if ctx.IsTLS() {
+			req.Header.Set("X-Forwarded-Proto", "https")
+		} else {
+			req.Header.Set("X-Forwarded-Proto", "http")
+		}
+	}
+	if len(req.Header.Peek("X-Forwarded-Host")) == 0 {
+		req.Header.SetBytesV("X-Forwarded-Host", host)
+	}
+	if len(in.Body()) > 0 {
+		req.SetBodyRaw(in.Body())
+	}
+	if !e.active() {
+		return
+	}
+	// The GPC spec lets an intermediary add Sec-GPC: 1 for a visitor it
+	// knows has that preference; the origin's own code then sees it too.
+	req.Header.Del("Sec-GPC")
+	req.Header.Set("Sec-GPC", "1")
+	e.requestCookies(&in.Header, &req.Header)
+	// The rewriter needs the whole, current page: no ranges, no 304s, and
+	// an encoding it can read.
+	for _, h := range []string{"Range", "If-Range", "If-None-Match", "If-Modified-Since"} {
+		req.Header.Del(h)
+	}
+	e.clientGzip = acceptsGzip(in.Header.Peek("Accept-Encoding"))
+	req.Header.Set("Accept-Encoding", acceptEncodingUpstream)
+}
+
+// upstreamError answers 502 or 504 for a failed upstream round trip.
+func (s *Server) upstreamError(ctx *fasthttp.RequestCtx, sm *siteMetrics, err error) {
+	reason := upstreamReason(err)
+	s.metrics.UpstreamErrors.WithLabelValues(sm.name, reason).Inc()
+	s.log.Warn("upstream request failed", "site", sm.name, "reason", reason, "err", err)
+	if reason == reasonTimeout {
+		plainError(ctx, fasthttp.StatusGatewayTimeout, "the site did not answer in time")
+		return
+	}
+	plainError(ctx, fasthttp.StatusBadGateway, "the site could not be reached")
+}
+
+func upstreamReason(err error) string {
+	switch {
+	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout), errors.Is(err, os.ErrDeadlineExceeded):
+		return reasonTimeout
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return reasonRefused
+	case isReset(err), errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return reasonReset
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return reasonTimeout
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return reasonRefused
+	}
+	return reasonBadResp
+}
+
+func isReset(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// relayBody passes the upstream body to the client byte for byte, streaming,
+// and releases resp when done. A body cut short upstream reaches the client
+// visibly cut: a short Content-Length, or no last chunk.
+func relayBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
+	if resp.IsBodyStream() {
+		n := resp.Header.ContentLength()
+		if n < 0 {
+			n = -1
+		}
+		ctx.Response.SetBodyStream(&upstreamBody{resp: resp}, n)
+		return
+	}
+	ctx.Response.SetBodyRaw(nil)
+	ctx.Response.SwapBody(resp.SwapBody(nil))
+	fasthttp.ReleaseResponse(resp)
+}
+
+// upstreamBody is the streamed body of an upstream response; Close releases it.
+type upstreamBody struct {
+	resp *fasthttp.Response
+	err  error
+}
+
+func (b *upstreamBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.resp.BodyStream().Read(p)
+	if err != nil && err != io.EOF {
+		err = errTruncated
+	}
+	b.err = err
+	if n > 0 && err == io.EOF {
+		return n, nil // report EOF on the next call
+	}
+	return n, err
+}
+
+func (b *upstreamBody) Close() error {
+	if b.resp != nil {
+		b.resp.CloseBodyStream() //nolint:errcheck // nothing to do about it
+		fasthttp.ReleaseResponse(b.resp)
+		b.resp = nil
+	}
+	return nil
+}
+
+// errTruncated makes fasthttp stop writing a chunked body without its last
+// chunk, so the client sees a truncated response, never a complete-looking one.
+var errTruncated = errors.New("upstream body ended early")
+
+func isHTML(resp *fasthttp.Response) bool {
+	ct := resp.Header.ContentType()
+	if len(ct) == 0 {
+		return false // sniffing is done before rewriting; without a type nothing is HTML here
+	}
+	return hasPrefixFold(ct, "text/html") || hasPrefixFold(ct, "application/xhtml+xml")
+}
+
+func hasPrefixFold(b []byte, p string) bool {
+	b = bytes.TrimLeft(b, " \t")
+	return len(b) >= len(p) && bytes.EqualFold(b[:len(p)], []byte(p))
+}
+
+// canRewrite reports whether a response has a full body to rewrite.
+func canRewrite(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) bool {
+	switch code := resp.StatusCode(); {
+	case code == fasthttp.StatusPartialContent, code == fasthttp.StatusNoContent,
+		code == fasthttp.StatusNotModified, code < 200:
+		return false
+	}
+	return !ctx.IsHead()
+}
+
+func stripHop(h *fasthttp.ResponseHeader) {
+	if conn := h.Peek("Connection"); len(conn) > 0 {
+		for _, f := range bytes.Split(conn, []byte{','}) {
+			if f = bytes.TrimSpace(f); len(f) > 0 && !bytes.EqualFold(f, []byte("close")) && !bytes.EqualFold(f, []byte("keep-alive")) {
+				h.DelBytes(f)
+			}
+		}
+	}
+	for _, k := range hopHeaders {
+		if k != "Transfer-Encoding" && k != "Connection" {
+			h.Del(k)
+		}
+	}
+}
+
+// addVary adds header names to Vary unless they are there already.
+func addVary(h *fasthttp.ResponseHeader, names ...string) {
+	v := h.Peek("Vary")
+	if bytes.Equal(bytes.TrimSpace(v), []byte("*")) {
+		return
+	}
+	out := append([]byte(nil), v...)
+	for _, n := range names {
+		if containsToken(v, n) {
+			continue
+		}
+		if len(out) > 0 {
+			out = append(out, ", "...)
+		}
+		out = append(out, n...)
+	}
+	if len(out) != len(v) {
+		h.SetBytesV("Vary", out)
+	}
+}
+
+func containsToken(list []byte, tok string) bool {
+	for _, f := range bytes.Split(list, []byte{','}) {
+		if bytes.EqualFold(bytes.TrimSpace(f), []byte(tok)) {
+			return true
+		}
+	}
+	return false
+}
+
+// acceptsGzip reports whether an Accept-Encoding value allows gzip (a
+// "gzip;q=0" does not).
+func acceptsGzip(ae []byte) bool {
+	for _, f := range bytes.Split(ae, []byte{','}) {
+		name, params, _ := bytes.Cut(bytes.TrimSpace(f), []byte{';'})
+		name = bytes.TrimSpace(name)
+		if !bytes.EqualFold(name, []byte("gzip")) && !bytes.Equal(name, []byte("*")) {
+			continue
+		}
+		q := bytes.TrimSpace(params)
+		return !(hasPrefixFold(q, "q=0") && !bytes.ContainsAny(q[3:], "123456789"))
+	}
+	return false
+}

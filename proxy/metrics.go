@@ -1,0 +1,228 @@
+package proxy
+
+import (
+	"runtime/debug"
+
+	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/signals"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Version is the consentgate version; set at build time with
+// -ldflags "-X github.com/consentgate/consentgate/proxy.Version=v1.2.3".
+var Version = "dev"
+
+// Decision label values of consentgate_requests_total.
+const (
+	decisionOptedOut = "opted_out"
+	decisionNone     = "not_opted_out"
+	decisionBuiltin  = "builtin"
+	decisionNoSite   = "no_site"
+)
+
+// Upstream error reasons (label values of consentgate_upstream_errors_total).
+const (
+	reasonRefused   = "refused"
+	reasonTimeout   = "timeout"
+	reasonReset     = "reset"
+	reasonBadResp   = "bad_response"
+	reasonOther     = "other"
+	reasonMidBody   = "mid_body"
+	reasonTooLarge  = "decoded_too_large"
+	reasonBadDecode = "undecodable"
+)
+
+// Metrics holds every consentgate metric. All labels come from closed sets:
+// the site's config name, a category, a catalogue vendor id, a signal source
+// or a reason code — never a raw host, path, cookie or user agent.
+type Metrics struct {
+	Requests        *prometheus.CounterVec   // site, decision
+	OptOutSources   *prometheus.CounterVec   // site, source
+	ElementsRemoved *prometheus.CounterVec   // site, category, vendor, action
+	CookiesDropped  *prometheus.CounterVec   // site, category, direction
+	CookiesExpired  *prometheus.CounterVec   // site, category
+	BytesRewritten  *prometheus.CounterVec   // site
+	RewriteDuration *prometheus.HistogramVec // site
+	UpstreamDur     *prometheus.HistogramVec // site
+	UpstreamErrors  *prometheus.CounterVec   // site, reason
+	ParseErrors     *prometheus.CounterVec   // signal
+	FailClosed      *prometheus.CounterVec   // site, reason
+	InFlight        prometheus.Gauge
+	Reloads         *prometheus.CounterVec // result
+	RulesLoaded     prometheus.Gauge       // unix seconds
+	RulesInfo       *prometheus.GaugeVec   // version
+}
+
+// siteMetrics are the children of one site, resolved once per rule set so the
+// request path does no label hashing.
+type siteMetrics struct {
+	reqOptedOut, reqNone, reqBuiltin prometheus.Counter
+	sources                          [len(sourceLabels)]prometheus.Counter
+	upstream                         prometheus.Observer
+	rewrite                          prometheus.Observer
+	bytes                            prometheus.Counter
+	name                             string
+}
+
+var sourceLabels = [8]string{}
+
+func init() { copy(sourceLabels[:], signals.SourceNames()) }
+
+// NewMetrics registers the metrics on reg, with the Go and process
+// collectors and build info.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+	m := &Metrics{
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "consentgate", Name: "requests_total",
+			Help: "Requests by site and decision (opted_out, not_opted_out, builtin, no_site).",
+		}, []string{"site", "decision"}),
+		OptOutSources: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "consentgate", Name: "optout_sources_total",
+			Help: "Opted-out requests by the signal source that contributed (a request may count for several).",
+		}, []string{"site", "source"}),
+		ElementsRemoved: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "consentgate", Subsystem: "rewrite", Name: "elements_total",
+			Help: "HTML elements removed or neutralised for opted-out visitors, by vendor and category.",
+		}, []string{"site", "category", "vendor", "action"}),
+		CookiesDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "consentgate", Name: "cookies_dropped_total",
+			Help: "Tracking cookies dropped: direction=request from the Cookie header sent upstream, response from Set-Cookie.",
+		}, []string{"site", "category", "direction"}),
+		CookiesExpired: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "consentgate", Name: "cookies_expired_total",
+			Help: "Tracking cookies the visitor still held, expired with a Set-Cookie (counted once per cookie, not per domain variant).",
+		}, []string{"site", "category"}),
+		BytesRewritten: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "consentgate", Subsystem: "rewrite", Name: "bytes_total",
+			Help: "HTML bytes streamed through the rewriter (input bytes).",
+		}, []string{"site"}),
+		RewriteDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "consentgate", Subsystem: "rewrite", Name: "duration_seconds",
+			Help:    "CPU-side time spent rewriting one response body (excludes waiting for the upstream).",
+			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1},
+		}, []string{"site"}),
+		UpstreamDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "consentgate", Subsystem: "upstream", Name: "duration_seconds",
+			Help:    "Time from sending the request upstream to receiving the response headers.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"site"}),
+		UpstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "consentgate", Subsystem: "upstream", Name: "errors_total",
+			Help: "Upstream failures by reason (refused, timeout, reset, bad_response, mid_body, other).",
+		}, []string{"site", "reason"}),
+		ParseErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "consentgate", Subsystem: "signals", Name: "parse_errors_total",
+			Help: "Consent signals present but unparsable (each counts as an opt-out).",
+		}, []string{"signal"}),
+		FailClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "consentgate", Name: "fail_closed_total",
+			Help: "Opted-out responses served in a conservative mode because something could not be processed, by reason.",
+		}, []string{"site", "reason"}),
+		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "consentgate", Name: "inflight_requests",
+			Help: "Requests being handled now.",
+		}),
+		Reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "consentgate", Subsystem: "rules", Name: "reloads_total",
+			Help: "Rule reloads by result (success, failure, unchanged).",
+		}, []string{"result"}),
+		RulesLoaded: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "consentgate", Subsystem: "rules", Name: "loaded_timestamp_seconds",
+			Help: "Unix time the rule set in use was compiled.",
+		}),
+		RulesInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "consentgate", Subsystem: "rules", Name: "info",
+			Help: "The rule set in use: 1 for its version label.",
+		}, []string{"version"}),
+	}
+	for _, c := range []prometheus.Collector{m.Requests, m.OptOutSources, m.ElementsRemoved, m.CookiesDropped,
+		m.CookiesExpired, m.BytesRewritten, m.RewriteDuration, m.UpstreamDur, m.UpstreamErrors, m.ParseErrors,
+		m.FailClosed, m.InFlight, m.Reloads, m.RulesLoaded, m.RulesInfo} {
+		f(c)
+	}
+	for _, s := range signals.SourceNames() {
+		m.ParseErrors.WithLabelValues(s) // expose zeros so alerts and dashboards see the series
+	}
+	for _, r := range []string{"success", "failure", "unchanged"} {
+		m.Reloads.WithLabelValues(r)
+	}
+	goVersion, rev := "unknown", "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		goVersion = bi.GoVersion
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				rev = s.Value
+			}
+		}
+	}
+	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "consentgate", Name: "build_info",
+		Help:        "Build information; the value is 1.",
+		ConstLabels: prometheus.Labels{"version": Version, "goversion": goVersion, "revision": rev},
+	}, func() float64 { return 1 }))
+	f(collectors.NewGoCollector())
+	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// forSet resolves the children of every site of a rule set up front, indexed
+// by Site.Index, so the request path does no label hashing.
+func (m *Metrics) forSet(set *rules.Set) []*siteMetrics {
+	out := make([]*siteMetrics, len(set.Sites()))
+	for i, s := range set.Sites() {
+		name := s.Name
+		c := &siteMetrics{
+			name:        name,
+			reqOptedOut: m.Requests.WithLabelValues(name, decisionOptedOut),
+			reqNone:     m.Requests.WithLabelValues(name, decisionNone),
+			reqBuiltin:  m.Requests.WithLabelValues(name, decisionBuiltin),
+			upstream:    m.UpstreamDur.WithLabelValues(name),
+			rewrite:     m.RewriteDuration.WithLabelValues(name),
+			bytes:       m.BytesRewritten.WithLabelValues(name),
+		}
+		for j, src := range sourceLabels {
+			c.sources[j] = m.OptOutSources.WithLabelValues(name, src)
+		}
+		out[i] = c
+	}
+	m.RulesLoaded.Set(float64(set.LoadedAt().UnixNano()) / 1e9)
+	m.RulesInfo.Reset()
+	m.RulesInfo.WithLabelValues(set.Version()).Set(1)
+	return out
+}
+
+type prometheusCollector = prometheus.Collector
+
+// RegisterCaches registers consentgate_cache_hits_total and
+// consentgate_cache_misses_total for the ristretto caches of the rule set in
+// use (cache="site", "host"). A reload starts a new set with new caches, so
+// the counters restart from zero then, which rate() treats as a reset.
+func (m *Metrics) RegisterCaches(reg prometheus.Registerer, r Rules) {
+	reg.MustRegister(&cacheCollector{rules: r})
+}
+
+type cacheCollector struct{ rules Rules }
+
+var (
+	cacheHitsDesc   = prometheus.NewDesc("consentgate_cache_hits_total", "Hits of each ristretto cache.", []string{"cache"}, nil)
+	cacheMissesDesc = prometheus.NewDesc("consentgate_cache_misses_total", "Misses of each ristretto cache.", []string{"cache"}, nil)
+)
+
+func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- cacheHitsDesc
+	ch <- cacheMissesDesc
+}
+
+func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	set := c.rules.Load()
+	if set == nil {
+		return
+	}
+	sh, sm, hh, hm := set.CacheMetrics()
+	ch <- prometheus.MustNewConstMetric(cacheHitsDesc, prometheus.CounterValue, float64(sh), "site")
+	ch <- prometheus.MustNewConstMetric(cacheMissesDesc, prometheus.CounterValue, float64(sm), "site")
+	ch <- prometheus.MustNewConstMetric(cacheHitsDesc, prometheus.CounterValue, float64(hh), "host")
+	ch <- prometheus.MustNewConstMetric(cacheMissesDesc, prometheus.CounterValue, float64(hm), "host")
+}

@@ -1,0 +1,559 @@
+package rewrite
+
+import (
+	"bytes"
+
+	"github.com/consentgate/consentgate/rules"
+)
+
+// nameDone is called when the name of a tag ends at in[i].
+func (w *Writer) nameDone(i int) {
+	w.el = elOther
+	if w.nameLen <= len(w.name) {
+		w.el = lookupElem(w.name[:w.nameLen])
+	}
+	w.selfClosing, w.interesting, w.oversize = false, false, false
+	w.attrs = w.attrs[:0]
+	if w.isEnd {
+		return
+	}
+	if !w.stubDone && !w.skip && !w.el.beforeStub() {
+		// The stub goes before the first element that may run script.
+		w.stubDone = true
+		w.emitTo(w.hs)
+		w.write(w.pol.stub)
+		w.changed = true
+	}
+	if w.skip || !w.el.loads() || w.el == elNoscript && w.nested {
+		w.release()
+		return
+	}
+	w.interesting = true
+	w.nameEnd = w.off(i)
+}
+
+func (w *Writer) attrBegin(i int) {
+	if w.interesting {
+		o := w.off(i)
+		w.attrs = append(w.attrs, attr{ns: o, ne: o, vs: -1, ve: -1, end: o})
+	}
+}
+
+func (w *Writer) attrNameDone(i int) {
+	if !w.interesting || len(w.attrs) == 0 {
+		return
+	}
+	a := &w.attrs[len(w.attrs)-1]
+	a.ne = w.off(i)
+	a.end = a.ne
+	a.kind = lookupAttr(w.region(i)[a.ns:a.ne])
+}
+
+func (w *Writer) valBegin(i int) {
+	if w.interesting && len(w.attrs) > 0 {
+		w.attrs[len(w.attrs)-1].vs = w.off(i)
+	}
+}
+
+func (w *Writer) valDone(i, end int) {
+	if w.interesting && len(w.attrs) > 0 {
+		a := &w.attrs[len(w.attrs)-1]
+		a.ve, a.end = w.off(i), w.off(end)
+	}
+}
+
+// tagDone is called at the '>' at in[i] that ends a tag.
+func (w *Writer) tagDone(i int) {
+	el := w.el
+	if w.isEnd {
+		w.endTagDone(i)
+		return
+	}
+	switch {
+	case w.oversize:
+		// The start tag passed MaxTag: its start was dropped, drop the rest.
+		w.oversize = false
+		w.emitTo(i + 1)
+		if !el.container() || w.foreign > 0 && w.selfClosing {
+			w.skip = false
+		}
+	case w.interesting:
+		w.interesting = false
+		w.decide(i)
+		return
+	case w.skip && el == w.skipEl && !(w.foreign > 0 && w.selfClosing):
+		w.skipDepth++
+	}
+	w.enter(el)
+}
+
+// enter sets the tokenizer state for the content of the start tag el.
+func (w *Writer) enter(el elem) {
+	w.st = sText
+	if w.foreign > 0 {
+		switch {
+		case w.selfClosing:
+		case el == elSvg || el == elMath:
+			w.foreign++
+		case el == elScript:
+			// Approximation: an SVG script is read as raw text, like an
+			// HTML one, so nothing inside it is ever rewritten.
+			w.rawText(el)
+		}
+		return
+	}
+	switch el {
+	case elSvg, elMath:
+		if !w.selfClosing {
+			w.foreign++
+		}
+	case elScript, elStyle, elTextarea, elTitle, elXmp, elIframe, elNoembed, elNoframes:
+		w.rawText(el)
+	case elNoscript:
+		// Browsers with scripting on read noscript as raw text; its content
+		// is rewritten as markup separately (see finishHeld).
+		if !w.nested {
+			w.rawText(el)
+		}
+	case elPlaintext:
+		w.st = sPlaintext
+	}
+}
+
+func (w *Writer) rawText(el elem) {
+	w.st, w.rawEl, w.ss = sRaw, el, rData
+}
+
+func (w *Writer) endTagDone(i int) {
+	el := w.el
+	w.st = sText
+	switch {
+	case w.hold && w.holdEl != elOther:
+		w.finishHeld(i + 1)
+	case w.skip && el == w.skipEl:
+		w.skipDepth--
+		if w.skipDepth == 0 {
+			w.emitTo(i + 1)
+			w.skip = false
+		}
+	}
+	if w.foreign > 0 && (el == elSvg || el == elMath) {
+		w.foreign--
+	}
+}
+
+// decide handles the start tag of an element that can load a third party,
+// held and ending at the '>' at in[i].
+func (w *Writer) decide(i int) {
+	el := w.el
+	j := i + 1
+	tag := w.region(j)
+	w.tagEnd = len(tag)
+	if len(tag) > MaxTag {
+		w.stats.Oversize++
+		w.replace(j, nil)
+		w.skipContent(el)
+		w.enter(el)
+		return
+	}
+	if el == elA || el == elArea {
+		w.ping(tag, j)
+		w.enter(el)
+		return
+	}
+	v, data := w.verdict(tag, el)
+	switch {
+	case v != nil:
+		w.enforce(j, tag, el, v, data)
+	case el == elScript && !(w.foreign > 0 && w.selfClosing) && !w.external() && !w.dataScript(tag):
+		w.holdEl, w.cs, w.ltOff = elScript, len(tag), len(tag)
+		w.enter(el)
+	case el == elNoscript:
+		w.holdEl, w.cs, w.ltOff = elNoscript, len(tag), len(tag)
+		w.enter(el)
+	default:
+		w.release()
+		w.enter(el)
+	}
+}
+
+// skipContent drops what follows a removed start tag of el, through its
+// end tag.
+func (w *Writer) skipContent(el elem) {
+	if el.container() && !(w.foreign > 0 && w.selfClosing) {
+		w.skip, w.skipEl, w.skipDepth = true, el, 1
+	}
+}
+
+// enforce removes or neutralises the held element el of vendor v.
+func (w *Writer) enforce(j int, tag []byte, el elem, v *rules.Vendor, data bool) {
+	act := w.pol.action(v)
+	if data {
+		// A denied URL in data-src is loaded by lazy loaders and consent
+		// tools alike; renaming attributes cannot stop that.
+		act = rules.Remove
+	}
+	w.record(v, el, act)
+	if act == rules.Remove {
+		w.replace(j, nil)
+		w.skipContent(el)
+	} else {
+		w.replace(j, w.neutralise(tag, el, v))
+	}
+	w.enter(el)
+}
+
+// neutralise returns tag with the consent attributes added right after the
+// name (so they win over duplicates) and the URL attributes renamed.
+func (w *Writer) neutralise(tag []byte, el elem, v *rules.Vendor) []byte {
+	b := append(w.out[:0], tag[:w.nameEnd]...)
+	if el == elScript {
+		b = append(b, ` type="text/plain"`...)
+	}
+	b = append(b, ` data-consent-category="`...)
+	b = append(b, v.Category.String()...)
+	b = append(b, '"')
+	prev := w.nameEnd
+	for _, a := range w.attrs {
+		if a.kind.url(el) && a.kind != aDataSrc && a.kind != aDataSrcset || el == elScript && a.kind == aType {
+			b = append(b, tag[prev:a.ns]...)
+			b = append(b, "data-"...)
+			prev = a.ns
+		}
+	}
+	b = append(b, tag[prev:]...)
+	w.out = b
+	return b
+}
+
+// ping drops (or, to neutralise, renames) a ping attribute that reports to
+// a denied vendor; the link itself stays.
+func (w *Writer) ping(tag []byte, j int) {
+	for _, a := range w.attrs {
+		if a.kind != aPing || a.vs < 0 {
+			continue
+		}
+		v := w.classifyList(tag[a.vs:a.ve], false)
+		if v == nil {
+			continue
+		}
+		act := w.pol.action(v)
+		w.record(v, w.el, act)
+		b := append(w.out[:0], tag[:a.ns]...)
+		if act == rules.Neutralise {
+			b = append(append(b, "data-"...), tag[a.ns:]...)
+		} else {
+			b = append(b, tag[a.end:]...)
+		}
+		w.out = b
+		w.replace(j, b)
+		return
+	}
+	w.release()
+}
+
+// verdict returns the first denied vendor among the URLs the element
+// loads, and whether it was found in a data-src or data-srcset.
+func (w *Writer) verdict(tag []byte, el elem) (*rules.Vendor, bool) {
+	if el == elLink && !w.relLoads(tag) {
+		return nil, false
+	}
+	for _, a := range w.attrs {
+		if a.vs < 0 || !a.kind.url(el) {
+			continue
+		}
+		var v *rules.Vendor
+		switch a.kind {
+		case aSrcset, aDataSrcset, aImagesrcset:
+			v = w.classifyList(tag[a.vs:a.ve], true)
+		default:
+			v = w.classify(w.clean(tag[a.vs:a.ve], false))
+		}
+		if v != nil {
+			return v, a.kind == aDataSrc || a.kind == aDataSrcset
+		}
+	}
+	return nil, false
+}
+
+// external reports whether the held script has a src (or SVG href).
+func (w *Writer) external() bool {
+	for _, a := range w.attrs {
+		if a.kind == aSrc || a.kind == aHref || a.kind == aXlinkHref {
+			return true
+		}
+	}
+	return false
+}
+
+// dataScript reports whether the held script's type makes it data (JSON,
+// templates, import maps), which never runs and is not matched. Anything
+// else, including type="text/plain" that a consent tool may run later,
+// is matched.
+func (w *Writer) dataScript(tag []byte) bool {
+	for _, a := range w.attrs {
+		if a.kind != aType || a.vs < 0 {
+			continue
+		}
+		t := bytes.TrimSpace(tag[a.vs:a.ve])
+		if len(t) > 40 {
+			return false
+		}
+		var lb [40]byte
+		for i, c := range t {
+			lb[i] = lower(c)
+		}
+		t = lb[:len(t)]
+		if bytes.Contains(t, []byte("json")) || string(t) == "importmap" || string(t) == "speculationrules" {
+			return true
+		}
+		for _, p := range dataTypePrefixes {
+			if bytes.HasPrefix(t, []byte(p)) {
+				return true
+			}
+		}
+		return false
+	}
+	return false
+}
+
+var dataTypePrefixes = []string{"text/template", "text/x-template", "text/html", "text/x-handlebars", "text/ng-template", "text/x-jquery-tmpl", "text/x-magento-template", "x-shader/"}
+
+// relLoads reports whether a link's rel makes the browser fetch its href.
+func (w *Writer) relLoads(tag []byte) bool {
+	for _, a := range w.attrs {
+		if a.kind != aRel || a.vs < 0 {
+			continue
+		}
+		for _, f := range bytes.Fields(tag[a.vs:a.ve]) {
+			for _, r := range loadingRels {
+				if bytes.EqualFold(f, []byte(r)) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return false
+}
+
+var loadingRels = []string{"preload", "prefetch", "preconnect", "dns-prefetch", "modulepreload", "stylesheet", "icon", "prerender", "manifest", "import"}
+
+// finishHeld decides held script or noscript content whose end tag ends
+// before in[j] (or that the end of the page cut off).
+func (w *Writer) finishHeld(j int) {
+	all := w.region(j)
+	el := w.holdEl
+	w.holdEl = elOther
+	if w.stream {
+		w.stream = false
+		w.emitTo(w.hs)
+		w.cut(all[:w.ltOff], w.ltOff, true)
+		w.write(all[w.ltOff:])
+		w.dropHeld(j)
+		return
+	}
+	content := all[w.cs:w.ltOff]
+	if el == elNoscript {
+		if len(content) > MaxInline {
+			w.stats.Oversize++
+			w.replace(j, nil)
+			return
+		}
+		w.noscript(all, content, j)
+		return
+	}
+	if len(content) > MaxInline {
+		w.oversizeScript(all, j, false)
+		return
+	}
+	v := w.match(content)
+	if v == nil {
+		w.release()
+		return
+	}
+	act := w.pol.action(v)
+	w.record(v, elScript, act)
+	if act == rules.Remove {
+		w.replace(j, nil)
+		return
+	}
+	out := w.neutralise(all[:w.tagEnd], elScript, v)
+	w.out = append(out, all[w.tagEnd:]...)
+	w.replace(j, w.out)
+}
+
+// dropHeld ends the held region at in[j] after its bytes were emitted.
+func (w *Writer) dropHeld(j int) {
+	w.hold = false
+	w.held = w.held[:0]
+	w.hs, w.ps = j, j
+}
+
+// noscript rewrites the content of a noscript element as markup, for
+// browsers without scripting. If that removed something and left only
+// white space, the whole element goes.
+func (w *Writer) noscript(all, content []byte, j int) {
+	if w.sub == nil {
+		w.sub = &Writer{}
+	}
+	w.sub.pol = w.pol
+	w.subBuf = w.subBuf[:0]
+	w.sub.reset(&w.subBuf, w.p, true)
+	w.sub.Write(content)
+	w.sub.Close()
+	if !w.sub.changed {
+		w.release()
+		return
+	}
+	w.removed = append(w.removed, w.sub.removed...)
+	w.stats.Oversize += w.sub.stats.Oversize
+	w.stats.Cut += w.sub.stats.Cut
+	if len(bytes.TrimSpace(w.subBuf)) == 0 {
+		w.replace(j, nil)
+		return
+	}
+	b := append(w.out[:0], all[:w.cs]...)
+	b = append(b, w.subBuf...)
+	b = append(b, all[len(all)-len(all[w.ltOff:]):]...)
+	w.out = b
+	w.replace(j, b)
+}
+
+// match returns the first denied vendor whose signature is in content.
+func (w *Writer) match(content []byte) *rules.Vendor {
+	if bytes.Contains(content, []byte(`\/`)) {
+		// JSON-style escaped slashes, as in "https:\/\/connect.facebook.net\/".
+		b := w.scratch[:0]
+		for k := 0; k < len(content); k++ {
+			if content[k] == '\\' && k+1 < len(content) && content[k+1] == '/' {
+				continue
+			}
+			b = append(b, content[k])
+		}
+		w.scratch = b
+		content = b
+	}
+	w.found = nil
+	w.pol.set.Signatures().Each(content, w.matchFn)
+	return w.found
+}
+
+func (w *Writer) onMatch(v *rules.Vendor) bool {
+	if w.pol.denied(v) {
+		w.found = v
+		return false
+	}
+	return true
+}
+
+// bound applies the bounds at the end of a Write, while something is held.
+// Every outcome here equals what the end tag would have decided, so the
+// output does not depend on where the input was split.
+func (w *Writer) bound() {
+	switch {
+	case w.interesting && len(w.held) > MaxTag:
+		w.stats.Oversize++
+		w.replace(len(w.in), nil)
+		w.interesting, w.oversize = false, true
+		w.skip, w.skipEl, w.skipDepth = true, w.el, 1
+	case w.holdEl == elScript && w.stream:
+		n := w.cut(w.held, w.contentEnd(), false)
+		w.held = w.held[:copy(w.held, w.held[n:])]
+		w.ltOff -= n
+	case w.holdEl == elScript && w.contentEnd()-w.cs > MaxInline:
+		w.oversizeScript(w.held, len(w.in), true)
+	case w.holdEl == elNoscript && w.contentEnd()-w.cs > MaxInline:
+		w.stats.Oversize++
+		w.holdEl = elOther
+		w.replace(len(w.in), nil)
+		w.skip, w.skipEl, w.skipDepth = true, elNoscript, 1
+	}
+}
+
+// oversizeScript decides an inline script whose content is longer than
+// MaxInline from its first MaxInline bytes. A denied signature there
+// removes or neutralises the script. Otherwise the start tag and the
+// content stream out, and every later occurrence of a denied vendor's
+// signature is cut out of the content (Stats.Cut): the script keeps its
+// size class but can no longer name the vendor.
+func (w *Writer) oversizeScript(all []byte, j int, open bool) {
+	w.stats.Oversize++
+	w.holdEl = elOther
+	if v := w.match(all[w.cs : w.cs+MaxInline]); v != nil {
+		act := w.pol.action(v)
+		w.record(v, elScript, act)
+		if act == rules.Remove {
+			w.replace(j, nil)
+			if open {
+				w.skip, w.skipEl, w.skipDepth = true, elScript, 1
+			}
+			return
+		}
+		out := w.neutralise(all[:w.tagEnd], elScript, v)
+		w.out = append(out, all[w.tagEnd:]...)
+		w.replace(j, w.out)
+		return
+	}
+	k := w.cs + MaxInline - max(w.pol.maxSig-1, 0)
+	w.emitTo(w.hs)
+	w.write(all[:k])
+	if !open {
+		n := k + w.cut(all[k:w.ltOff], w.ltOff-k, true)
+		w.write(all[n:])
+		w.dropHeld(j)
+		return
+	}
+	w.held = w.held[:copy(w.held, w.held[k:])]
+	w.ltOff -= k
+	w.cs = 0
+	w.stream = true
+	w.holdEl = elScript
+}
+
+// cut writes win[:end] without the denied signatures that start before
+// end (or, unless final, before the last maxSig-1 bytes, which may yet
+// be part of one). It returns how many bytes of win it consumed.
+func (w *Writer) cut(win []byte, end int, final bool) int {
+	limit := end
+	if !final {
+		limit = end - (w.pol.maxSig - 1)
+	}
+	pos := 0
+	for pos < limit {
+		best, bl := -1, 0
+		var bv *rules.Vendor
+		for _, s := range w.pol.sigs {
+			k := bytes.Index(win[pos:end], s.b)
+			if k < 0 {
+				continue
+			}
+			k += pos
+			if k < limit && (best < 0 || k < best || k == best && len(s.b) > bl) {
+				best, bl, bv = k, len(s.b), s.v
+			}
+		}
+		if best < 0 {
+			w.write(win[pos:limit])
+			return limit
+		}
+		w.write(win[pos:best])
+		pos = best + bl
+		w.stats.Cut++
+		w.record(bv, elScript, rules.Remove)
+	}
+	return max(pos, 0)
+}
+
+// finish decides what is held at the end of the page.
+func (w *Writer) finish() {
+	if w.holdEl != elOther {
+		if w.st == sRaw {
+			// The page ended inside the content: it ends there.
+			w.ltOff = len(w.held)
+		}
+		w.finishHeld(0)
+		return
+	}
+	w.release()
+}

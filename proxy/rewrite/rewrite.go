@@ -1,0 +1,320 @@
+package rewrite
+
+import (
+	"errors"
+	"io"
+
+	"github.com/consentgate/consentgate/rules"
+)
+
+// Bounds on what a Writer holds; see the package documentation.
+const (
+	// MaxTag bounds the start tag of an element that can load a third party.
+	MaxTag = 64 << 10
+	// MaxInline bounds the content of an inline script or a noscript
+	// element held while it is matched.
+	MaxInline = 64 << 10
+)
+
+// ErrClosed is returned by Write after Close.
+var ErrClosed = errors.New("rewrite: write after close")
+
+// Policy says what to enforce.
+type Policy struct {
+	// Set is the compiled rule set; nil enforces nothing.
+	Set *rules.Set
+	// Site gives the action per category and the allow-list. Nil means the
+	// Set's classification alone, with the action Remove.
+	Site *rules.Site
+	// Deny is the set of categories denied for this visitor. The empty set
+	// enforces nothing and the output equals the input.
+	Deny rules.Categories
+	// Stub inserts the no-op stub script (see StubHash) before the first
+	// element that can run script.
+	Stub bool
+}
+
+// Removal is one element the rewriter removed or neutralised.
+type Removal struct {
+	Vendor *rules.Vendor
+	// Element is the lower-case element name: "script", "img", "iframe",
+	// "link", "a", ...
+	Element string
+	Action  rules.Action
+}
+
+// Stats counts the fail-closed branches a Writer took.
+type Stats struct {
+	// Oversize counts elements that passed a bound (MaxTag, MaxInline) and
+	// were handled by the fail-closed rule.
+	Oversize int
+	// Cut counts vendor signatures deleted from the unheld part of an
+	// oversize inline script.
+	Cut int
+}
+
+// Writer is a streaming HTML rewriter. Write may be called with any split
+// of the page; the output is the same for every split. A Writer is not safe
+// for concurrent use; reuse one through Reset (for example from a
+// sync.Pool).
+type Writer struct {
+	dst io.Writer
+	p   Policy
+	pol *compiled // derived from p, cached across Reset for the same policy
+
+	nested  bool    // rewriting the content of a noscript element
+	sub     *Writer // rewrites noscript content
+	subBuf  bufWriter
+	removed []Removal
+	stats   Stats
+	changed bool
+	closed  bool
+	err     error
+
+	stubDone bool
+
+	// Input of the current Write and what of it is emitted.
+	in []byte
+	ps int // in[ps:] is not yet emitted (or dropped)
+
+	// A held region is bytes whose fate is not decided: in[hs:] of the
+	// current Write, after held (bytes of earlier Writes). Offsets into the
+	// region count from its first byte.
+	hold bool
+	hs   int
+	held []byte
+
+	// skip drops output: an element removed through its end tag.
+	skip      bool
+	skipEl    elem
+	skipDepth int
+
+	st state
+
+	// Tag being tokenized.
+	isEnd       bool
+	selfClosing bool
+	nameLen     int
+	name        [16]byte
+	el          elem
+	interesting bool // the tag is held and its attributes recorded
+	nameEnd     int  // offset of the end of the tag name
+	attrs       []attr
+	oversize    bool // the held tag passed MaxTag
+
+	foreign int // depth of svg/math elements
+
+	// Markup declarations, comments, CDATA.
+	mk   int     // bytes of "--" or "[CDATA[" matched after "<!"
+	mkc  byte    // '-' or '['
+	cn   int     // comment/CDATA content bytes seen, capped
+	last [3]byte // last content bytes of a comment or CDATA section
+
+	// Raw text.
+	rawEl  elem
+	ss     sstate
+	ret    sstate // where a failed end tag candidate returns
+	tb     [8]byte // name after "</" or "<" in raw text
+	tbn    int
+	ltOff  int  // offset of the '<' of a candidate end tag in the held region
+	holdEl elem // element whose content is held: script or noscript
+	cs     int  // offset of the held content's first byte
+	tagEnd int  // offset just past the held start tag
+	data   bool // the held script is data (JSON, template), not matched
+	stream bool // oversize script: content streams out, signatures are cut
+
+	scratch []byte
+	out     []byte
+	found   *rules.Vendor
+	matchFn func(*rules.Vendor) bool
+}
+
+type attr struct {
+	kind   akind
+	ns, ne int // name
+	vs, ve int // value, -1 when absent
+	end    int // past the value's closing quote
+}
+
+// NewWriter returns a Writer that writes the rewritten page to dst.
+func NewWriter(dst io.Writer, p Policy) *Writer {
+	w := &Writer{}
+	w.Reset(dst, p)
+	return w
+}
+
+// Reset makes w rewrite a new page to dst under p, as if new. What Removed
+// returned before is no longer valid.
+func (w *Writer) Reset(dst io.Writer, p Policy) {
+	w.reset(dst, p, false)
+}
+
+func (w *Writer) reset(dst io.Writer, p Policy, nested bool) {
+	if w.pol == nil || w.pol.set != p.Set || w.pol.site != p.Site || w.pol.deny != p.Deny {
+		w.pol = compilePolicy(p)
+	}
+	if w.matchFn == nil {
+		w.matchFn = w.onMatch
+	}
+	if cap(w.held) > 4*MaxInline {
+		w.held = nil
+	}
+	if cap(w.scratch) > MaxInline {
+		w.scratch = nil
+	}
+	if cap(w.out) > MaxInline {
+		w.out = nil
+	}
+	*w = Writer{
+		dst: dst, p: p, pol: w.pol, nested: nested, sub: w.sub, subBuf: w.subBuf[:0],
+		removed: w.removed[:0], held: w.held[:0], attrs: w.attrs[:0],
+		scratch: w.scratch[:0], out: w.out[:0], matchFn: w.matchFn,
+		stubDone: nested || !p.Stub || len(w.pol.stub) == 0,
+	}
+}
+
+// Write rewrites the next part of the page. It returns len(b) and nil, or
+// 0 and the first error of the destination writer; after an error every
+// call returns it.
+func (w *Writer) Write(b []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	if w.closed {
+		return 0, ErrClosed
+	}
+	if !w.pol.active {
+		w.write(b)
+		if w.err != nil {
+			return 0, w.err
+		}
+		return len(b), nil
+	}
+	w.in, w.ps, w.hs = b, 0, 0
+	w.scan()
+	if w.err == nil {
+		if w.hold {
+			w.emitTo(w.hs)
+			w.held = append(w.held, b[w.hs:]...)
+			w.hs = len(b)
+			w.ps = len(b)
+			w.bound()
+		} else {
+			w.emitTo(len(b))
+		}
+	}
+	w.in = nil
+	if w.err != nil {
+		return 0, w.err
+	}
+	return len(b), nil
+}
+
+// Close ends the page: it decides what is still held (an element cut off
+// by the end of the page is treated as if it ended there) and writes it.
+// Call it once, after the last Write. It does not close the destination.
+func (w *Writer) Close() error {
+	if w.err != nil || w.closed {
+		return w.err
+	}
+	w.closed = true
+	if w.hold {
+		w.in, w.ps, w.hs = nil, 0, 0
+		w.finish()
+	}
+	return w.err
+}
+
+// Removed returns the elements removed or neutralised so far, in page
+// order. The slice is owned by w and valid until Reset.
+func (w *Writer) Removed() []Removal { return w.removed }
+
+// Changed reports whether any output byte differs from the input so far.
+func (w *Writer) Changed() bool { return w.changed }
+
+// Stats returns the fail-closed counts of the page so far.
+func (w *Writer) Stats() Stats { return w.stats }
+
+// Rewrite rewrites a whole page src to dst. It returns what was removed or
+// neutralised and the first error of dst.
+func Rewrite(dst io.Writer, src []byte, p Policy) ([]Removal, error) {
+	w := NewWriter(dst, p)
+	if _, err := w.Write(src); err != nil {
+		return w.removed, err
+	}
+	err := w.Close()
+	return w.removed, err
+}
+
+// write sends b to the destination unless output is being dropped.
+func (w *Writer) write(b []byte) {
+	if w.skip || len(b) == 0 || w.err != nil {
+		return
+	}
+	if _, err := w.dst.Write(b); err != nil {
+		w.err = err
+	}
+}
+
+// emitTo emits in[ps:i].
+func (w *Writer) emitTo(i int) {
+	if i > w.ps {
+		w.write(w.in[w.ps:i])
+	}
+	w.ps = i
+}
+
+// off is the offset in the held region of in[i].
+func (w *Writer) off(i int) int { return len(w.held) + i - w.hs }
+
+// startHold starts a held region at in[i].
+func (w *Writer) startHold(i int) {
+	w.hold, w.hs = true, i
+	w.held = w.held[:0]
+}
+
+// region returns the held region up to in[i] as one slice.
+func (w *Writer) region(i int) []byte {
+	if len(w.held) == 0 {
+		return w.in[w.hs:i]
+	}
+	w.held = append(w.held, w.in[w.hs:i]...)
+	w.hs, w.ps = i, i
+	return w.held
+}
+
+// release emits the held region unchanged; its part in the current input
+// stays pending in in[ps:].
+func (w *Writer) release() {
+	if !w.hold {
+		return
+	}
+	w.hold = false
+	if len(w.held) > 0 {
+		w.write(w.held)
+		w.held = w.held[:0]
+	}
+}
+
+// replace ends the held region at in[i] and emits out instead of it.
+func (w *Writer) replace(i int, out []byte) {
+	w.emitTo(w.hs)
+	w.write(out)
+	w.hold = false
+	w.held = w.held[:0]
+	w.hs, w.ps = i, i
+	w.changed = true
+}
+
+func (w *Writer) record(v *rules.Vendor, el elem, a rules.Action) {
+	w.removed = append(w.removed, Removal{Vendor: v, Element: elemNames[el], Action: a})
+	w.changed = true
+}
+
+// bufWriter appends to itself.
+type bufWriter []byte
+
+func (b *bufWriter) Write(p []byte) (int, error) {
+	*b = append(*b, p...)
+	return len(p), nil
+}

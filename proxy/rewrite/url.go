@@ -1,0 +1,189 @@
+package rewrite
+
+import "github.com/consentgate/consentgate/rules"
+
+// classify returns the vendor of a cleaned URL if it is denied.
+func (w *Writer) classify(u []byte) *rules.Vendor {
+	if len(u) == 0 {
+		return nil
+	}
+	v := w.pol.set.ClassifyURL(w.pol.site, u)
+	if w.pol.denied(v) {
+		return v
+	}
+	return nil
+}
+
+// classifyList classifies each URL of a srcset (srcset true) or of a
+// space-separated list (ping) and returns the first denied vendor.
+func (w *Writer) classifyList(val []byte, srcset bool) *rules.Vendor {
+	s := w.clean(val, true)
+	for i := 0; i < len(s); {
+		for i < len(s) && (isSpace(s[i]) || srcset && s[i] == ',') {
+			i++
+		}
+		start := i
+		for i < len(s) && !isSpace(s[i]) {
+			i++
+		}
+		u := s[start:i]
+		if srcset {
+			if n := len(u); n > 0 && u[n-1] == ',' {
+				for len(u) > 0 && u[len(u)-1] == ',' {
+					u = u[:len(u)-1]
+				}
+			} else {
+				// Skip the descriptors, up to the next comma.
+				for i < len(s) && s[i] != ',' {
+					i++
+				}
+			}
+		}
+		if v := w.classify(u); v != nil {
+			return v
+		}
+	}
+	return nil
+}
+
+// clean returns an attribute value as the browser's URL parser sees it,
+// as far as the host goes: character references decoded, ASCII tab and
+// newline removed (unless keepSpace, for lists), backslashes read as
+// slashes, and percent-encoded host characters decoded. The result may
+// alias w.scratch.
+func (w *Writer) clean(v []byte, keepSpace bool) []byte {
+	need := false
+	for _, c := range v {
+		if c == '&' || c == '\\' || c == '\t' || c == '\n' || c == '\r' || c == '%' {
+			need = true
+			break
+		}
+	}
+	if !need {
+		return v
+	}
+	b := w.scratch[:0]
+	for i := 0; i < len(v); {
+		if v[i] == '&' {
+			if c, n := charRef(v[i:]); n > 0 {
+				b = append(b, c)
+				i += n
+				continue
+			}
+		}
+		b = append(b, v[i])
+		i++
+	}
+	// Second pass, in place: what the URL parser does, on decoded text.
+	n := 0
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case (c == '\t' || c == '\n' || c == '\r') && !keepSpace:
+			continue
+		case c == '\\':
+			c = '/'
+		case c == '%' && i+2 < len(b):
+			if h, ok := unhex(b[i+1], b[i+2]); ok && (isAlpha(h) || h >= '0' && h <= '9' || h == '.' || h == '-') {
+				c = h
+				i += 2
+			}
+		}
+		b[n] = c
+		n++
+	}
+	w.scratch = b[:n]
+	return w.scratch
+}
+
+func unhex(a, b byte) (byte, bool) {
+	x, ok1 := hexVal(a)
+	y, ok2 := hexVal(b)
+	return x<<4 | y, ok1 && ok2
+}
+
+func hexVal(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c|0x20 >= 'a' && c|0x20 <= 'f':
+		return c|0x20 - 'a' + 10, true
+	}
+	return 0, false
+}
+
+// charRef decodes the character reference at the start of b ("&...") to
+// an ASCII byte. It returns n == 0 when b does not start with one it
+// knows. A reference to a non-ASCII character decodes to '?', which ends
+// a host.
+func charRef(b []byte) (byte, int) {
+	if len(b) < 3 {
+		return 0, 0
+	}
+	if b[1] == '#' {
+		j, base := 2, 10
+		if b[j]|0x20 == 'x' {
+			j, base = 3, 16
+		}
+		start, cp := j, 0
+		for ; j < len(b); j++ {
+			d, ok := hexVal(b[j])
+			if !ok || base == 10 && d > 9 {
+				break
+			}
+			if cp <= 0x10FFFF {
+				cp = cp*base + int(d)
+			}
+		}
+		if j == start {
+			return 0, 0
+		}
+		if j < len(b) && b[j] == ';' {
+			j++
+		}
+		if cp == 0 || cp >= 0x80 {
+			return '?', j
+		}
+		return byte(cp), j
+	}
+	end := 1
+	for end < len(b) && end < 12 && (isAlpha(b[end]) || b[end] >= '0' && b[end] <= '9') {
+		end++
+	}
+	name := b[1:end]
+	if end < len(b) && b[end] == ';' {
+		for _, r := range namedRefs {
+			if string(name) == r.name {
+				return r.c, end + 1
+			}
+		}
+		return 0, 0
+	}
+	// Legacy references without ';' (HTML tokenizer: in an attribute only
+	// when not followed by an alphanumeric or '=').
+	for _, r := range namedRefs[:4] {
+		if len(name) >= len(r.name) && string(name[:len(r.name)]) == r.name {
+			k := 1 + len(r.name)
+			if k < len(b) && (isAlpha(b[k]) || b[k] >= '0' && b[k] <= '9' || b[k] == '=') {
+				return 0, 0
+			}
+			return r.c, k
+		}
+	}
+	return 0, 0
+}
+
+var namedRefs = []struct {
+	name string
+	c    byte
+}{
+	{"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'},
+	{"AMP", '&'}, {"LT", '<'}, {"GT", '>'}, {"QUOT", '"'},
+	{"sol", '/'}, {"colon", ':'}, {"period", '.'}, {"apos", '\''}, {"Tab", '\t'},
+	{"NewLine", '\n'}, {"num", '#'}, {"percnt", '%'}, {"quest", '?'}, {"equals", '='},
+	{"commat", '@'}, {"lowbar", '_'}, {"UnderBar", '_'}, {"dollar", '$'}, {"excl", '!'},
+	{"lpar", '('}, {"rpar", ')'}, {"plus", '+'}, {"comma", ','}, {"semi", ';'},
+	{"bsol", '\\'}, {"lsqb", '['}, {"rsqb", ']'}, {"lbrack", '['}, {"rbrack", ']'},
+	{"ast", '*'}, {"midast", '*'}, {"Hat", '^'}, {"grave", '`'}, {"lcub", '{'}, {"rcub", '}'},
+	{"lbrace", '{'}, {"rbrace", '}'}, {"verbar", '|'}, {"vert", '|'}, {"VerticalLine", '|'},
+}

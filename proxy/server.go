@@ -1,0 +1,278 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/signals"
+	"github.com/valyala/fasthttp"
+)
+
+// Rules gives the rule set in use. A reload swaps what Load returns; one
+// request uses the set it loaded first from start to end.
+type Rules interface {
+	Load() *rules.Set
+}
+
+// StaticRules is a Rules that never changes.
+type StaticRules struct{ Set *rules.Set }
+
+// Load returns r.Set.
+func (r StaticRules) Load() *rules.Set { return r.Set }
+
+// Options configure a Server. Rules and Signals are required.
+type Options struct {
+	Rules   Rules
+	Signals *signals.Reader
+	// Metrics receives every count; nil registers nothing.
+	Metrics *Metrics
+	Logger  *slog.Logger
+	// UpstreamTimeout bounds the wait for the upstream's response headers
+	// (default 30s); past it the visitor gets a 504.
+	UpstreamTimeout time.Duration
+	// TrustForwarded keeps X-Forwarded-For/-Proto/-Host from the client
+	// (appending to XFF) instead of replacing them: set it only behind a
+	// trusted load balancer.
+	TrustForwarded bool
+	// MaxDecodedBody caps the size of a decompressed HTML body the rewriter
+	// will read (default 64 MiB); past it the response is cut visibly.
+	MaxDecodedBody int64
+}
+
+// Server is the public proxy: it reads each visitor's signals, enforces the
+// site's policy and forwards to the site's upstream.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	metrics *Metrics
+	state   atomic.Pointer[state]
+	mu      sync.Mutex // guards building state and clients
+	clients map[string]*fasthttp.HostClient
+	srv     *fasthttp.Server
+}
+
+// state is everything derived from one rule set, swapped as a whole.
+type state struct {
+	set     *rules.Set
+	sites   []*siteMetrics         // by site index
+	clients []*fasthttp.HostClient // by site index
+}
+
+// New returns a Server. It does not listen; see Serve and Run.
+func New(opts Options) (*Server, error) {
+	if opts.Rules == nil || opts.Rules.Load() == nil {
+		return nil, errors.New("proxy: no rule set loaded")
+	}
+	if opts.Signals == nil {
+		return nil, errors.New("proxy: no signals reader")
+	}
+	if opts.UpstreamTimeout <= 0 {
+		opts.UpstreamTimeout = rules.DefaultUpstreamTimout
+	}
+	if opts.MaxDecodedBody <= 0 {
+		opts.MaxDecodedBody = 64 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{opts: opts, log: opts.Logger, metrics: opts.Metrics, clients: make(map[string]*fasthttp.HostClient)}
+	if s.metrics == nil {
+		s.metrics = NewMetrics(nopRegisterer{})
+	}
+	s.current()
+	s.srv = &fasthttp.Server{
+		Handler:               s.Handle,
+		Name:                  "consentgate",
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           90 * time.Second,
+		ReadBufferSize:        32 << 10, // marketing sites carry big cookies (a 4 KiB buffer caps the header block)
+		MaxRequestBodySize:    32 << 20,
+		NoDefaultServerHeader: true,
+		NoDefaultContentType:  true,
+		NoDefaultDate:         true,
+		CloseOnShutdown:       true,
+		ErrorHandler:          s.requestError,
+		Logger:                fasthttpLogger{s.log},
+	}
+	return s, nil
+}
+
+// current returns the state of the rule set in use, building it when the set
+// changed since the last request.
+func (s *Server) current() *state {
+	set := s.opts.Rules.Load()
+	if st := s.state.Load(); st != nil && st.set == set {
+		return st
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.state.Load(); st != nil && st.set == set {
+		return st
+	}
+	st := &state{set: set, sites: s.metrics.forSet(set)}
+	for _, site := range set.Sites() {
+		st.clients = append(st.clients, s.client(site))
+	}
+	s.state.Store(st)
+	return st
+}
+
+// client returns the HostClient for a site's upstream, shared by every site
+// and rule set with the same upstream so keep-alive connections survive a
+// reload. The address is fixed: the proxy never dials a host taken from the
+// request (an open proxy).
+func (s *Server) client(site *rules.Site) *fasthttp.HostClient {
+	u := site.Upstream
+	key := u.Scheme + "://" + u.Host
+	if c, ok := s.clients[key]; ok {
+		return c
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		if u.Scheme == "https" {
+			addr = net.JoinHostPort(u.Hostname(), "443")
+		} else {
+			addr = net.JoinHostPort(u.Hostname(), "80")
+		}
+	}
+	c := &fasthttp.HostClient{
+		Addr:                          addr,
+		Name:                          "consentgate",
+		IsTLS:                         u.Scheme == "https",
+		NoDefaultUserAgentHeader:      true,
+		DisableHeaderNamesNormalizing: false,
+		DisablePathNormalizing:        true,
+		StreamResponseBody:            true,
+		MaxIdleConnDuration:           50 * time.Second, // below the usual 60-75 s origin keep-alive
+		ReadBufferSize:                32 << 10,
+		MaxConns:                      4096,
+		// Retry only requests that carry no body and change nothing, and only
+		// on a failed reused connection: a POST or PUT reaches the origin once.
+		RetryIfErr: func(req *fasthttp.Request, attempts int, err error) (bool, bool) {
+			return false, attempts < 2 && (req.Header.IsGet() || req.Header.IsHead()) && isConnReuseErr(err)
+		},
+	}
+	s.clients[key] = c
+	return c
+}
+
+func isConnReuseErr(err error) bool {
+	return errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, net.ErrClosed) || isReset(err)
+}
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+
+// Shutdown stops accepting, lets in-flight requests finish until ctx is done.
+func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWithContext(ctx) }
+
+// requestError answers requests fasthttp could not parse.
+func (s *Server) requestError(ctx *fasthttp.RequestCtx, err error) {
+	var sizeErr *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.As(err, &sizeErr) || strings.Contains(err.Error(), "small read buffer"):
+		plainError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "request header fields too large")
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		plainError(ctx, fasthttp.StatusRequestEntityTooLarge, "request body too large")
+	default:
+		var to interface{ Timeout() bool }
+		if errors.As(err, &to) && to.Timeout() {
+			plainError(ctx, fasthttp.StatusRequestTimeout, "request timeout")
+			return
+		}
+		plainError(ctx, fasthttp.StatusBadRequest, "bad request")
+	}
+	ctx.SetConnectionClose()
+}
+
+func plainError(ctx *fasthttp.RequestCtx, code int, msg string) {
+	ctx.Response.Reset()
+	ctx.SetStatusCode(code)
+	ctx.Response.Header.SetContentType("text/plain; charset=utf-8")
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.SetBodyString(fmt.Sprintf("%d %s\n%s\n", code, fasthttp.StatusMessage(code), msg))
+}
+
+// Handle serves one request. It is the fasthttp handler of the public
+// listener, exported for tests and embedding.
+func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
+	s.metrics.InFlight.Inc()
+	defer s.metrics.InFlight.Dec()
+	st := s.current()
+	host, ok := requestHost(ctx)
+	if !ok {
+		plainError(ctx, fasthttp.StatusBadRequest, "the request target names another host than the Host header")
+		ctx.SetConnectionClose()
+		return
+	}
+	site := st.set.Site(host)
+	if site == nil {
+		s.metrics.Requests.WithLabelValues("", decisionNoSite).Inc()
+		plainError(ctx, fasthttp.StatusMisdirectedRequest, "no site is configured for this host")
+		return
+	}
+	sm := st.sites[site.Index()]
+	consent := s.opts.Signals.Read(site, &ctx.Request.Header)
+	if consent.Errors != 0 {
+		consent.Errors.Each(func(i int) { s.metrics.ParseErrors.WithLabelValues(sourceLabels[i]).Inc() })
+	}
+	if s.builtin(ctx, st, site, host) {
+		sm.reqBuiltin.Inc()
+		return
+	}
+	if consent.OptedOut {
+		sm.reqOptedOut.Inc()
+		consent.Sources.Each(func(i int) { sm.sources[i].Inc() })
+	} else {
+		sm.reqNone.Inc()
+	}
+	if site.Shadow {
+		// Shadow mode: count what would be enforced, change nothing.
+		consent.Denied = 0
+	}
+	s.forward(ctx, st, site, sm, host, consent)
+}
+
+// requestHost returns the Host the origin will see. A request in absolute
+// form whose authority differs from the Host header is refused: rules,
+// metrics and the upstream must all see one host.
+func requestHost(ctx *fasthttp.RequestCtx) ([]byte, bool) {
+	host := ctx.Request.Header.Host()
+	uri := ctx.Request.Header.RequestURI()
+	if len(uri) > 0 && uri[0] != '/' && uri[0] != '*' {
+		h := rules.URLHost(uri)
+		if h == nil || !bytes.EqualFold(stripPort(h), stripPort(host)) {
+			return nil, false
+		}
+	}
+	return host, len(host) > 0 || len(uri) > 0
+}
+
+func stripPort(h []byte) []byte {
+	if i := bytes.LastIndexByte(h, ':'); i >= 0 && bytes.IndexByte(h, ']') < i {
+		return h[:i]
+	}
+	return h
+}
+
+type nopRegisterer struct{}
+
+func (nopRegisterer) Register(c prometheusCollector) error   { return nil }
+func (nopRegisterer) MustRegister(cs ...prometheusCollector) {}
+func (nopRegisterer) Unregister(c prometheusCollector) bool  { return true }
+
+type fasthttpLogger struct{ l *slog.Logger }
+
+func (f fasthttpLogger) Printf(format string, args ...any) {
+	f.l.Warn("http server", "msg", fmt.Sprintf(format, args...))
+}

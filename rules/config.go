@@ -1,0 +1,398 @@
+package rules
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is a consentgate configuration file as written, before validation.
+// Parse fills it; Compile turns it into an immutable *Set.
+type Config struct {
+	// Listen, Admin and Upstream are the serve defaults; command-line flags
+	// and environment variables override them.
+	Listen   string `yaml:"listen"`
+	Admin    string `yaml:"admin"`
+	Upstream string `yaml:"upstream"`
+	// UpstreamTimeout bounds one upstream round trip (default 30s); past it
+	// the visitor gets a 504.
+	UpstreamTimeout Duration `yaml:"upstream_timeout"`
+	// Vendors are added to the built-in catalogue (or replace an entry with
+	// the same id).
+	Vendors []*Vendor `yaml:"vendors"`
+	// Sites are matched by host, first match wins. With no sites, every host
+	// gets the default policy and the default upstream.
+	Sites []SiteConfig `yaml:"sites"`
+	// Imports are public lists (ABP host rules, Disconnect, DuckDuckGo
+	// Tracker Radar, Open Cookie Database) compiled in after the catalogue
+	// and Vendors.
+	Imports []ImportConfig `yaml:"imports"`
+
+	file  string
+	dir   string    // directory of file; relative import paths start here
+	raw   []byte    // the bytes parsed, for Set.Version and reload checks
+	lines lineIndex // field path → line, for problems
+}
+
+// ImportConfig names one list to import.
+type ImportConfig struct {
+	// Format is abp, disconnect, tds or open-cookie-database.
+	Format string `yaml:"format"`
+	// Path of the file, relative to the config file's directory.
+	Path string `yaml:"path"`
+	// ID of the vendor an abp list becomes (default "abp-" and the file
+	// name); for the other formats a prefix of the vendor ids (default the
+	// format's short name).
+	ID string `yaml:"id"`
+	// Category overrides the list's own categories; abp lists default to
+	// advertising.
+	Category string `yaml:"category"`
+	// Licence of the list, shown by consentgate rules list; required.
+	Licence string `yaml:"licence"`
+}
+
+// SiteConfig is the policy of one site as written in the config file.
+type SiteConfig struct {
+	Name string `yaml:"name"`
+	// Hosts the site answers for: exact names or "*.example.com" wildcards;
+	// "*" matches every host.
+	Hosts    []string `yaml:"hosts"`
+	Upstream string   `yaml:"upstream"`
+	// OptOutCookie is the site's own "Do Not Sell or Share" cookie
+	// (default consentgate_optout=1).
+	OptOutCookie *CookieConfig `yaml:"optout_cookie"`
+	// Deny lists the categories an opt-out denies (default advertising,
+	// analytics, social).
+	Deny []string `yaml:"deny"`
+	// Actions maps a category to remove or neutralise (default remove).
+	Actions map[string]string `yaml:"actions"`
+	// AllowVendors are catalogue vendor ids never enforced on this site.
+	AllowVendors []string `yaml:"allow_vendors"`
+	// FirstParty hosts (suffixes) are never third parties on this site.
+	FirstParty []string `yaml:"first_party"`
+	// DNT makes "DNT: 1" count as an opt-out (default off).
+	DNT bool `yaml:"dnt"`
+	// Region selects opt-in or opt-out mode by the visitor's country.
+	Region *RegionConfig `yaml:"region"`
+	// Shadow computes and counts every decision but changes nothing.
+	Shadow bool `yaml:"shadow"`
+	// Prefix of the built-in paths (default /.consentgate/).
+	Prefix string `yaml:"prefix"`
+	// OneTrustGroups maps OneTrust group ids to categories (default C0001
+	// necessary, C0002 analytics, C0003 functional, C0004 advertising, C0005
+	// social).
+	OneTrustGroups map[string]string `yaml:"onetrust_groups"`
+	// TCFVendors are IAB TCF vendor ids whose consent the site checks.
+	TCFVendors []int `yaml:"tcf_vendors"`
+}
+
+// CookieConfig names a cookie and the value that means "opted out".
+type CookieConfig struct {
+	Name  string `yaml:"name"`
+	Value string `yaml:"value"`
+}
+
+// RegionConfig says how the visitor's country is known.
+type RegionConfig struct {
+	// CountryHeader is a request header set by a trusted front end
+	// (e.g. CF-IPCountry); empty means not used.
+	CountryHeader string `yaml:"country_header"`
+	// GeoIPDatabase is the path of a MaxMind country database; empty means not used.
+	GeoIPDatabase string `yaml:"geoip_database"`
+	// OptInCountries overrides the default opt-in list (EU/EEA, UK, CH).
+	OptInCountries []string `yaml:"optin_countries"`
+}
+
+// Duration is a time.Duration written as "30s" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	// A *yaml.TypeError lets the decoder go on and report every problem.
+	v, err := time.ParseDuration(n.Value)
+	if err != nil || n.Kind != yaml.ScalarNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration (write e.g. 30s or 1m)", n.Line, n.Value)}}
+	}
+	if v <= 0 {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: duration %q must be positive", n.Line, n.Value)}}
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ConfigError lists every problem found in a config, each with file and line.
+type ConfigError struct {
+	File     string
+	Problems []Problem
+}
+
+// Problem is one config error: where it is, which field, and what is wrong.
+type Problem struct {
+	Line  int
+	Field string
+	Msg   string
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		if p.Line > 0 {
+			fmt.Fprintf(&b, "%s:%d: ", e.File, p.Line)
+		} else {
+			fmt.Fprintf(&b, "%s: ", e.File)
+		}
+		if p.Field != "" {
+			fmt.Fprintf(&b, "%s: ", p.Field)
+		}
+		b.WriteString(p.Msg)
+	}
+	return b.String()
+}
+
+// ReadConfig reads and parses the config file at path.
+func ReadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config: %w", err)
+	}
+	return ParseConfig(data, path)
+}
+
+// ParseConfig parses a YAML config. Unknown keys and values of the wrong type
+// are errors; all of them are reported at once in a *ConfigError, each with
+// its line and field path. name is used in messages and to resolve the
+// relative paths of imports.
+func ParseConfig(data []byte, name string) (*Config, error) {
+	cfg := &Config{file: name, dir: filepath.Dir(name), raw: data, lines: lineIndex{}}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, &ConfigError{File: name, Problems: yamlProblems(err, nil)}
+	}
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		if top := root.Content[0]; top.Kind != yaml.MappingNode && !(top.Kind == yaml.ScalarNode && top.Tag == "!!null") {
+			return nil, &ConfigError{File: name, Problems: []Problem{{Line: top.Line, Msg: "the config must be a mapping of keys such as upstream: and sites:"}}}
+		}
+		cfg.lines.add(root.Content[0], "")
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, &ConfigError{File: name, Problems: yamlProblems(err, cfg.lines)}
+	}
+	return cfg, nil
+}
+
+// lineIndex maps a field path such as "sites[0].hosts[1]" to its line.
+type lineIndex map[string]int
+
+func (ix lineIndex) add(n *yaml.Node, path string) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := n.Content[i].Value
+			if path != "" {
+				p = path + "." + p
+			}
+			ix[p] = n.Content[i].Line
+			ix.add(n.Content[i+1], p)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			ix[p] = c.Line
+			ix.add(c, p)
+		}
+	}
+}
+
+// line returns the line of path, or of its nearest parent that has one.
+func (ix lineIndex) line(path string) int {
+	for path != "" {
+		if l, ok := ix[path]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return 0
+}
+
+// at returns the deepest path on line whose last key is key ("" for any).
+func (ix lineIndex) at(line int, key string) string {
+	best := ""
+	for p, l := range ix {
+		if l != line || key != "" && !strings.HasSuffix("."+p, "."+key) {
+			continue
+		}
+		if len(p) > len(best) || len(p) == len(best) && p < best {
+			best = p
+		}
+	}
+	return best
+}
+
+var (
+	reUnknownField = regexp.MustCompile(`^field (\S+) not found in type (\S+)$`)
+	reCannot       = regexp.MustCompile("^cannot unmarshal (!!\\w+)(?: `(.*)`)? into (\\S+)$")
+)
+
+// keysOf lists the YAML keys of the config types, for "unknown key" hints.
+var keysOf = map[string]reflect.Type{
+	"rules.Config":       reflect.TypeFor[Config](),
+	"rules.SiteConfig":   reflect.TypeFor[SiteConfig](),
+	"rules.CookieConfig": reflect.TypeFor[CookieConfig](),
+	"rules.RegionConfig": reflect.TypeFor[RegionConfig](),
+	"rules.ImportConfig": reflect.TypeFor[ImportConfig](),
+	"rules.Vendor":       reflect.TypeFor[Vendor](),
+}
+
+// yamlProblems turns a yaml error ("yaml: line 3: field x not found in type
+// rules.SiteConfig") into problems with field paths and plain messages.
+func yamlProblems(err error, ix lineIndex) []Problem {
+	var te *yaml.TypeError
+	msgs := []string{err.Error()}
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	}
+	out := make([]Problem, 0, len(msgs))
+	for _, m := range msgs {
+		m = strings.TrimPrefix(m, "yaml: ")
+		p := Problem{Msg: m}
+		var line int
+		if n, _ := fmt.Sscanf(m, "line %d:", &line); n == 1 {
+			p.Line = line
+			p.Msg = strings.TrimSpace(m[strings.IndexByte(m, ':')+1:])
+		}
+		if sm := reUnknownField.FindStringSubmatch(p.Msg); sm != nil {
+			p.Field = ix.at(p.Line, sm[1])
+			p.Msg = fmt.Sprintf("unknown key %q", sm[1])
+			if t, ok := keysOf[sm[2]]; ok {
+				keys := yamlKeys(t)
+				if s := closest(sm[1], keys); s != "" {
+					p.Msg += fmt.Sprintf(" (did you mean %q?)", s)
+				} else {
+					p.Msg += " (known keys: " + strings.Join(keys, ", ") + ")"
+				}
+			}
+		} else if sm := reCannot.FindStringSubmatch(p.Msg); sm != nil {
+			p.Field = ix.at(p.Line, "")
+			p.Msg = typeMessage(sm[1], sm[2], sm[3])
+		} else if p.Line > 0 && ix != nil {
+			p.Field = ix.at(p.Line, "")
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// typeMessage explains a value of the wrong YAML type.
+func typeMessage(tag, value, goType string) string {
+	got := map[string]string{"!!seq": "a list", "!!map": "a mapping", "!!str": "text", "!!int": "a number", "!!bool": "true/false", "!!float": "a number"}[tag]
+	if value != "" {
+		got = fmt.Sprintf("%q", value)
+	}
+	if got == "" {
+		got = tag
+	}
+	var want string
+	switch {
+	case goType == "bool":
+		want = "true or false"
+	case strings.HasPrefix(goType, "int") || strings.HasPrefix(goType, "uint"):
+		want = "a whole number"
+	case goType == "string":
+		want = "a single value"
+	case strings.HasPrefix(goType, "[]"):
+		want = "a list"
+	case strings.HasPrefix(goType, "map["), strings.HasPrefix(goType, "rules."):
+		want = "a mapping of keys"
+	default:
+		want = goType
+	}
+	return fmt.Sprintf("want %s, got %s", want, got)
+}
+
+// yamlKeys returns the yaml keys of a struct type in declaration order.
+func yamlKeys(t reflect.Type) []string {
+	var keys []string
+	for i := 0; i < t.NumField(); i++ {
+		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		if tag != "" && tag != "-" {
+			keys = append(keys, tag)
+		}
+	}
+	return keys
+}
+
+// closest returns the key within edit distance 2 of s, or "".
+func closest(s string, keys []string) string {
+	best, bestD := "", 3
+	for _, k := range keys {
+		if d := editDistance(s, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// DefaultConfig is the config of "serve" without a file: every host proxied to
+// upstream with the built-in catalogue and the default policy.
+func DefaultConfig(upstream string) *Config {
+	return &Config{Upstream: upstream, file: "(defaults)", dir: "."}
+}
+
+// File is the name the config was read from.
+func (c *Config) File() string { return c.file }
+
+func checkUpstream(u string) error {
+	if u == "" {
+		return errors.New("no upstream: give a URL such as http://127.0.0.1:8080")
+	}
+	p, err := url.Parse(u)
+	if err != nil {
+		return fmt.Errorf("upstream %q is not a URL: %v", u, err)
+	}
+	if p.Scheme != "http" && p.Scheme != "https" {
+		return fmt.Errorf("upstream %q: scheme must be http or https", u)
+	}
+	if p.Host == "" {
+		return fmt.Errorf("upstream %q has no host", u)
+	}
+	return nil
+}

@@ -1,0 +1,104 @@
+package rules
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/net/publicsuffix"
+)
+
+// maxHostLen is the longest host name a lookup considers: the longest DNS
+// name (RFC 1035 section 2.3.4). Longer inputs match nothing.
+const maxHostLen = 253
+
+// hostBuf holds a canonical host on the caller's stack.
+type hostBuf [maxHostLen]byte
+
+// canonical writes host to buf lower-cased, without a port and a trailing dot,
+// and returns that part of buf. It returns nil for an empty or over-long host
+// and for an IPv6 literal, which no vendor or site names.
+func (buf *hostBuf) canonical(host []byte) []byte {
+	if len(host) == 0 || host[0] == '[' {
+		return nil
+	}
+	if i := bytes.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	if n := len(host); n > 0 && host[n-1] == '.' {
+		host = host[:n-1]
+	}
+	if len(host) == 0 || len(host) > maxHostLen {
+		return nil
+	}
+	for i, c := range host {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return buf[:len(host)]
+}
+
+// suffixes walks h and its parent domains that still contain a dot, longest
+// first, calling fn until it returns true. Single labels are skipped: no
+// vendor, first-party or wildcard entry is a bare top-level domain.
+func suffixes(h []byte, fn func(suffix []byte) bool) {
+	for {
+		i := bytes.IndexByte(h, '.')
+		if i < 0 || fn(h) {
+			return
+		}
+		h = h[i+1:]
+	}
+}
+
+// canonicalHost lower-cases a host and drops a port and a trailing dot. It
+// allocates; the hot path uses hostBuf.canonical.
+func canonicalHost(h string) string {
+	if strings.HasPrefix(h, "[") {
+		if i := strings.IndexByte(h, ']'); i > 0 {
+			return strings.ToLower(h[:i+1])
+		}
+	}
+	if i := strings.LastIndexByte(h, ':'); i >= 0 {
+		h = h[:i]
+	}
+	return strings.ToLower(strings.TrimSuffix(h, "."))
+}
+
+// normaliseHost validates the syntax of a host name from config or catalogue
+// and returns it lower-cased without a trailing dot.
+func normaliseHost(h string) (string, error) {
+	h = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(h), "."))
+	if h == "" {
+		return "", errors.New("empty host")
+	}
+	if len(h) > maxHostLen {
+		return "", fmt.Errorf("host is longer than %d bytes", maxHostLen)
+	}
+	for _, c := range h {
+		if !(c == '.' || c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z') {
+			return "", fmt.Errorf("%q is not a host name (letters, digits, dots and dashes)", h)
+		}
+	}
+	if strings.HasPrefix(h, ".") || strings.Contains(h, "..") {
+		return "", fmt.Errorf("%q has an empty label", h)
+	}
+	return h, nil
+}
+
+// vendorHost validates a vendor's host suffix: a host name that is not a
+// public suffix (ICANN or private section of the Public Suffix List), since
+// a suffix such as "co.uk" or "github.io" would claim unrelated sites.
+func vendorHost(h string) (string, error) {
+	n, err := normaliseHost(h)
+	if err != nil {
+		return "", err
+	}
+	if etld, _ := publicsuffix.PublicSuffix(n); etld == n {
+		return "", fmt.Errorf("%q is a public suffix; name a registrable domain or a host under one", n)
+	}
+	return n, nil
+}

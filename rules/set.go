@@ -1,0 +1,734 @@
+package rules
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults of a site's policy.
+const (
+	DefaultPrefix         = "/.consentgate/"
+	DefaultOptOutCookie   = "consentgate_optout"
+	DefaultOptOutValue    = "1"
+	DefaultUpstreamTimout = 30 * time.Second
+)
+
+// Site is the compiled policy of one site. It is immutable and shared by every
+// request for the site.
+type Site struct {
+	// Name is the site's name from config ("default" without one); it is a
+	// metrics label.
+	Name     string
+	Hosts    []string
+	Upstream *url.URL
+	// OptOutCookie and OptOutValue are the site's own opt-out cookie.
+	OptOutCookie string
+	OptOutValue  string
+	// Deny is what an opt-out denies.
+	Deny Categories
+	// Actions is what the rewriter does per category.
+	Actions [NumCategories]Action
+	// DNT makes DNT: 1 an opt-out.
+	DNT bool
+	// CountryHeader names a trusted request header with the visitor's
+	// ISO 3166 country code; empty means not used.
+	CountryHeader string
+	GeoIPDatabase string
+	// OptInCountries are the countries in opt-in mode (upper-case codes).
+	OptInCountries map[string]bool
+	Shadow         bool
+	// Prefix of the built-in paths, with leading and trailing slash.
+	Prefix string
+	// OneTrustGroups maps OneTrust group ids to categories.
+	OneTrustGroups map[string]Category
+	TCFVendors     []int
+
+	// index is the site's position in the Set.
+	index      int
+	allow      []bool              // by vendor index
+	firstParty map[string]struct{} // host suffixes: the site's own hosts and first_party
+}
+
+// Index is the site's position in Set.Sites.
+func (s *Site) Index() int { return s.index }
+
+// Set is a compiled, immutable rule set: the catalogue, the sites and the
+// matchers built from them. It is safe for concurrent use; a reload builds a
+// new Set and swaps a pointer (see Holder).
+//
+// Host, site and cookie lookups are answered from tables built at compile
+// time, without allocation and without a cache: a suffix-map walk costs less
+// than a cache hit would.
+type Set struct {
+	vendors  []*Vendor
+	sites    []*Site
+	hosts    map[string]*Vendor // host suffix → vendor
+	cookies  map[string]*Vendor // exact cookie name → vendor
+	prefixes prefixTable
+	sigs     *Matcher
+	byID     map[string]*Vendor
+
+	siteExact map[string]*Site
+	siteWild  map[string]*Site // "*.example.com" as "example.com"
+	siteAny   *Site
+
+	imports  []ImportStats
+	version  string
+	loadedAt time.Time
+	cfg      *Config
+	closed   atomic.Bool
+}
+
+// Compile validates cfg and builds a Set from it, the built-in catalogue and
+// the lists cfg imports. Every problem is reported at once in a
+// *ConfigError, each with its line and field path.
+func Compile(cfg *Config) (*Set, error) {
+	cat, err := Catalogue()
+	if err != nil {
+		return nil, err
+	}
+	return compile(cfg, cat, cfg.readImports())
+}
+
+// compile builds a Set; imported holds the import files by resolved path
+// (a missing one is read when needed).
+func compile(cfg *Config, catalogue []*Vendor, imported map[string][]byte) (*Set, error) {
+	ce := &ConfigError{File: cfg.file}
+	add := func(field, format string, args ...any) {
+		ce.Problems = append(ce.Problems, Problem{Line: cfg.lines.line(field), Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	s := &Set{
+		hosts:     make(map[string]*Vendor),
+		cookies:   make(map[string]*Vendor),
+		siteExact: make(map[string]*Site),
+		siteWild:  make(map[string]*Site),
+		byID:      make(map[string]*Vendor, len(catalogue)+len(cfg.Vendors)),
+		loadedAt:  time.Now(),
+		cfg:       cfg,
+	}
+	hostField := make(map[string]string) // host → field that claimed it, for config vendors
+	for _, v := range catalogue {
+		v.index = len(s.vendors)
+		s.byID[v.ID] = v
+		s.vendors = append(s.vendors, v)
+		for _, h := range v.Hosts {
+			hostField[h] = "vendor " + v.ID
+		}
+	}
+	cfgIDs := make(map[string]bool)
+	for i, v := range cfg.Vendors {
+		field := fmt.Sprintf("vendors[%d]", i)
+		if v == nil {
+			add(field, "empty vendor entry")
+			continue
+		}
+		probs := v.check()
+		for _, p := range probs {
+			add(field+p.Field, "%s", p.Msg)
+		}
+		if len(probs) > 0 {
+			continue
+		}
+		if cfgIDs[v.ID] {
+			add(field+".id", "vendor %q is listed twice", v.ID)
+			continue
+		}
+		cfgIDs[v.ID] = true
+		if old, ok := s.byID[v.ID]; ok {
+			// Replace the catalogue entry, keep its position and free its hosts.
+			for _, h := range old.Hosts {
+				delete(hostField, h)
+			}
+			v.index = old.index
+			s.vendors[old.index] = v
+		} else {
+			v.index = len(s.vendors)
+			s.vendors = append(s.vendors, v)
+		}
+		s.byID[v.ID] = v
+		for j, h := range v.Hosts {
+			if owner, ok := hostField[h]; ok {
+				add(fmt.Sprintf("%s.hosts[%d]", field, j), "host %q already belongs to %s; give that vendor's id to replace it", h, owner)
+				continue
+			}
+			hostField[h] = field
+		}
+	}
+	for i, ic := range cfg.Imports {
+		field := fmt.Sprintf("imports[%d]", i)
+		vs, st, probs := loadImport(cfg, ic, imported)
+		for _, p := range probs {
+			add(field+p.Field, "%s", p.Msg)
+		}
+		for _, v := range vs {
+			if _, dup := s.byID[v.ID]; dup {
+				st.Duplicates++
+				continue
+			}
+			v.index = len(s.vendors)
+			s.byID[v.ID] = v
+			s.vendors = append(s.vendors, v)
+		}
+		s.imports = append(s.imports, st)
+	}
+	// Tables: the first vendor to name a host or cookie keeps it, so the
+	// catalogue and config vendors win over imports.
+	var prefixes []cookiePrefix
+	for _, v := range s.vendors {
+		for _, h := range v.Hosts {
+			if _, ok := s.hosts[h]; !ok {
+				s.hosts[h] = v
+			}
+		}
+		for _, c := range v.Cookies {
+			if _, ok := s.cookies[c]; !ok {
+				s.cookies[c] = v
+			}
+		}
+		for _, p := range v.CookiePrefixes {
+			prefixes = append(prefixes, cookiePrefix{p, v})
+		}
+	}
+	s.prefixes = newPrefixTable(prefixes)
+	s.sigs = NewMatcher(s.vendors)
+
+	for _, f := range []struct{ name, addr string }{{"listen", cfg.Listen}, {"admin", cfg.Admin}} {
+		if f.addr == "" {
+			continue
+		}
+		if _, port, err := net.SplitHostPort(f.addr); err != nil || port == "" {
+			add(f.name, "%q is not a listen address: write host:port such as 127.0.0.1:8080 or :8080", f.addr)
+		}
+	}
+	if cfg.Listen != "" && cfg.Listen == cfg.Admin {
+		add("admin", "%q is also the listen address; the admin endpoints need their own port", cfg.Admin)
+	}
+
+	sites := cfg.Sites
+	if len(sites) == 0 {
+		sites = []SiteConfig{{Name: "default", Hosts: []string{"*"}}}
+	}
+	siteNames := make(map[string]string)
+	for i, sc := range sites {
+		field := fmt.Sprintf("sites[%d]", i)
+		site, probs := compileSite(sc, cfg.Upstream, s.byID, len(s.vendors))
+		for _, p := range probs {
+			add(field+p.Field, "%s", p.Msg)
+		}
+		if prev, dup := siteNames[sc.Name]; dup && sc.Name != "" {
+			add(field+".name", "site name %q is already used by %s; names label metrics and must be unique", sc.Name, prev)
+		}
+		siteNames[sc.Name] = field
+		if site == nil {
+			continue
+		}
+		site.index = len(s.sites)
+		s.sites = append(s.sites, site)
+		for j, h := range site.Hosts {
+			hf := fmt.Sprintf("%s.hosts[%d]", field, j)
+			switch {
+			case h == "*":
+				if s.siteAny != nil {
+					add(hf, "\"*\" is already the catch-all of site %q", s.siteAny.Name)
+				}
+				s.siteAny = site
+			case strings.HasPrefix(h, "*."):
+				if other, dup := s.siteWild[h[2:]]; dup {
+					add(hf, "host %q belongs to two sites (%q and %q)", h, other.Name, site.Name)
+				}
+				s.siteWild[h[2:]] = site
+			default:
+				if other, dup := s.siteExact[h]; dup {
+					add(hf, "host %q belongs to two sites (%q and %q)", h, other.Name, site.Name)
+				}
+				s.siteExact[h] = site
+			}
+		}
+	}
+	if len(ce.Problems) > 0 {
+		sort.SliceStable(ce.Problems, func(i, j int) bool { return ce.Problems[i].Line < ce.Problems[j].Line })
+		return nil, ce
+	}
+	s.version = s.hash(catalogueYAML, imported)
+	return s, nil
+}
+
+func compileSite(sc SiteConfig, defUp string, byID map[string]*Vendor, nv int) (*Site, []Problem) {
+	var probs []Problem
+	bad := func(field, format string, args ...any) {
+		probs = append(probs, Problem{Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	site := &Site{
+		Name:         sc.Name,
+		OptOutCookie: DefaultOptOutCookie,
+		OptOutValue:  DefaultOptOutValue,
+		Deny:         DefaultDeny,
+		DNT:          sc.DNT,
+		Shadow:       sc.Shadow,
+		Prefix:       DefaultPrefix,
+		TCFVendors:   sc.TCFVendors,
+		allow:        make([]bool, nv),
+		firstParty:   make(map[string]struct{}),
+	}
+	if site.Name == "" {
+		bad(".name", "every site needs a name (it labels metrics)")
+	}
+	if len(sc.Hosts) == 0 {
+		bad(".hosts", "list at least one host (or \"*\" for every host)")
+	}
+	for j, h := range sc.Hosts {
+		if h == "*" {
+			site.Hosts = append(site.Hosts, h)
+			continue
+		}
+		wild := strings.HasPrefix(h, "*.")
+		n, err := normaliseHost(strings.TrimPrefix(h, "*."))
+		if err == nil && strings.Contains(n, "*") {
+			err = errors.New("a wildcard must be the whole first label, as in *.example.com")
+		}
+		if err != nil {
+			bad(fmt.Sprintf(".hosts[%d]", j), "%q: %v", h, err)
+			continue
+		}
+		site.firstParty[n] = struct{}{}
+		if wild {
+			n = "*." + n
+		}
+		site.Hosts = append(site.Hosts, n)
+	}
+	up := sc.Upstream
+	if up == "" {
+		up = defUp
+	}
+	if err := checkUpstream(up); err != nil {
+		bad(".upstream", "%v", err)
+	} else {
+		site.Upstream, _ = url.Parse(up)
+	}
+	if sc.OptOutCookie != nil {
+		if !validCookieName(sc.OptOutCookie.Name) {
+			bad(".optout_cookie.name", "%q is not a valid cookie name", sc.OptOutCookie.Name)
+		}
+		if strings.ContainsAny(sc.OptOutCookie.Value, "; ,\t\r\n\"\\") {
+			bad(".optout_cookie.value", "%q is not a valid cookie value", sc.OptOutCookie.Value)
+		}
+		site.OptOutCookie, site.OptOutValue = sc.OptOutCookie.Name, sc.OptOutCookie.Value
+		if site.OptOutValue == "" {
+			site.OptOutValue = DefaultOptOutValue
+		}
+	}
+	if sc.Deny != nil {
+		site.Deny = 0
+		for j, d := range sc.Deny {
+			c, err := ParseCategory(d)
+			if err != nil {
+				bad(fmt.Sprintf(".deny[%d]", j), "%v", err)
+				continue
+			}
+			site.Deny |= Of(c)
+		}
+	}
+	for _, k := range sortedKeys(sc.Actions) {
+		c, err := ParseCategory(k)
+		if err != nil {
+			bad(".actions."+k, "%v", err)
+			continue
+		}
+		a, err := ParseAction(sc.Actions[k])
+		if err != nil {
+			bad(".actions."+k, "%v", err)
+			continue
+		}
+		site.Actions[c] = a
+	}
+	for j, id := range sc.AllowVendors {
+		v, ok := byID[id]
+		if !ok {
+			bad(fmt.Sprintf(".allow_vendors[%d]", j), "no vendor with id %q (see consentgate rules list)", id)
+			continue
+		}
+		site.allow[v.index] = true
+	}
+	for j, h := range sc.FirstParty {
+		n, err := normaliseHost(h)
+		if err != nil {
+			bad(fmt.Sprintf(".first_party[%d]", j), "%q: %v", h, err)
+			continue
+		}
+		site.firstParty[n] = struct{}{}
+	}
+	if sc.Prefix != "" {
+		if !strings.HasPrefix(sc.Prefix, "/") || strings.ContainsAny(sc.Prefix, "?# \t") || len(sc.Prefix) < 2 {
+			bad(".prefix", "%q must be a path such as /.consentgate/", sc.Prefix)
+		} else {
+			site.Prefix = strings.TrimSuffix(sc.Prefix, "/") + "/"
+		}
+	}
+	site.OptInCountries = defaultOptIn()
+	if r := sc.Region; r != nil {
+		site.CountryHeader = r.CountryHeader
+		site.GeoIPDatabase = r.GeoIPDatabase
+		if r.CountryHeader != "" && !validCookieName(r.CountryHeader) {
+			bad(".region.country_header", "%q is not a header name", r.CountryHeader)
+		}
+		if r.OptInCountries != nil {
+			site.OptInCountries = make(map[string]bool)
+			for j, c := range r.OptInCountries {
+				if len(c) != 2 || !isLetters(c) {
+					bad(fmt.Sprintf(".region.optin_countries[%d]", j), "%q is not a two-letter country code", c)
+				}
+				site.OptInCountries[strings.ToUpper(c)] = true
+			}
+		}
+	}
+	site.OneTrustGroups = map[string]Category{"C0001": Necessary, "C0002": Analytics, "C0003": Functional, "C0004": Advertising, "C0005": Social}
+	if sc.OneTrustGroups != nil {
+		site.OneTrustGroups = make(map[string]Category)
+		for _, g := range sortedKeys(sc.OneTrustGroups) {
+			c, err := ParseCategory(sc.OneTrustGroups[g])
+			if err != nil {
+				bad(".onetrust_groups."+g, "%v", err)
+				continue
+			}
+			site.OneTrustGroups[g] = c
+		}
+	}
+	for j, id := range sc.TCFVendors {
+		if id <= 0 {
+			bad(fmt.Sprintf(".tcf_vendors[%d]", j), "%d is not a TCF vendor id (a positive number)", id)
+		}
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return site, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func isLetters(s string) bool {
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// defaultOptIn is the EU/EEA, the UK and Switzerland.
+func defaultOptIn() map[string]bool {
+	m := make(map[string]bool)
+	for _, c := range strings.Fields("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO GB CH") {
+		m[c] = true
+	}
+	return m
+}
+
+// Close marks the set as retired. A Set holds no goroutines or caches, so
+// lookups on a closed Set still answer; Close exists so that a Holder can
+// retire a set after its grace period, and Closed reports it. It is
+// idempotent.
+func (s *Set) Close() { s.closed.Store(true) }
+
+// Closed reports whether Close was called.
+func (s *Set) Closed() bool { return s.closed.Load() }
+
+// hash identifies the content of the set: the catalogue, the config bytes
+// (or the config values when it was built in code) and the imported files.
+func (s *Set) hash(catalogue []byte, imported map[string][]byte) string {
+	h := sha256.New()
+	h.Write(catalogue)
+	if s.cfg.raw != nil {
+		h.Write(s.cfg.raw)
+	} else {
+		fmt.Fprintf(h, "%q|%q|%q|%d\n", s.cfg.Listen, s.cfg.Admin, s.cfg.Upstream, s.cfg.UpstreamTimeout)
+		for _, v := range s.cfg.Vendors {
+			fmt.Fprintf(h, "%+v\n", *v)
+		}
+		for _, sc := range s.cfg.Sites {
+			fmt.Fprintf(h, "%+v\n", sc)
+		}
+	}
+	for _, ic := range s.cfg.Imports {
+		fmt.Fprintf(h, "%+v\n", ic)
+		h.Write(imported[s.cfg.importPath(ic.Path)])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// Version identifies the content of the set (a hash of catalogue, config and
+// imported lists).
+func (s *Set) Version() string { return s.version }
+
+// LoadedAt is when the set was compiled.
+func (s *Set) LoadedAt() time.Time { return s.loadedAt }
+
+// Config is the config the set was compiled from. Callers must not change it.
+func (s *Set) Config() *Config { return s.cfg }
+
+// Vendors returns the vendors; Vendor.Index is the position. Do not modify.
+func (s *Set) Vendors() []*Vendor { return s.vendors }
+
+// List returns every vendor as JSON-friendly data, in Vendors order.
+func (s *Set) List() []VendorInfo {
+	out := make([]VendorInfo, len(s.vendors))
+	for i, v := range s.vendors {
+		out[i] = v.Info()
+	}
+	return out
+}
+
+// Imports reports what each configured import contributed.
+func (s *Set) Imports() []ImportStats { return s.imports }
+
+// Sites returns the sites in config order. Do not modify.
+func (s *Set) Sites() []*Site { return s.sites }
+
+// CacheMetrics is kept for callers of the cached implementation; lookups are
+// now answered from compiled tables without a cache, and every count is 0.
+//
+// Deprecated: there are no caches to report.
+func (s *Set) CacheMetrics() (siteHits, siteMisses, hostHits, hostMisses uint64) {
+	return 0, 0, 0, 0
+}
+
+// Site returns the site for a request host (as in the Host header, maybe
+// with a port, any case), or nil if no site answers for it. An exact host
+// wins over a wildcard, a longer wildcard over a shorter one, and "*" comes
+// last. It does not allocate and does not keep host.
+func (s *Set) Site(host []byte) *Site {
+	var buf hostBuf
+	h := buf.canonical(host)
+	if h == nil {
+		return s.siteAny
+	}
+	if st, ok := s.siteExact[string(h)]; ok {
+		return st
+	}
+	if len(s.siteWild) > 0 {
+		var found *Site
+		suffixes(h, func(suf []byte) bool {
+			found = s.siteWild[string(suf)]
+			return found != nil
+		})
+		if found != nil {
+			return found
+		}
+	}
+	return s.siteAny
+}
+
+// VendorForHost classifies a URL host (any case, maybe with a port or a
+// trailing dot): the vendor it belongs to, or nil. The host is matched by
+// suffix at label boundaries ("x.doubleclick.net" matches "doubleclick.net");
+// the longest listed suffix wins. It does not look at the site (see
+// Classify), does not allocate and does not keep host.
+func (s *Set) VendorForHost(host []byte) *Vendor {
+	var buf hostBuf
+	return s.matchHost(buf.canonical(host))
+}
+
+// matchHost looks up a canonical host.
+func (s *Set) matchHost(h []byte) *Vendor {
+	var v *Vendor
+	suffixes(h, func(suf []byte) bool {
+		v = s.hosts[string(suf)]
+		return v != nil
+	})
+	return v
+}
+
+// Classify returns the vendor a URL host belongs to on site, or nil when the
+// host is not a tracker, is one of the site's own or first-party hosts, or
+// its vendor is allowed on the site. site may be nil. It does not allocate.
+func (s *Set) Classify(site *Site, host []byte) *Vendor {
+	var buf hostBuf
+	h := buf.canonical(host)
+	v := s.matchHost(h)
+	if v == nil || site == nil {
+		return v
+	}
+	if site.allow[v.index] || site.isFirstParty(h) {
+		return nil
+	}
+	return v
+}
+
+// Allowed reports whether the vendor is on the site's allow-list.
+func (site *Site) Allowed(v *Vendor) bool { return v != nil && site.allow[v.index] }
+
+// isFirstParty reports whether the canonical host h is, or is under, one of
+// the site's own or first-party hosts.
+func (site *Site) isFirstParty(h []byte) bool {
+	if len(site.firstParty) == 0 {
+		return false
+	}
+	found := false
+	suffixes(h, func(suf []byte) bool {
+		_, found = site.firstParty[string(suf)]
+		return found
+	})
+	if !found {
+		// A single-label first-party host ("localhost") is not a suffix.
+		_, found = site.firstParty[string(h)]
+	}
+	return found
+}
+
+// ClassifyURL classifies a URL or bare host as written in HTML or on the
+// command line: absolute, protocol-relative or a host. Relative URLs are
+// first-party and return nil.
+func (s *Set) ClassifyURL(site *Site, u []byte) *Vendor {
+	h := URLHost(u)
+	if len(h) == 0 {
+		return nil
+	}
+	return s.Classify(site, h)
+}
+
+// URLHost returns the host of an absolute or protocol-relative URL, or of a
+// bare host name, without port or userinfo. It returns nil for relative URLs.
+// The result aliases u.
+func URLHost(u []byte) []byte {
+	u = trimSpace(u)
+	switch {
+	case hasPrefixFold(u, "http://"):
+		u = u[7:]
+	case hasPrefixFold(u, "https://"):
+		u = u[8:]
+	case len(u) > 2 && (u[0] == '/' || u[0] == '\\') && (u[1] == '/' || u[1] == '\\'):
+		u = u[2:]
+	default:
+		// A bare host: letters, digits, dots and dashes with at least one dot.
+		if !looksLikeHost(u) {
+			return nil
+		}
+	}
+	end := len(u)
+	for i, c := range u {
+		if c == '/' || c == '?' || c == '#' || c == '\\' {
+			end = i
+			break
+		}
+	}
+	u = u[:end]
+	if i := lastIndexByte(u, '@'); i >= 0 {
+		u = u[i+1:]
+	}
+	if i := lastIndexByte(u, ':'); i >= 0 && indexByte(u, ']') < i {
+		u = u[:i]
+	}
+	return u
+}
+
+func looksLikeHost(u []byte) bool {
+	dot := false
+	for _, c := range u {
+		switch {
+		case c == '.':
+			dot = true
+		case c == '-' || c == ':' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+		case c == '/':
+			return dot
+		default:
+			return false
+		}
+	}
+	return dot
+}
+
+// CookieVendor returns the vendor that sets a cookie of that name, or nil.
+// Exact names win over prefixes, longer prefixes over shorter ones. It does
+// not allocate.
+func (s *Set) CookieVendor(name []byte) *Vendor {
+	if v, ok := s.cookies[string(name)]; ok {
+		return v
+	}
+	return s.prefixes.lookup(name)
+}
+
+// Signatures is the matcher for inline-script signatures.
+func (s *Set) Signatures() *Matcher { return s.sigs }
+
+// VendorByID returns the vendor with that id, or nil.
+func (s *Set) VendorByID(id string) *Vendor { return s.byID[id] }
+
+// Denied reports whether v is enforced on site for a visitor denying deny.
+func (site *Site) Denied(v *Vendor, deny Categories) bool {
+	return v != nil && deny.Has(v.Category) && !site.allow[v.index]
+}
+
+type cookiePrefix struct {
+	prefix string
+	v      *Vendor
+}
+
+// prefixTable finds the longest cookie prefix of a name: the entries are
+// sorted, and each knows its longest proper prefix in the table (parent). The
+// longest prefix p of a name, if any, is a prefix of the greatest entry <= the
+// name, so it is on that entry's parent chain.
+type prefixTable struct {
+	entries []cookiePrefix
+	parent  []int // index of the longest entry that is a proper prefix, or -1
+}
+
+func newPrefixTable(ps []cookiePrefix) prefixTable {
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].prefix < ps[j].prefix })
+	// Drop duplicates: the first vendor (in catalogue order) keeps a prefix.
+	out := ps[:0]
+	for i, p := range ps {
+		if i > 0 && p.prefix == out[len(out)-1].prefix {
+			continue
+		}
+		out = append(out, p)
+	}
+	t := prefixTable{entries: out, parent: make([]int, len(out))}
+	for i := range out {
+		t.parent[i] = -1
+		for j := i - 1; j >= 0; j = t.parent[j] {
+			if strings.HasPrefix(out[i].prefix, out[j].prefix) {
+				t.parent[i] = j
+				break
+			}
+			if t.parent[j] < 0 {
+				break
+			}
+		}
+	}
+	return t
+}
+
+func (t *prefixTable) lookup(name []byte) *Vendor {
+	// Greatest entry <= name.
+	lo, hi := 0, len(t.entries)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if t.entries[m].prefix <= string(name) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	for i := lo - 1; i >= 0; i = t.parent[i] {
+		p := t.entries[i].prefix
+		if len(name) >= len(p) && string(name[:len(p)]) == p {
+			return t.entries[i].v
+		}
+	}
+	return nil
+}

@@ -1,0 +1,737 @@
+package signals
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+
+	"github.com/consentgate/consentgate/rules"
+	"github.com/valyala/fasthttp"
+)
+
+// Source is a set of signal sources, one bit each.
+type Source uint16
+
+// The sources, in the order they are printed.
+const (
+	GPC Source = 1 << iota
+	OptOutCookie
+	USP
+	GPP
+	TCF
+	CMP
+	DNT
+	Region
+	numSources = iota
+)
+
+// NumSources is the number of sources; Consent.Reasons has one slot each.
+const NumSources = numSources
+
+var sourceNames = [numSources]string{"gpc", "optout_cookie", "usp", "gpp", "tcf", "cmp", "dnt", "region"}
+
+// SourceNames lists every source name in bit order; a metrics label set.
+func SourceNames() []string { return sourceNames[:] }
+
+// Names returns the names of the sources in the set, in bit order. It never
+// returns nil.
+func (s Source) Names() []string {
+	out := make([]string, 0, numSources)
+	for i := 0; i < numSources; i++ {
+		if s&(1<<i) != 0 {
+			out = append(out, sourceNames[i])
+		}
+	}
+	return out
+}
+
+// Each calls fn with the index (into SourceNames) of each source in the set.
+func (s Source) Each(fn func(i int)) {
+	for i := 0; i < numSources; i++ {
+		if s&(1<<i) != 0 {
+			fn(i)
+		}
+	}
+}
+
+// Consent is the decision for one request: whether the visitor opted out,
+// which categories are denied, and which sources said so. It is a small
+// value; reading it allocates nothing.
+type Consent struct {
+	// OptedOut is true when any source opted the visitor out, denied a
+	// category, or failed to parse (which counts as an opt-out). In an
+	// opt-in region Denied may be non-empty while OptedOut is false: the
+	// visitor has not chosen yet. Enforce Denied, not OptedOut.
+	OptedOut bool
+	// Denied is the set of categories to enforce.
+	Denied rules.Categories
+	// Mode is the consent regime: ModeOptIn when the region says so.
+	Mode Mode
+	// Sources are the signals that contributed to the decision.
+	Sources Source
+	// Errors are the signals that were present but could not be parsed.
+	Errors Source
+	// Reasons holds, per source index (see SourceNames), the first reason a
+	// signal of that source could not be used; ReasonNone elsewhere.
+	Reasons [NumSources]Reason
+	// TCFVendorsDenied has bit i set when the site's TCFVendors[i] (i < 64)
+	// has no vendor consent in the TC string read.
+	TCFVendorsDenied uint64
+}
+
+// Reason returns the parse-failure reason recorded for a single source.
+func (c *Consent) Reason(s Source) Reason {
+	for i := 0; i < numSources; i++ {
+		if s == 1<<i {
+			return c.Reasons[i]
+		}
+	}
+	return ReasonNone
+}
+
+// EachError calls fn for each source that failed, with its reason; for
+// consentgate_signal_parse_errors_total{signal,reason}.
+func (c *Consent) EachError(fn func(source string, reason Reason)) {
+	for i := 0; i < numSources; i++ {
+		if c.Errors&(1<<i) != 0 {
+			fn(sourceNames[i], c.Reasons[i])
+		}
+	}
+}
+
+// Options configure a Reader. The zero value is usable.
+type Options struct {
+	// CacheMaxCost bounds the decoded-string cache, in bytes of consent
+	// strings held (default 32 MiB).
+	CacheMaxCost int64
+	// CacheCounters is ristretto's NumCounters (default 10 × the number of
+	// 1 KiB strings that fit in CacheMaxCost, at least 1e5).
+	CacheCounters int64
+	// GeoIP, when set, answers every site that names a GeoIPDatabase,
+	// instead of opening that database (tests, custom sources).
+	GeoIP CountryLookup
+}
+
+// Reader reads consent from requests. It is safe for concurrent use.
+type Reader struct {
+	opts  Options
+	cache *stringCache
+	geo   geoDBs
+}
+
+// NewReader returns a Reader with default options. It panics only if the
+// cache cannot be created with the default options, which does not happen.
+func NewReader() *Reader {
+	r, err := NewReaderWith(Options{})
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// NewReaderWith returns a Reader with opts.
+func NewReaderWith(opts Options) (*Reader, error) {
+	if opts.CacheMaxCost <= 0 {
+		opts.CacheMaxCost = 32 << 20
+	}
+	if opts.CacheCounters <= 0 {
+		opts.CacheCounters = max(opts.CacheMaxCost/1024*10, 1e5)
+	}
+	c, err := newStringCache(opts.CacheMaxCost, opts.CacheCounters)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create consent string cache: %w", err)
+	}
+	return &Reader{opts: opts, cache: c}, nil
+}
+
+// Close releases the cache and any GeoIP databases. Read must not be called
+// after Close.
+func (r *Reader) Close() {
+	r.cache.c.Close()
+	r.geo.mu.Lock()
+	defer r.geo.mu.Unlock()
+	for _, d := range r.geo.dbs {
+		if m, ok := d.lookup.(*mmdb); ok {
+			m.close()
+		}
+	}
+}
+
+// OpenGeoIP opens the MaxMind database at path now, so a bad path is
+// reported when rules load (consentgate check) rather than on the first
+// request. Read opens it on first use otherwise; either way it is opened
+// once and a failure is remembered (the region is then unknown: opt-out
+// mode).
+func (r *Reader) OpenGeoIP(path string) error {
+	return r.geo.open(path).err
+}
+
+// CacheMetrics returns the hit and miss counts of the decoded-string cache.
+func (r *Reader) CacheMetrics() (hits, misses uint64) {
+	return r.cache.hits.Load(), r.cache.misses.Load()
+}
+
+// Read decides the consent of one request for site (nil: defaults). It
+// allocates nothing on the common path: no consent cookie, or consent
+// strings already in the cache.
+func (r *Reader) Read(site *rules.Site, h *fasthttp.RequestHeader) Consent {
+	return r.read(site, h, netip.Addr{}, nil)
+}
+
+// ReadAddr is Read with the client address, used for the site's GeoIP
+// database. addr may be the zero Addr.
+func (r *Reader) ReadAddr(site *rules.Site, h *fasthttp.RequestHeader, addr netip.Addr) Consent {
+	return r.read(site, h, addr, nil)
+}
+
+// Explain decides like Read and also reports what each signal decoded to.
+// It bypasses the cache.
+func (r *Reader) Explain(site *rules.Site, h *fasthttp.RequestHeader) *Explanation {
+	return r.ExplainAddr(site, h, netip.Addr{})
+}
+
+// ExplainAddr is Explain with the client address.
+func (r *Reader) ExplainAddr(site *rules.Site, h *fasthttp.RequestHeader, addr netip.Addr) *Explanation {
+	e := &Explanation{}
+	c := r.read(site, h, addr, &e.Signals)
+	e.fill(c)
+	return e
+}
+
+// raw is one consent cookie's value as seen in the request. The bytes are
+// fasthttp's and valid only during read.
+type raw struct {
+	v    []byte
+	seen bool
+	dup  bool // a second cookie of the name with another value
+}
+
+func (x *raw) set(v []byte) {
+	if !x.seen {
+		x.v, x.seen = v, true
+		return
+	}
+	if !bytes.Equal(x.v, v) {
+		x.dup = true
+	}
+}
+
+// complianz cookie names we read, in cmplzRaw order.
+var cmplzNames = [...]string{"cmplz_functional", "cmplz_preferences", "cmplz_statistics", "cmplz_marketing"}
+
+// request holds what one pass over the headers and cookies found.
+type request struct {
+	gpc, dnt, optOutCookie bool
+	country                raw
+	usp                    [2]raw // usprivacy, us_privacy
+	gpp, gppSID, tcf       raw
+	cmp                    [numCMPs]raw
+	cmplz                  [len(cmplzNames)]raw
+	anyCMP                 bool
+}
+
+// decision accumulates the outcome of every signal.
+type decision struct {
+	c               Consent
+	granted, denied rules.Categories
+	sellOptOut      bool // a "do not sell or share" signal: deny site.Deny
+	d               *Signals
+}
+
+func (dc *decision) optOut(s Source) {
+	dc.c.OptedOut = true
+	dc.c.Sources |= s
+	dc.sellOptOut = true
+}
+
+func (dc *decision) deny(s Source, cats rules.Categories) {
+	if cats == 0 {
+		return
+	}
+	dc.c.OptedOut = true
+	dc.c.Sources |= s
+	dc.denied |= cats
+}
+
+func (dc *decision) grant(s Source, cats rules.Categories) {
+	if cats == 0 || dc.c.Mode != ModeOptIn {
+		return // grants only change anything in an opt-in region
+	}
+	dc.c.Sources |= s
+	dc.granted |= cats
+}
+
+// fail records a signal that cannot be used: an opt-out for what it covers.
+func (dc *decision) fail(s Source, f failure) {
+	dc.optOut(s)
+	dc.c.Errors |= s
+	for i := 0; i < numSources; i++ {
+		if s == 1<<i && dc.c.Reasons[i] == ReasonNone {
+			dc.c.Reasons[i] = f.reason
+		}
+	}
+	if dc.d != nil {
+		msg := sourceName(s) + ": " + f.what
+		if f.section != 0 {
+			msg += fmt.Sprintf(" in section %d", f.section)
+		}
+		dc.d.errors = append(dc.d.errors, msg)
+	}
+}
+
+func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, addr netip.Addr, d *Signals) Consent {
+	var q request
+	siteDNT := site != nil && site.DNT
+	var countryHeader string
+	if site != nil {
+		countryHeader = site.CountryHeader
+	}
+	// Sec-GPC: exactly "1" after the field's optional whitespace; any of
+	// several headers counts (GPC specification §3.1). DNT only when the
+	// site asks for it. Names compare case-insensitively so a header with
+	// normalizing disabled reads the same.
+	visit := func(k, v []byte) {
+		switch {
+		case equalFoldASCII(k, "Sec-GPC"):
+			if isOne(v) {
+				q.gpc = true
+			}
+		case siteDNT && equalFoldASCII(k, "DNT"):
+			if isOne(v) {
+				q.dnt = true
+			}
+		case countryHeader != "" && equalFoldASCII(k, countryHeader):
+			q.country.set(v)
+		}
+	}
+	// A header parsed from the wire keeps its raw bytes: scanning them is
+	// cheaper than VisitAll, which re-serialises the Cookie header on every
+	// call. Headers built with Set/Add have none and are visited.
+	if raw := h.RawHeaders(); len(raw) > 0 {
+		scanRawHeaders(raw, visit)
+	} else {
+		h.VisitAll(visit)
+	}
+	h.VisitAllCookie(func(k, v []byte) {
+		if site != nil && site.OptOutCookie != "" && string(k) == site.OptOutCookie {
+			if string(v) == site.OptOutValue {
+				q.optOutCookie = true
+			}
+			return
+		}
+		switch string(k) {
+		case "usprivacy":
+			q.usp[0].set(v)
+		case "us_privacy":
+			q.usp[1].set(v)
+		case "__gpp":
+			q.gpp.set(v)
+		case "__gpp_sid":
+			q.gppSID.set(v)
+		case "euconsent-v2":
+			q.tcf.set(v)
+		case "OptanonConsent":
+			q.cmp[cmpOneTrust].set(v)
+			q.anyCMP = true
+		case "CookieConsent":
+			q.cmp[cmpCookiebot].set(v)
+			q.anyCMP = true
+		case "cookieyes-consent":
+			q.cmp[cmpCookieYes].set(v)
+			q.anyCMP = true
+		case "didomi_token":
+			q.cmp[cmpDidomi].set(v)
+			q.anyCMP = true
+		case "klaro":
+			q.cmp[cmpKlaro].set(v)
+			q.anyCMP = true
+		default:
+			if len(k) > 6 && string(k[:6]) == "cmplz_" {
+				for i, n := range cmplzNames {
+					if string(k) == n {
+						q.cmplz[i].set(v)
+						q.anyCMP = true
+					}
+				}
+			}
+		}
+	})
+
+	dc := decision{d: d}
+	if q.gpc {
+		dc.optOut(GPC)
+	}
+	if q.dnt {
+		dc.optOut(DNT)
+	}
+	if q.optOutCookie {
+		dc.optOut(OptOutCookie)
+	}
+	if d != nil {
+		d.GPC, d.DNT, d.OptOutCookie = q.gpc, q.dnt, q.optOutCookie
+	}
+
+	r.region(site, &q, addr, &dc)
+	r.readUSP(&q, &dc)
+	r.readGPP(site, &q, &dc)
+	r.readTCF(site, &q, &dc)
+	if q.anyCMP {
+		r.readCMPs(site, &q, &dc)
+	}
+
+	c := dc.c
+	if c.Mode == ModeOptIn {
+		c.Denied = rules.AllButNecessary &^ dc.granted
+	}
+	c.Denied |= dc.denied
+	if dc.sellOptOut {
+		deny := rules.DefaultDeny
+		if site != nil {
+			deny = site.Deny
+		}
+		c.Denied |= deny
+	}
+	c.Denied &^= rules.Of(rules.Necessary)
+	return c
+}
+
+func (r *Reader) region(site *rules.Site, q *request, addr netip.Addr, dc *decision) {
+	if site == nil {
+		return
+	}
+	var rr regionResult
+	switch {
+	case q.country.seen && !q.country.dup:
+		if cc, ok := parseCountry(q.country.v); ok {
+			rr.cc, rr.from = cc, "header"
+		}
+	case site.GeoIPDatabase != "" && addr.IsValid():
+		lookup := r.opts.GeoIP
+		if lookup == nil {
+			g := r.geo.open(site.GeoIPDatabase)
+			lookup, rr.err = g.lookup, g.err
+		}
+		if lookup != nil {
+			if cc, ok := lookup.Country(addr.Unmap()); ok {
+				rr.cc, rr.from = cc, "geoip"
+			}
+		}
+	}
+	if rr.from != "" {
+		rr.mode = modeFor(site, rr.cc)
+	}
+	dc.c.Mode = rr.mode
+	if rr.mode == ModeOptIn {
+		dc.c.Sources |= Region
+	}
+	if dc.d != nil && (rr.from != "" || rr.err != nil || site.CountryHeader != "" || site.GeoIPDatabase != "") {
+		reg := &RegionSignal{Mode: rr.mode.String(), From: rr.from}
+		if rr.from != "" {
+			reg.Country = string(rr.cc[:])
+		}
+		if rr.err != nil {
+			reg.Error = rr.err.Error()
+		}
+		dc.d.Region = reg
+	}
+}
+
+func (r *Reader) readUSP(q *request, dc *decision) {
+	for i := range q.usp {
+		x := &q.usp[i]
+		if !x.seen {
+			continue
+		}
+		if x.dup {
+			dc.fail(USP, failure{reason: ReasonDuplicate, what: "two cookies with different values"})
+			continue
+		}
+		u, err := ParseUSP(x.v)
+		if dc.d != nil {
+			sale := "-"
+			if err == nil {
+				sale = string(u.OptOutSale)
+			}
+			dc.d.USP = &USPSignal{String: string(x.v), OptOutSale: sale}
+		}
+		if err != nil {
+			dc.fail(USP, failure{reason: uspReason(x.v), what: "bad US Privacy string"})
+			continue
+		}
+		if u.OptOutSale == 'Y' {
+			dc.optOut(USP)
+		}
+	}
+}
+
+func uspReason(v []byte) Reason {
+	switch {
+	case len(v) == 0:
+		return ReasonEmpty
+	case len(v) != 4:
+		return ReasonTooLong
+	case v[0] != '1':
+		return ReasonBadVersion
+	}
+	return ReasonBadValue
+}
+
+func (r *Reader) readGPP(site *rules.Site, q *request, dc *decision) {
+	if !q.gpp.seen {
+		if q.gppSID.seen && dc.d != nil {
+			dc.d.GPP = &GPPSignal{SectionIDs: []int{}, Sections: map[string]any{}}
+		}
+		return
+	}
+	if q.gpp.dup {
+		dc.fail(GPP, failure{reason: ReasonDuplicate, what: "two cookies with different values"})
+		return
+	}
+	var res *gppResult
+	if dc.d != nil {
+		sink := &gppSink{ids: []int{}, sections: map[string]any{}}
+		g := parseGPP(q.gpp.v, sink)
+		res = &g
+		dc.d.GPP = &GPPSignal{SectionIDs: sink.ids, Sections: sink.sections}
+	} else if e := r.cache.get(kindGPP, q.gpp.v); e != nil {
+		res = &e.gpp
+	} else {
+		e := &entry{kind: kindGPP, gpp: parseGPP(q.gpp.v, nil)}
+		if len(q.gpp.v) <= MaxSignalLen {
+			r.cache.put(q.gpp.v, e)
+		}
+		res = &e.gpp
+	}
+	if !res.fail.ok() {
+		dc.fail(GPP, res.fail)
+		return
+	}
+	applicable := res.sections
+	if q.gppSID.seen {
+		sid, ok := parseSID(q.gppSID.v)
+		if !ok || q.gppSID.dup {
+			dc.fail(GPP, failure{reason: ReasonBadSID, what: "bad __gpp_sid"})
+			return
+		}
+		applicable = sid
+		if dc.d != nil {
+			dc.d.GPP.Applicable = bitList(sid>>1, maxSID)
+		}
+	}
+	// Opt-outs count from every section present, applicable or not: an
+	// opt-out anywhere wins.
+	if res.optOut != 0 {
+		dc.optOut(GPP)
+	}
+	if res.sections&(1<<sidTCFEUv2) != 0 && applicable&(1<<sidTCFEUv2) != 0 && res.tcf.present {
+		dc.tcf(GPP, &res.tcf, site)
+	}
+}
+
+func (r *Reader) readTCF(site *rules.Site, q *request, dc *decision) {
+	if !q.tcf.seen {
+		return
+	}
+	if q.tcf.dup {
+		dc.fail(TCF, failure{reason: ReasonDuplicate, what: "two cookies with different values"})
+		return
+	}
+	var res *tcfResult
+	if dc.d != nil {
+		sink := &tcfSink{}
+		t := parseTCF(q.tcf.v, sink)
+		res = &t
+		if sink.out != nil {
+			dc.d.TCF = sink.out
+		}
+	} else if e := r.cache.get(kindTCF, q.tcf.v); e != nil {
+		res = &e.tcf
+	} else {
+		e := &entry{kind: kindTCF, tcf: parseTCF(q.tcf.v, nil)}
+		if len(q.tcf.v) <= MaxSignalLen {
+			r.cache.put(q.tcf.v, e)
+		}
+		res = &e.tcf
+	}
+	if !res.fail.ok() {
+		dc.fail(TCF, res.fail)
+		return
+	}
+	dc.tcf(TCF, res, site)
+}
+
+// tcf applies a decoded TC string: purposes grant or deny categories (see
+// purposeCategories); a site's TCFVendors without consent keep advertising
+// denied.
+func (dc *decision) tcf(s Source, t *tcfResult, site *rules.Site) {
+	granted, denied := categoriesFromPurposes(t.purposes)
+	dc.tcfVendors(t, site, &granted, &denied)
+	dc.grant(s, granted)
+	dc.deny(s, denied)
+}
+
+func (dc *decision) tcfVendors(t *tcfResult, site *rules.Site, granted, denied *rules.Categories) {
+	if site == nil {
+		return
+	}
+	for i, id := range site.TCFVendors {
+		if !t.hasVendor(id) {
+			if i < 64 {
+				dc.c.TCFVendorsDenied |= 1 << uint(i)
+			}
+			*granted &^= rules.Of(rules.Advertising)
+			*denied |= rules.Of(rules.Advertising)
+		}
+	}
+}
+
+func (r *Reader) readCMPs(site *rules.Site, q *request, dc *decision) {
+	groups := defaultOneTrustGroups
+	if site != nil && site.OneTrustGroups != nil {
+		groups = site.OneTrustGroups
+	}
+	for k := cmpKind(0); k < numCMPs; k++ {
+		if k == cmpComplianz {
+			for i := range q.cmplz {
+				r.cmp(k, cmplzNames[i], &q.cmplz[i], groups, dc)
+			}
+			continue
+		}
+		r.cmp(k, cmpCookieNames[k], &q.cmp[k], groups, dc)
+	}
+}
+
+var cmpCookieNames = [numCMPs]string{"OptanonConsent", "CookieConsent", "cookieyes-consent", "", "didomi_token", "klaro"}
+
+func (r *Reader) cmp(k cmpKind, name string, x *raw, groups map[string]rules.Category, dc *decision) {
+	if !x.seen {
+		return
+	}
+	if x.dup {
+		dc.fail(CMP, failure{reason: ReasonDuplicate, what: cmpNames[k] + ": two cookies with different values"})
+		return
+	}
+	var res *cmpResult
+	kind := kindCMP + entryKind(k)
+	if k == cmpComplianz {
+		// One cookie per category: the name is part of the meaning, and
+		// the values are tiny; not worth caching.
+		c := parseCMP(k, []byte(name), x.v, dc.d != nil)
+		res = &c
+	} else if dc.d != nil {
+		c := parseCMP(k, []byte(name), x.v, true)
+		res = &c
+	} else if e := r.cache.get(kind, x.v); e != nil {
+		res = &e.cmp
+	} else {
+		e := &entry{kind: kind, cmp: parseCMP(k, nil, x.v, false)}
+		if len(x.v) <= MaxSignalLen {
+			r.cache.put(x.v, e)
+		}
+		res = &e.cmp
+	}
+	if dc.d != nil {
+		if dc.d.CMP == nil {
+			dc.d.CMP = map[string]any{}
+		}
+		det := res.detail
+		if det == nil {
+			det = map[string]any{"cookie": name}
+		}
+		if !res.fail.ok() {
+			det["error"] = res.fail.what
+		}
+		key := cmpNames[k]
+		if k == cmpComplianz {
+			key = name
+		}
+		dc.d.CMP[key] = det
+	}
+	if !res.fail.ok() {
+		f := res.fail
+		f.what = cmpNames[k] + ": " + f.what
+		dc.fail(CMP, f)
+		return
+	}
+	if res.none {
+		return
+	}
+	granted, denied := res.granted, res.denied
+	if k == cmpOneTrust {
+		granted, denied = oneTrustCategories(res.groups, groups)
+		if res.gpc {
+			dc.optOut(CMP)
+		}
+	}
+	dc.grant(CMP, granted)
+	dc.deny(CMP, denied)
+}
+
+// scanRawHeaders calls fn for each "name: value" line of raw header bytes
+// (the lines after the request line, as fasthttp's RawHeaders returns
+// them), with the value's surrounding whitespace trimmed.
+func scanRawHeaders(raw []byte, fn func(k, v []byte)) {
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			continue
+		}
+		fn(trimOWS(line[:colon]), trimOWS(line[colon+1:]))
+	}
+}
+
+// isOne reports whether a header value is exactly "1" after optional
+// whitespace (RFC 9110 §5.5: OWS around a field value is not part of it).
+func isOne(v []byte) bool {
+	v = trimOWS(v)
+	return len(v) == 1 && v[0] == '1'
+}
+
+func trimOWS(v []byte) []byte {
+	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
+		v = v[1:]
+	}
+	for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
+		v = v[:len(v)-1]
+	}
+	return v
+}
+
+// equalFoldASCII compares a header name with s, ignoring ASCII case,
+// without converting either.
+func equalFoldASCII(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		if lower(b[i]) != lower(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+func sourceName(s Source) string {
+	for i := 0; i < numSources; i++ {
+		if s == 1<<i {
+			return sourceNames[i]
+		}
+	}
+	return "unknown"
+}

@@ -1,0 +1,100 @@
+// Package signals turns a request into one consent decision (a Consent): did
+// the visitor opt out of the sale or sharing of their data, which categories
+// are therefore denied, and which signals said so.
+//
+// # Sources
+//
+// Each is read from the request head; cookie values are parsed as sent.
+//
+//   - Sec-GPC (Global Privacy Control, W3C): the value must be exactly "1"
+//     after optional whitespace; any header-name case; several headers count
+//     as "1" when one is. Source GPC.
+//   - DNT: 1, only when the site enables it (rules.Site.DNT). Source DNT.
+//   - The site's own opt-out cookie (rules.Site.OptOutCookie and
+//     OptOutValue), e.g. consentgate_optout=1. Source OptOutCookie.
+//   - IAB US Privacy string, cookie usprivacy or us_privacy: four characters,
+//     version '1', explicit notice, opt-out-of-sale, LSPA, each Y, N or '-'.
+//     Opted out when the third is 'Y'. Example: usprivacy=1YYN. Source USP.
+//   - IAB GPP string, cookie __gpp, with __gpp_sid listing the applicable
+//     section ids ("7" or "2,7"; "-1" none). Layout header~section~…, each
+//     part base64url; a section's sub-sections follow '.'. The header is
+//     Type 6 bits (= 3), Version 6 bits (= 1) and the section ids as a
+//     Fibonacci-coded range. Example: __gpp=DBABLA~BVVqAAEABCA.YA is one
+//     section, id 7 (usnat), with a GPC sub-section saying true. Source GPP.
+//     Decoded sections: every US section (usnat v1 and v2, usca, usva, usco,
+//     usut, usct, usfl, usmt, usor, ustx, usde, usia, usne, usnh, usnj, ustn,
+//     usmn, usmd, usin, usky, usri; ids 7-27) by its field table, the GPC
+//     sub-section, uspv1 (id 6, the plain US Privacy string) and tcfeuv2
+//     (id 2, a TC string). A US section opts out when SaleOptOut,
+//     SharingOptOut or TargetedAdvertisingOptOut is 1 or its GPC sub-section
+//     is true; uspv1 when its third character is 'Y'. Opt-outs count from
+//     every section present; the tcfeuv2 section grants only when
+//     __gpp_sid lists id 2 (or there is no __gpp_sid). A __gpp starting with
+//     'C' is a bare TC string. Other sections (tcfcav1, unknown ids) are
+//     listed but decide nothing.
+//   - IAB TCF v2 TC string, cookie euconsent-v2: version 2, CMP id, purposes
+//     consented, special features, vendor consents (bit field or ranges),
+//     publisher restrictions, optional segments. Example:
+//     euconsent-v2=CPSG_8APSG_8AAAAAAENAACgAAAAAAAAAAAAAAAAAAAA.YAAAAAAAAAAA.
+//     Source TCF. Purposes map to categories (a category needs purpose 1 and
+//     all of its purposes; otherwise the string denies it):
+//     functional 1,5,6; analytics 1,7,8,9; advertising 1,2,3,4; social
+//     1,2,3,4. Purposes 10 and 11 and legitimate interest grant nothing. If
+//     the site lists TCFVendors, a listed vendor without consent keeps
+//     advertising denied and sets its bit in Consent.TCFVendorsDenied.
+//   - CMP cookies, source CMP:
+//     OneTrust OptanonConsent, a URL query string:
+//     isGpcEnabled=0&browserGpcFlag=0&groups=C0001%3A1%2CC0002%3A0%2CC0004%3A0;
+//     groups map through rules.Site.OneTrustGroups (default C0001 necessary,
+//     C0002 analytics, C0003 functional, C0004 advertising, C0005 social);
+//     :1 grants, :0 denies; isGpcEnabled=1 or browserGpcFlag=1 is an opt-out.
+//     Cookiebot CookieConsent, a URL-encoded object literal:
+//     {stamp:'…',necessary:true,preferences:false,statistics:true,marketing:false,method:'explicit',ver:1};
+//     preferences → functional, statistics → analytics, marketing →
+//     advertising and social; "-1" (or stamp:'-1') means consent is not
+//     required there and decides nothing.
+//     CookieYes cookieyes-consent:
+//     consentid:…,consent:yes,action:yes,necessary:yes,functional:no,analytics:yes,performance:no,advertisement:no,other:no;
+//     functional, analytics and performance → analytics, advertisement →
+//     advertising and social; "no" denies; "yes" grants only after action:yes.
+//     Complianz, one cookie per category: cmplz_functional or
+//     cmplz_preferences → functional, cmplz_statistics → analytics,
+//     cmplz_marketing → advertising and social; allow or deny.
+//     Didomi didomi_token: base64 JSON
+//     {"user_id":"…","purposes":{"enabled":["cookies","measure_ad_performance"],"disabled":["select_basic_ads"]},…};
+//     the TCF purpose names map like a TC string's purposes; custom purposes
+//     are ignored.
+//     Klaro klaro: URL-encoded JSON {"google-analytics":true,"facebook":false};
+//     services are site-defined names, so only "all declined" (deny every
+//     non-necessary category) and "all accepted" (grant them) decide.
+//   - Region: a trusted country header (rules.Site.CountryHeader, e.g.
+//     CF-IPCountry) or a MaxMind database (rules.Site.GeoIPDatabase, with the
+//     client address passed to ReadAddr). A country in
+//     rules.Site.OptInCountries selects opt-in mode: everything but necessary
+//     is denied until a consent string or CMP cookie grants it (source
+//     Region). Elsewhere, and when the country is unknown ("XX", no header,
+//     no database), opt-out mode.
+//
+// # Decision
+//
+// Denied = (in opt-in mode: every non-necessary category not granted) ∪
+// categories a signal denied ∪ (site.Deny when any "do not sell or share"
+// signal opted out: GPC, DNT, the opt-out cookie, USP, a GPP opt-out,
+// OneTrust's GPC flag, or a signal that failed). Any opt-out wins over any
+// consent; grants matter only in opt-in mode. Necessary is never denied.
+//
+// Fail closed: a consent string that cannot be parsed (bad base64, wrong
+// version, truncated, absurd lengths, longer than MaxSignalLen, the same
+// cookie twice with different values) counts as an opt-out for what it
+// covers, never as consent. It sets its source in Consent.Errors, a Reason
+// in Consent.Reasons (ReasonNames is the label set) and, in Explain, one
+// message per failure such as "gpp: bad base64 in section 7".
+//
+// # Performance
+//
+// Read allocates nothing for a request without consent cookies or whose
+// consent strings are cached: decoded GPP, TC and CMP strings are kept in a
+// ristretto cache keyed by the raw cookie bytes (cost: their length), so a
+// repeat visitor costs a lookup (CacheMetrics counts hits and misses).
+// Explain bypasses the cache and allocates.
+package signals

@@ -1,0 +1,66 @@
+package signals
+
+// Explanation is the decision for one request in the JSON shape that
+// "consentgate explain" and the status endpoint print.
+type Explanation struct {
+	OptedOut bool     `json:"opted_out"`
+	Denied   []string `json:"denied"`
+	Sources  []string `json:"sources"`
+	Errors   []string `json:"errors"`
+	Signals  Signals  `json:"signals"`
+	Consent  Consent  `json:"-"`
+}
+
+// Signals is what each signal decoded to. A signal that was not present is
+// false or null.
+type Signals struct {
+	GPC          bool       `json:"gpc"`
+	OptOutCookie bool       `json:"optout_cookie"`
+	DNT          bool       `json:"dnt"`
+	USP          *USPSignal `json:"usp"`
+	GPP          *GPPSignal `json:"gpp"`
+	// TCF is the euconsent-v2 cookie decoded: version, cmp_id,
+	// purposes_consent, special_features, vendor_consents, …
+	TCF map[string]any `json:"tcf"`
+	// CMP has one member per CMP cookie read (onetrust, cookiebot,
+	// cookieyes, didomi, klaro, or the cmplz_* cookie name): the cookie,
+	// what it granted and denied, and any error.
+	CMP    map[string]any `json:"cmp"`
+	Region *RegionSignal  `json:"region"`
+
+	errors []string
+}
+
+// USPSignal is the usp member of Signals.
+type USPSignal struct {
+	String     string `json:"string"`
+	OptOutSale string `json:"opt_out_sale"`
+}
+
+// GPPSignal is the gpp member of Signals: the section ids of the header and
+// every decoded section by its short name (usnat, usca, uspv1, tcfeuv2, …),
+// fields by their names in the IAB specification.
+type GPPSignal struct {
+	SectionIDs []int          `json:"section_ids"`
+	Applicable []int          `json:"applicable_section_ids,omitempty"`
+	Sections   map[string]any `json:"sections"`
+}
+
+// RegionSignal is the region member of Signals.
+type RegionSignal struct {
+	Country string `json:"country,omitempty"`
+	From    string `json:"from,omitempty"` // "header" or "geoip"
+	Mode    string `json:"mode"`           // "opt-in" or "opt-out"
+	Error   string `json:"error,omitempty"`
+}
+
+func (e *Explanation) fill(c Consent) {
+	e.Consent = c
+	e.OptedOut = c.OptedOut
+	e.Denied = c.Denied.Names()
+	e.Sources = c.Sources.Names()
+	e.Errors = e.Signals.errors
+	if e.Errors == nil {
+		e.Errors = []string{}
+	}
+}
