@@ -44,7 +44,7 @@ func startUpstream(t testing.TB, h fasthttp.RequestHandler) *upstream {
 		u.mu.Unlock()
 		h(ctx)
 	}, NoDefaultServerHeader: true, NoDefaultDate: true, NoDefaultContentType: true}
-	go u.srv.Serve(ln) //nolint:errcheck
+	go u.srv.Serve(ln)                     //nolint:errcheck
 	t.Cleanup(func() { u.srv.Shutdown() }) //nolint:errcheck
 	return u
 }

@@ -83,7 +83,7 @@ func (f *serveFlags) applyEnv(fs *flag.FlagSet) error {
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil
+			return &exitError{0} // -h printed the flags
 		}
 		return &usageError{}
 	}
@@ -97,19 +97,25 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, err := parseServe(args, stderr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, f, stderr, nil)
+}
+
+// parseServe reads the flags of serve, then the environment.
+func parseServe(args []string, stderr io.Writer) (serveFlags, error) {
 	fs := newFlagSet("serve", stderr)
 	var f serveFlags
 	f.register(fs, "127.0.0.1:8080", "127.0.0.1:9090")
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return f, err
 	}
 	if fs.NArg() > 0 {
-		return &usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Args())}
+		return f, &usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Args())}
 	}
-	if err := f.applyEnv(fs); err != nil {
-		return err
-	}
-	return serve(ctx, f, stderr, nil)
+	return f, f.applyEnv(fs)
 }
 
 // ruleHolder holds the rule set in use and reloads it from the config file.
