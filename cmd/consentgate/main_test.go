@@ -187,7 +187,7 @@ func startDemoSite(t *testing.T) string {
 		t.Fatal(err)
 	}
 	s := &fasthttp.Server{Handler: demo.Handler}
-	go s.Serve(ln) //nolint:errcheck
+	go s.Serve(ln)                     //nolint:errcheck
 	t.Cleanup(func() { s.Shutdown() }) //nolint:errcheck
 	return "http://" + ln.Addr().String()
 }
