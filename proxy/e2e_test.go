@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -517,4 +518,99 @@ func TestMetricsMove(t *testing.T) {
 	if probs, err := testutil.GatherAndLint(g.reg); err != nil || len(probs) > 0 {
 		t.Errorf("metrics lint: %v %v", err, probs)
 	}
+}
+
+// TestNoBodyResponses: HEAD, 204 and 304 pass without a body and without
+// the rewriter, for opted-out visitors too.
+func TestNoBodyResponses(t *testing.T) {
+	up := startUpstream(t, func(ctx *fasthttp.RequestCtx) {
+		switch string(ctx.Path()) {
+		case "/204":
+			ctx.SetStatusCode(204)
+		case "/304":
+			ctx.SetStatusCode(304)
+			ctx.Response.Header.Set("ETag", `"v1"`)
+		default:
+			ctx.Response.Header.SetContentType("text/html")
+			ctx.SetBodyString(`<html><head><script src="https://www.googletagmanager.com/gtm.js"></script></head></html>`)
+		}
+	})
+	g := startGate(t, "http://"+up.addr, "")
+	for _, sig := range []string{"X-None: 1", "Sec-GPC: 1"} {
+		req, _ := http.NewRequest("HEAD", g.url+"/page", nil)
+		k, v, _ := strings.Cut(sig, ":")
+		req.Header.Set(k, strings.TrimSpace(v))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("HEAD with %s: %v", sig, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("HEAD with %s: status %d", sig, resp.StatusCode)
+		}
+		for _, p := range []string{"/204", "/304"} {
+			resp, body := get(t, g.url+p, sig)
+			if want := p[1:]; fmt.Sprint(resp.StatusCode) != want || len(body) != 0 {
+				t.Errorf("GET %s with %s: status %d, %d body bytes", p, sig, resp.StatusCode, len(body))
+			}
+		}
+	}
+	// Pipelined requests on one connection, opted out and not, each get
+	// their own decision.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(g.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /a HTTP/1.1\r\nHost: x\r\nSec-GPC: 1\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\nSec-GPC: 1\r\n\r\n")
+	br := bufio.NewReader(conn)
+	for i, wantTracker := range []bool{false, true, false} {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("pipelined response %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := bytes.Contains(body, []byte("googletagmanager")); got != wantTracker {
+			t.Errorf("pipelined response %d: tracker present = %v, want %v", i, got, wantTracker)
+		}
+	}
+}
+
+// TestAccessLogCarriesNoPersonalData: the sampled access log says what was
+// decided, never cookie values, consent strings, query strings or addresses.
+func TestAccessLogCarriesNoPersonalData(t *testing.T) {
+	var buf syncBuffer
+	up := startUpstream(t, demo.Handler)
+	g := startGate(t, "http://"+up.addr, "", func(o *proxy.Options) {
+		o.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
+		o.AccessLogEvery = 1
+	})
+	get(t, g.url+"/pricing?email=visitor@example.com", "Cookie: _ga=GA1.1.SECRET42; usprivacy=1YYN; nw_session=SESSION77")
+	out := buf.String()
+	if !strings.Contains(out, `"site":"default"`) || !strings.Contains(out, `"path":"/pricing"`) || !strings.Contains(out, `"opted_out":true`) {
+		t.Errorf("access log lacks the decision: %s", out)
+	}
+	for _, secret := range []string{"SECRET42", "1YYN", "SESSION77", "visitor@example.com", "127.0.0.1"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("access log carries %q: %s", secret, out)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

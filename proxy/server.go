@@ -46,6 +46,11 @@ type Options struct {
 	// MaxDecodedBody caps the size of a decompressed HTML body the rewriter
 	// will read (default 64 MiB); past it the response is cut visibly.
 	MaxDecodedBody int64
+	// AccessLogEvery logs one request in this many at Info level (0: no
+	// access log). Lines carry site, method, path without query, status,
+	// decision, signal sources and time to headers; never cookie values,
+	// consent strings or the client address.
+	AccessLogEvery uint64
 }
 
 // Server is the public proxy: it reads each visitor's signals, enforces the
@@ -58,6 +63,7 @@ type Server struct {
 	mu      sync.Mutex // guards building state and clients
 	clients map[string]*fasthttp.HostClient
 	srv     *fasthttp.Server
+	seq     atomic.Uint64 // requests seen, for access-log sampling
 }
 
 // state is everything derived from one rule set, swapped as a whole.
@@ -241,6 +247,22 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		consent.Denied = 0
 	}
 	s.forward(ctx, st, site, sm, host, consent)
+	if n := s.opts.AccessLogEvery; n > 0 && s.seq.Add(1)%n == 0 {
+		s.accessLog(ctx, site, consent)
+	}
+}
+
+func (s *Server) accessLog(ctx *fasthttp.RequestCtx, site *rules.Site, c signals.Consent) {
+	s.log.Info("request",
+		"site", site.Name,
+		"method", string(ctx.Method()),
+		"path", string(ctx.Path()),
+		"status", ctx.Response.StatusCode(),
+		"opted_out", c.OptedOut,
+		"sources", c.Sources.Names(),
+		"denied", c.Denied.String(),
+		"ms", float64(time.Since(ctx.Time()).Microseconds())/1000,
+	)
 }
 
 // requestHost returns the Host the origin will see. A request in absolute

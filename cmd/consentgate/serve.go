@@ -31,6 +31,7 @@ type serveFlags struct {
 	shutdownDelay, shutdownTimeout  time.Duration
 	logFormat, logLevel             string
 	pprof, trustForwarded           bool
+	accessLogEvery                  uint64
 	// explicit are the flags set by command line or environment.
 	explicit map[string]bool
 }
@@ -56,6 +57,7 @@ func (f *serveFlags) register(fs *flag.FlagSet, defListen, defAdmin string) {
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGTERM, wait at most this long for in-flight requests")
 	fs.StringVar(&f.logFormat, "log-format", "json", "log format: json or text (env CONSENTGATE_LOG_FORMAT)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error (env CONSENTGATE_LOG_LEVEL)")
+	fs.Uint64Var(&f.accessLogEvery, "access-log-every", 0, "log one request in N (0: no access log); lines never carry cookie values, consent strings or client addresses")
 	fs.BoolVar(&f.pprof, "pprof", false, "serve /debug/pprof/ on the admin address")
 	fs.BoolVar(&f.trustForwarded, "trust-forwarded", false, "keep X-Forwarded-* from the client (only behind a trusted load balancer)")
 }
@@ -228,6 +230,7 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(publi
 	srv, err := proxy.New(proxy.Options{
 		Rules: h, Signals: reader, Metrics: metrics, Logger: log,
 		UpstreamTimeout: f.upstreamTimeout, TrustForwarded: f.trustForwarded,
+		AccessLogEvery: f.accessLogEvery,
 	})
 	if err != nil {
 		return err
