@@ -55,6 +55,8 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 		e.responseHeaders(&resp.Header, ctx.Request.Header.Host())
 	}
 	resp.Header.CopyTo(&ctx.Response.Header)
+	// The upstream closing its connection says nothing about the client's.
+	ctx.Response.Header.ResetConnectionClose()
 	if ctx.IsHead() {
 		ctx.Response.SkipBody = true
 		return
