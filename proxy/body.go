@@ -33,7 +33,8 @@ var errDecodedTooLarge = errors.New("decoded body exceeds the limit")
 // body is decoded when compressed, rewritten chunk by chunk and, for gzip,
 // re-encoded. Headers are fixed first: the length is unknown (chunked),
 // strong validators no longer hold, ranges are off.
-func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, e *enforcer) {
+// prefix, when not nil, are bytes already taken from the upstream stream.
+func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, e *enforcer, prefix []byte) {
 	h := &ctx.Response.Header
 	h.Del("Accept-Ranges")
 	if et := h.Peek("ETag"); len(et) > 0 && !bytes.HasPrefix(et, []byte("W/")) {
@@ -42,6 +43,9 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 	var src io.Reader
 	if resp.IsBodyStream() {
 		src = resp.BodyStream()
+		if len(prefix) > 0 {
+			src = io.MultiReader(bytes.NewReader(prefix), src)
+		}
 	} else {
 		src = bytes.NewReader(resp.Body())
 	}
@@ -81,7 +85,7 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 		// nothing load from a third party.
 		s.metrics.FailClosed.WithLabelValues(e.sm.name, "undecodable").Inc()
 		h.Set("Content-Security-Policy", failClosedCSP)
-		relayBody(ctx, resp)
+		relayBody(ctx, resp, prefix)
 		return
 	}
 	if rs.gz == nil {

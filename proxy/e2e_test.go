@@ -614,3 +614,27 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestUnlabelledHTMLIsRewritten: a page without Content-Type is sniffed, so
+// an opted-out visitor's page cannot skip the rewriter for want of a label.
+func TestUnlabelledHTMLIsRewritten(t *testing.T) {
+	page := "<!DOCTYPE html><html><head><script src=\"https://www.googletagmanager.com/gtm.js?id=GTM-1\"></script></head><body>" + strings.Repeat("<p>text</p>", 200) + "</body></html>"
+	up := startUpstream(t, func(ctx *fasthttp.RequestCtx) {
+		if string(ctx.Path()) == "/stream" {
+			ctx.SetBodyStream(strings.NewReader(page), -1)
+			return
+		}
+		ctx.SetBodyString(page)
+	})
+	g := startGate(t, "http://"+up.addr, "")
+	for _, p := range []string{"/", "/stream"} {
+		_, body := get(t, g.url+p, "Sec-GPC: 1")
+		if bytes.Contains(body, []byte("googletagmanager")) || !bytes.HasSuffix(body, []byte("<p>text</p></body></html>")) {
+			t.Errorf("%s: unlabelled HTML not rewritten or cut: %d bytes, %q…", p, len(body), body[:min(len(body), 120)])
+		}
+		_, body = get(t, g.url+p)
+		if string(body) != page {
+			t.Errorf("%s: pass-through of unlabelled body changed it", p)
+		}
+	}
+}

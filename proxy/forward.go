@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -37,6 +39,9 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 	e := enforcer{set: st.set, site: site, deny: c.Denied, metrics: s.metrics, sm: sm}
 	s.prepareRequest(ctx, req, host, &e)
 
+	// An upstream response without Content-Type must read as such, not as
+	// fasthttp's default text/plain.
+	resp.Header.SetNoDefaultContentType(true)
 	start := time.Now()
 	err := st.clients[site.Index()].DoDeadline(req, resp, start.Add(s.opts.UpstreamTimeout))
 	sm.upstream.Observe(time.Since(start).Seconds())
@@ -45,7 +50,13 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 		return
 	}
 
+	var sniffed []byte
 	html := isHTML(resp)
+	if !html && e.active() && len(resp.Header.ContentType()) == 0 && canRewrite(ctx, resp) {
+		// No Content-Type: a page served to an opted-out visitor must not
+		// escape the rewriter for want of a label, so look at its start.
+		html, sniffed = sniffHTML(resp)
+	}
 	if html {
 		addVary(&resp.Header, "Sec-GPC", "Cookie")
 	}
@@ -63,11 +74,48 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 	}
 	if rewrite {
 		released = true
-		s.rewriteBody(ctx, resp, &e)
+		s.rewriteBody(ctx, resp, &e, sniffed)
 		return
 	}
 	released = true
-	relayBody(ctx, resp)
+	relayBody(ctx, resp, sniffed)
+}
+
+// sniffLen is how much of an unlabelled body is read to decide whether it
+// is HTML (the WHATWG sniffing algorithm looks at 512 bytes).
+const sniffLen = 512
+
+// sniffHTML reads up to sniffLen bytes of an unlabelled body and reports
+// whether they look like HTML; the bytes read are returned to be sent first.
+func sniffHTML(resp *fasthttp.Response) (bool, []byte) {
+	var head []byte
+	if resp.IsBodyStream() {
+		buf := make([]byte, sniffLen)
+		n, _ := io.ReadFull(resp.BodyStream(), buf)
+		head = buf[:n]
+	} else {
+		b := resp.Body()
+		head = b[:min(len(b), sniffLen)]
+	}
+	enc := resp.Header.ContentEncoding()
+	if len(enc) > 0 && !bytes.EqualFold(enc, []byte("identity")) {
+		// Compressed and unlabelled: cannot look inside cheaply; treat as
+		// HTML, so the decoder and rewriter (or the fail-closed CSP) apply.
+		return true, streamedPrefix(resp, head)
+	}
+	return strings.HasPrefix(http.DetectContentType(head), "text/html"), streamedPrefix(resp, head)
+}
+
+// streamedPrefix returns head when it was taken from the stream (and must
+// be sent before the rest), nil when the body is in memory anyway.
+func streamedPrefix(resp *fasthttp.Response, head []byte) []byte {
+	if resp.IsBodyStream() {
+		if head == nil {
+			return []byte{}
+		}
+		return head
+	}
+	return nil
 }
 
 // prepareRequest fills req from the visitor's request: end-to-end headers
@@ -174,13 +222,14 @@ func isReset(err error) bool {
 // relayBody passes the upstream body to the client byte for byte, streaming,
 // and releases resp when done. A body cut short upstream reaches the client
 // visibly cut: a short Content-Length, or no last chunk.
-func relayBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
+// prefix, when not nil, are bytes already taken from the stream.
+func relayBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, prefix []byte) {
 	if resp.IsBodyStream() {
 		n := resp.Header.ContentLength()
 		if n < 0 {
 			n = -1
 		}
-		ctx.Response.SetBodyStream(&upstreamBody{resp: resp}, n)
+		ctx.Response.SetBodyStream(&upstreamBody{resp: resp, prefix: prefix}, n)
 		return
 	}
 	ctx.Response.SetBodyRaw(nil)
@@ -190,11 +239,17 @@ func relayBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
 
 // upstreamBody is the streamed body of an upstream response; Close releases it.
 type upstreamBody struct {
-	resp *fasthttp.Response
-	err  error
+	resp   *fasthttp.Response
+	prefix []byte // sent before the rest of the stream
+	err    error
 }
 
 func (b *upstreamBody) Read(p []byte) (int, error) {
+	if len(b.prefix) > 0 {
+		n := copy(p, b.prefix)
+		b.prefix = b.prefix[n:]
+		return n, nil
+	}
 	if b.err != nil {
 		return 0, b.err
 	}
