@@ -1,0 +1,124 @@
+package proxy_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/consentgate/consentgate/proxy"
+
+	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/valyala/fasthttp"
+)
+
+const trackedPage = `<!DOCTYPE html><html><head><script async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script></head><body><h1>Compressed</h1><img src="https://px.ads.linkedin.com/collect?pid=1"></body></html>`
+
+func encode(t testing.TB, enc string, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	var w io.WriteCloser
+	switch enc {
+	case "gzip":
+		w = gzip.NewWriter(&buf)
+	case "br":
+		w = brotli.NewWriter(&buf)
+	case "zstd":
+		w, _ = zstd.NewWriter(&buf)
+	case "deflate":
+		w, _ = flate.NewWriter(&buf, 5)
+	default:
+		return b
+	}
+	w.Write(b) //nolint:errcheck
+	w.Close()
+	return buf.Bytes()
+}
+
+func decodeBody(t testing.TB, enc string, b []byte) string {
+	t.Helper()
+	if enc == "" {
+		return string(b)
+	}
+	if enc != "gzip" {
+		t.Fatalf("unexpected Content-Encoding %q to the client", enc)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("gzip body from the proxy: %v", err)
+	}
+	return string(out)
+}
+
+// TestCompressedHTML: every encoding the upstream may use is decoded,
+// rewritten and (gzip, for a client that takes it) re-encoded; a body in an
+// unknown encoding is served under a third-party-blocking CSP.
+func TestCompressedHTML(t *testing.T) {
+	up := startUpstream(t, func(ctx *fasthttp.RequestCtx) {
+		enc := strings.TrimPrefix(string(ctx.Path()), "/")
+		ctx.Response.Header.SetContentType("text/html; charset=utf-8")
+		if enc != "identity" {
+			ctx.Response.Header.Set("Content-Encoding", enc)
+		}
+		ctx.SetBody(encode(t, enc, []byte(trackedPage)))
+	})
+	g := startGate(t, "http://"+up.addr, "")
+	for _, enc := range []string{"identity", "gzip", "br", "zstd", "deflate"} {
+		for _, ae := range []string{"gzip", "identity"} {
+			resp, body := get(t, g.url+"/"+enc, "Sec-GPC: 1", "Accept-Encoding: "+ae)
+			got := decodeBody(t, resp.Header.Get("Content-Encoding"), body)
+			if strings.Contains(got, "googletagmanager") || strings.Contains(got, "linkedin") || !strings.Contains(got, "<h1>Compressed</h1>") {
+				t.Errorf("%s body, client accepts %s: not rewritten: %q", enc, ae, got)
+			}
+			if ae == "identity" && resp.Header.Get("Content-Encoding") != "" {
+				t.Errorf("%s body to a client without gzip came %s-encoded", enc, resp.Header.Get("Content-Encoding"))
+			}
+		}
+	}
+	// An encoding the proxy cannot read: fail closed with a CSP.
+	resp, body := get(t, g.url+"/x-custom", "Sec-GPC: 1")
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || string(body) != trackedPage {
+		t.Errorf("unknown encoding: CSP %q, body changed %v", csp, string(body) != trackedPage)
+	}
+	// A visitor without a signal gets the upstream's bytes whatever the encoding.
+	resp, body = get(t, g.url+"/gzip", "Accept-Encoding: gzip")
+	if !bytes.Equal(body, encode(t, "gzip", []byte(trackedPage))) || resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Errorf("pass-through of a gzip body changed it")
+	}
+}
+
+// TestDecompressionBomb: a small gzip body that inflates past the cap is
+// cut visibly and counted, at flat memory.
+func TestDecompressionBomb(t *testing.T) {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw.Write([]byte("<html><body>"))           //nolint:errcheck
+	zw.Write(bytes.Repeat([]byte{' '}, 8<<20)) //nolint:errcheck
+	zw.Close()
+	bomb := buf.Bytes()
+	up := startUpstream(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.SetContentType("text/html")
+		ctx.Response.Header.Set("Content-Encoding", "gzip")
+		ctx.SetBody(bomb)
+	})
+	g := startGate(t, "http://"+up.addr, "", func(o *proxy.Options) { o.MaxDecodedBody = 1 << 20 })
+	req, _ := http.NewRequest("GET", g.url+"/", nil)
+	req.Header.Set("Sec-GPC", "1")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err == nil {
+		t.Errorf("a %d-byte body inflating to 8 MiB was served whole past a 1 MiB cap", len(bomb))
+	}
+}
