@@ -49,7 +49,7 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 	} else {
 		src = bytes.NewReader(resp.Body())
 	}
-	rs := &rewriteStream{resp: resp, s: s, e: e}
+	rs := &rewriteStream{resp: resp, s: s, sm: e.sm}
 	enc := string(bytes.ToLower(bytes.TrimSpace(resp.Header.ContentEncoding())))
 	var err error
 	switch enc {
@@ -109,7 +109,7 @@ const failClosedCSP = "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: bl
 // writes to the client.
 type rewriteStream struct {
 	s       *Server
-	e       *enforcer
+	sm      *siteMetrics
 	resp    *fasthttp.Response
 	src     io.Reader
 	decoder io.Closer
@@ -164,7 +164,7 @@ func (r *rewriteStream) fill() {
 		if errors.Is(err, errDecodedTooLarge) {
 			reason = reasonTooLarge
 		}
-		r.s.metrics.UpstreamErrors.WithLabelValues(r.e.sm.name, reason).Inc()
+		r.s.metrics.UpstreamErrors.WithLabelValues(r.sm.name, reason).Inc()
 		err = errTruncated
 	}
 	r.err = err
@@ -172,7 +172,7 @@ func (r *rewriteStream) fill() {
 
 // finish records what the rewriter did.
 func (r *rewriteStream) finish() {
-	sm := r.e.sm
+	sm := r.sm
 	sm.bytes.Add(float64(r.in))
 	sm.rewrite.Observe(r.spent.Seconds())
 	for _, rm := range r.rw.Removed() {

@@ -6,8 +6,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -147,12 +149,15 @@ func (s *Server) prepareRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request,
 		req.Header.Del("X-Forwarded-Proto")
 		req.Header.Del("X-Forwarded-Host")
 	}
-	ip := ctx.RemoteIP().String()
+	var buf [96]byte
+	xff := buf[:0]
 	if prior := req.Header.Peek("X-Forwarded-For"); len(prior) > 0 {
-		req.Header.Set("X-Forwarded-For", string(prior)+", "+ip)
-	} else {
-		req.Header.Set("X-Forwarded-For", ip)
+		xff = append(append(xff, prior...), ", "...)
 	}
+	if ip, ok := netip.AddrFromSlice(ctx.RemoteIP()); ok {
+		xff = ip.Unmap().AppendTo(xff)
+	}
+	req.Header.SetBytesV("X-Forwarded-For", xff)
 	if len(req.Header.Peek("X-Forwarded-Proto")) == 0 {
 		if ctx.IsTLS() {
 			req.Header.Set("X-Forwarded-Proto", "https")
@@ -229,7 +234,9 @@ func relayBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, prefix []byte)
 		if n < 0 {
 			n = -1
 		}
-		ctx.Response.SetBodyStream(&upstreamBody{resp: resp, prefix: prefix}, n)
+		b := bodyPool.Get().(*upstreamBody)
+		b.resp, b.prefix = resp, prefix
+		ctx.Response.SetBodyStream(b, n)
 		return
 	}
 	ctx.Response.SetBodyRaw(nil)
@@ -264,14 +271,19 @@ func (b *upstreamBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Close releases the upstream response and returns b to its pool; fasthttp
+// calls it once, when the body is written or the client went away.
 func (b *upstreamBody) Close() error {
 	if b.resp != nil {
 		b.resp.CloseBodyStream() //nolint:errcheck // nothing to do about it
 		fasthttp.ReleaseResponse(b.resp)
-		b.resp = nil
+		*b = upstreamBody{}
+		bodyPool.Put(b)
 	}
 	return nil
 }
+
+var bodyPool = sync.Pool{New: func() any { return new(upstreamBody) }}
 
 // errTruncated makes fasthttp stop writing a chunked body without its last
 // chunk, so the client sees a truncated response, never a complete-looking one.
