@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"github.com/consentgate/consentgate/proxy/rewrite"
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
 	"github.com/valyala/fasthttp"
 )
@@ -23,6 +25,10 @@ const acceptEncodingUpstream = "gzip, br, zstd, deflate"
 // chunkSize is how much of an upstream body is read and rewritten at a
 // time: large chunks keep the per-chunk cost of streaming low.
 const chunkSize = 32 << 10
+
+// writerPool keeps rewriters warm: a Writer keeps its compiled policy (the
+// stub and its hash) across Reset for the same rule set, site and denial.
+var writerPool = sync.Pool{New: func() any { return rewrite.NewWriter(io.Discard, rewrite.Policy{}) }}
 
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
 
@@ -74,8 +80,18 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 			rs.zstd = zr
 		}
 	case "deflate":
-		fr := flate.NewReader(src)
-		rs.src, rs.decoder = fr, fr
+		// HTTP's deflate is zlib-wrapped (RFC 9110 §8.4.1.2); some servers
+		// send raw deflate. Tell them apart by the zlib header.
+		br := bufio.NewReaderSize(src, 512)
+		if h, _ := br.Peek(2); len(h) == 2 && h[0]&0x0f == 8 && (uint16(h[0])<<8|uint16(h[1]))%31 == 0 {
+			var zr io.ReadCloser
+			if zr, err = zlib.NewReader(br); err == nil {
+				rs.src, rs.decoder = zr, zr
+			}
+		} else {
+			fr := flate.NewReader(br)
+			rs.src, rs.decoder = fr, fr
+		}
 	default:
 		err = errors.New("unknown content-encoding")
 	}
@@ -97,7 +113,19 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 	if rs.gz != nil {
 		sink = rs.gz
 	}
-	rs.rw = rewrite.NewWriter(sink, rewrite.Policy{Set: e.set, Site: e.site, Deny: e.deny})
+	pol := rewrite.Policy{Set: e.set, Site: e.site, Deny: e.deny, Stub: true}
+	rs.rw = writerPool.Get().(*rewrite.Writer)
+	rs.rw.Reset(sink, pol)
+	rs.pol = pol
+	if hash := rs.rw.StubHash(); hash != "" {
+		// The stub that keeps the site's code from throwing must be allowed
+		// to run under the page's own CSP.
+		for _, name := range []string{"Content-Security-Policy", "Content-Security-Policy-Report-Only"} {
+			if csp := h.Peek(name); len(csp) > 0 {
+				h.SetBytesV(name, cspAllowHash(csp, hash))
+			}
+		}
+	}
 	ctx.Response.SetBodyStream(rs, -1)
 }
 
@@ -116,6 +144,7 @@ type rewriteStream struct {
 	zstd    *zstd.Decoder
 	gz      *gzip.Writer
 	rw      *rewrite.Writer
+	pol     rewrite.Policy
 	out     bytes.Buffer
 	chunk   *[]byte
 	in      int64
@@ -183,6 +212,11 @@ func (r *rewriteStream) finish() {
 // Close releases the upstream response and the decoders; fasthttp calls it
 // when the body is written or the client went away.
 func (r *rewriteStream) Close() error {
+	if r.rw != nil {
+		r.rw.Reset(io.Discard, r.pol) // drop references to this page, keep the compiled policy
+		writerPool.Put(r.rw)
+		r.rw = nil
+	}
 	if r.chunk != nil {
 		chunkPool.Put(r.chunk)
 		r.chunk = nil
@@ -214,4 +248,36 @@ func (c *capReader) Read(p []byte) (int, error) {
 		return n, errDecodedTooLarge
 	}
 	return n, err
+}
+
+// cspAllowHash adds a script hash source to the directive that governs
+// scripts (script-src, else default-src) of a CSP header value. A directive
+// that allows 'unsafe-inline' without any nonce or hash is left alone: the
+// stub may run already, and a hash would switch 'unsafe-inline' off.
+func cspAllowHash(csp []byte, hash string) []byte {
+	policies := bytes.Split(csp, []byte{','})
+	for pi, p := range policies {
+		dirs := bytes.Split(p, []byte{';'})
+		target := -1
+		for i, d := range dirs {
+			name, _, _ := bytes.Cut(bytes.TrimSpace(d), []byte{' '})
+			switch {
+			case bytes.EqualFold(name, []byte("script-src")), bytes.EqualFold(name, []byte("script-src-elem")):
+				target = i
+			case bytes.EqualFold(name, []byte("default-src")) && target < 0:
+				target = i
+			}
+		}
+		if target < 0 {
+			continue
+		}
+		d := dirs[target]
+		lower := bytes.ToLower(d)
+		if bytes.Contains(lower, []byte("'unsafe-inline'")) && !bytes.Contains(lower, []byte("'nonce-")) && !bytes.Contains(lower, []byte("'sha")) {
+			continue
+		}
+		dirs[target] = append(append(bytes.TrimRight(append([]byte(nil), d...), " "), ' '), hash...)
+		policies[pi] = bytes.Join(dirs, []byte{';'})
+	}
+	return bytes.Join(policies, []byte{','})
 }

@@ -669,7 +669,7 @@ func (r *Reader) cmp(k cmpKind, name string, x *raw, groups map[string]rules.Cat
 
 // scanRawHeaders calls fn for each "name: value" line of raw header bytes
 // (the lines after the request line, as fasthttp's RawHeaders returns
-// them), with the value's surrounding whitespace trimmed.
+// them). The value keeps its surrounding whitespace.
 func scanRawHeaders(raw []byte, fn func(k, v []byte)) {
 	for len(raw) > 0 {
 		line := raw
@@ -685,7 +685,9 @@ func scanRawHeaders(raw []byte, fn func(k, v []byte)) {
 		if colon <= 0 {
 			continue
 		}
-		fn(trimOWS(line[:colon]), trimOWS(line[colon+1:]))
+		// Values are trimmed by the callers that match (isOne,
+		// parseCountry); most lines match nothing.
+		fn(line[:colon], line[colon+1:])
 	}
 }
 

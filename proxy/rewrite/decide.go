@@ -47,6 +47,14 @@ func (w *Writer) attrNameDone(i int) {
 	a.ne = w.off(i)
 	a.end = a.ne
 	a.kind = lookupAttr(w.region(i)[a.ns:a.ne])
+	for _, b := range w.attrs[:len(w.attrs)-1] {
+		if b.kind == a.kind && a.kind != aOther {
+			// Browsers ignore a repeated attribute; it is still renamed
+			// when the element is neutralised, or it would take effect.
+			a.dup = true
+			break
+		}
+	}
 }
 
 func (w *Writer) valBegin(i int) {
@@ -230,7 +238,7 @@ func (w *Writer) neutralise(tag []byte, el elem, v *rules.Vendor) []byte {
 // a denied vendor; the link itself stays.
 func (w *Writer) ping(tag []byte, j int) {
 	for _, a := range w.attrs {
-		if a.kind != aPing || a.vs < 0 {
+		if a.kind != aPing || a.vs < 0 || a.dup {
 			continue
 		}
 		v := w.classifyList(tag[a.vs:a.ve], false)
@@ -259,7 +267,7 @@ func (w *Writer) verdict(tag []byte, el elem) (*rules.Vendor, bool) {
 		return nil, false
 	}
 	for _, a := range w.attrs {
-		if a.vs < 0 || !a.kind.url(el) {
+		if a.vs < 0 || a.dup || !a.kind.url(el) {
 			continue
 		}
 		var v *rules.Vendor
@@ -292,7 +300,7 @@ func (w *Writer) external() bool {
 // is matched.
 func (w *Writer) dataScript(tag []byte) bool {
 	for _, a := range w.attrs {
-		if a.kind != aType || a.vs < 0 {
+		if a.kind != aType || a.vs < 0 || a.dup {
 			continue
 		}
 		t := bytes.TrimSpace(tag[a.vs:a.ve])
@@ -322,7 +330,7 @@ var dataTypePrefixes = []string{"text/template", "text/x-template", "text/html",
 // relLoads reports whether a link's rel makes the browser fetch its href.
 func (w *Writer) relLoads(tag []byte) bool {
 	for _, a := range w.attrs {
-		if a.kind != aRel || a.vs < 0 {
+		if a.kind != aRel || a.vs < 0 || a.dup {
 			continue
 		}
 		for _, f := range bytes.Fields(tag[a.vs:a.ve]) {

@@ -1,3 +1,113 @@
-// Package rewrite is the streaming HTML rewriter: it removes or neutralises
-// the elements of a page that load a denied third party.
+// Package rewrite is the streaming HTML rewriter: for a visitor who opted
+// out, it removes or neutralises the elements of a page that would load a
+// denied third party, and passes every other byte through unchanged.
+//
+// # Contract
+//
+// A Writer is an io.Writer over the body of one HTML response. Write may be
+// called with any split of the page (down to one byte at a time); the output
+// is identical for every split, because all tokenizer state is carried
+// across calls and every bound below is applied at a fixed offset of the
+// element, not where a Write happens to end. Close ends the page and writes
+// what is still held. Output is the input byte for byte except where an
+// element was removed or neutralised and where the stub was inserted; with
+// a Policy that denies nothing (or no Set) it is the input exactly. The
+// first error of the destination writer is returned by that Write and by
+// every later call. Writers are reused through Reset (for example from a
+// sync.Pool); once warm, rewriting a page allocates nothing in this package.
+// Matching works on bytes and ASCII only, so the page's charset does not
+// matter (UTF-8 with or without BOM, Latin-1, invalid UTF-8); UTF-16 must
+// not be given to a Writer.
+//
+// # Tokenizing
+//
+// The scanner jumps from '<' to '<' with bytes.IndexByte and follows the
+// WHATWG tokenizer exactly where it decides what is markup: attribute
+// values in quotes, comments (including "<!-->" and "--!>"), bogus
+// comments and doctypes, CDATA sections (only inside svg and math; in HTML
+// "<![CDATA[" is a bogus comment ending at '>'), raw text (script with its
+// escaped and double-escaped states, style, textarea, title, xmp, iframe,
+// noembed, noframes, noscript as a browser with scripting sees it) and
+// plaintext. So tag-like text inside a comment, a script string or a
+// textarea is never touched. Only start tags of elements that can load a
+// third party are held and parsed into attributes; every other span is
+// copied from the input in one write per Write call where possible. An SVG
+// script is read as raw text, like an HTML one.
+//
+// # Elements and actions
+//
+// An element is enforced when a URL it loads belongs to a vendor that
+// Policy.Set classifies for Policy.Site and whose category is in
+// Policy.Deny (the site's allow-list and first-party hosts excepted):
+//
+//   - script: src, and SVG href and xlink:href; an inline script when its
+//     text contains a vendor signature (rules.Set.Signatures), after
+//     undoing JSON-style "\/". Data scripts (type containing "json",
+//     importmap, speculationrules, text/template and similar) are not
+//     matched; type="text/plain", which a consent tool may run later, is.
+//   - img, input, source, track, embed, frame, iframe, video, audio, object
+//     and SVG image: src, srcset, poster, data, href, data-src and
+//     data-srcset.
+//   - link: href and imagesrcset when rel is preload, prefetch, preconnect,
+//     dns-prefetch, modulepreload, stylesheet, icon, prerender, manifest or
+//     import.
+//   - a and area: ping; the link stays, only the ping attribute goes.
+//   - noscript: its content is rewritten as markup with the same policy
+//     (for browsers without scripting). If that removes something and only
+//     white space is left, the whole noscript element goes.
+//
+// URLs match in any case, absolute or protocol-relative, quoted or not,
+// with character references decoded (&#x2F;, &colon;, &amp;, ...), ASCII
+// tab and newline removed, backslashes read as slashes and
+// percent-encoded host characters decoded, as the browser's URL parser
+// would. A repeated attribute is ignored, as browsers do.
+//
+// The action is site.Actions[vendor.Category]:
+//
+//   - Remove drops the element; for script, iframe, noscript, object,
+//     video and audio its content too, through the matching end tag.
+//   - Neutralise keeps the element but makes it inert and restorable:
+//     data-consent-category="<category>" is added right after the tag name
+//     (so it wins over duplicates), and every URL attribute is renamed with
+//     a "data-" prefix (src→data-src, srcset→data-srcset, href→data-href,
+//     poster→data-poster, ping→data-ping). A script also gets
+//     type="text/plain" and its own type becomes data-type.
+//
+// A denied URL found only in data-src or data-srcset always removes the
+// element: lazy loaders and consent tools load those attributes, so
+// renaming cannot stop them.
+//
+// # Stub
+//
+// With Policy.Stub, a small script is inserted before the first element
+// that may run script (anything but html, head, meta, title, base, link,
+// style and noscript), which is right after <head> and its metadata, or
+// before the first element of a page without head; keeping it after the
+// metadata leaves an early <meta charset> within the first 1024 bytes. It
+// defines, only where undefined, the globals (rules.Vendor.Globals) of
+// every denied vendor: queue arrays such as dataLayer as [], the others as
+// one no-op function that, where Proxy exists, answers any method (ttq.track,
+// googletag.cmd.push) with itself. Because the head comes before the
+// rewriter knows what the page holds, the stub depends only on the policy,
+// not on what was removed: StubHash gives its CSP source ahead of the body.
+//
+// # Bounds and the fail-closed rule
+//
+// A Writer holds at most one element: a start tag being parsed (MaxTag,
+// 64 KiB) and, for an inline script or noscript, its content (MaxInline,
+// 64 KiB). Past a bound, each case is decided without unbounded memory and
+// counted in Stats.Oversize:
+//
+//   - A start tag longer than MaxTag is removed with its content, whatever
+//     its attributes.
+//   - A noscript whose content is longer than MaxInline is removed.
+//   - An inline script longer than MaxInline is decided on its first
+//     MaxInline bytes: a denied signature there removes or neutralises it.
+//     Otherwise it streams out, and every later occurrence of a denied
+//     vendor's signature is deleted from it (Stats.Cut). The script may then
+//     break, which is the same outcome for the tracker as removal, but a
+//     denied vendor's URL or snippet never reaches the visitor.
+//
+// An element cut off by the end of the page is decided as if it ended there
+// (browsers run an unterminated script).
 package rewrite

@@ -131,7 +131,7 @@ func (e elem) container() bool {
 // <meta charset> within the first 1024 bytes).
 func (e elem) beforeStub() bool {
 	switch e {
-	case elHTML, elHead, elMeta, elTitle, elBase, elStyle, elNoscript:
+	case elHTML, elHead, elMeta, elTitle, elBase, elStyle, elLink, elNoscript:
 		return true
 	}
 	return false

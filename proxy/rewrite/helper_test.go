@@ -9,8 +9,8 @@ import (
 )
 
 var (
-	setOnce      sync.Once
-	removeSet    *rules.Set
+	setOnce       sync.Once
+	removeSet     *rules.Set
 	neutraliseSet *rules.Set
 )
 

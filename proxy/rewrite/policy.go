@@ -97,14 +97,17 @@ func stubJS(arrays, funcs []string) []byte {
 }
 
 func jsList(b []byte, names []string) []byte {
-	b = append(b, '[')
+	if len(names) == 0 {
+		return append(b, "[]"...)
+	}
+	b = append(b, '"')
 	for i, n := range names {
 		if i > 0 {
-			b = append(b, ',')
+			b = append(b, ' ')
 		}
-		b = append(append(append(b, '"'), n...), '"')
+		b = append(b, n...)
 	}
-	return append(b, ']')
+	return append(b, `".split(" ")`...)
 }
 
 // jsIdent reports whether s is a plain JavaScript identifier, so it can be

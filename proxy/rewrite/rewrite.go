@@ -113,7 +113,7 @@ type Writer struct {
 	// Raw text.
 	rawEl  elem
 	ss     sstate
-	ret    sstate // where a failed end tag candidate returns
+	ret    sstate  // where a failed end tag candidate returns
 	tb     [8]byte // name after "</" or "<" in raw text
 	tbn    int
 	ltOff  int  // offset of the '<' of a candidate end tag in the held region
@@ -123,6 +123,7 @@ type Writer struct {
 	data   bool // the held script is data (JSON, template), not matched
 	stream bool // oversize script: content streams out, signatures are cut
 
+	hosts   hostCache
 	scratch []byte
 	out     []byte
 	found   *rules.Vendor
@@ -131,9 +132,10 @@ type Writer struct {
 
 type attr struct {
 	kind   akind
-	ns, ne int // name
-	vs, ve int // value, -1 when absent
-	end    int // past the value's closing quote
+	dup    bool // a repeat of an earlier attribute of the same name
+	ns, ne int  // name
+	vs, ve int  // value, -1 when absent
+	end    int  // past the value's closing quote
 }
 
 // NewWriter returns a Writer that writes the rewritten page to dst.

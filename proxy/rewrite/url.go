@@ -7,11 +7,42 @@ func (w *Writer) classify(u []byte) *rules.Vendor {
 	if len(u) == 0 {
 		return nil
 	}
-	v := w.pol.set.ClassifyURL(w.pol.site, u)
-	if w.pol.denied(v) {
-		return v
+	h := rules.URLHost(u)
+	if len(h) == 0 {
+		return nil
 	}
-	return nil
+	// Pages repeat a few hosts (their CDN) hundreds of times: remember the
+	// last few answers for this page.
+	c := &w.hosts
+	if len(h) <= len(c.host[0]) {
+		for k := range c.n {
+			if c.len[k] == len(h) && string(c.host[k][:len(h)]) == string(h) {
+				return c.v[k]
+			}
+		}
+	}
+	v := w.pol.set.Classify(w.pol.site, h)
+	if !w.pol.denied(v) {
+		v = nil
+	}
+	if len(h) <= len(c.host[0]) {
+		k := c.next
+		c.next = (c.next + 1) % len(c.v)
+		c.n = max(c.n, k+1)
+		c.len[k] = copy(c.host[k][:], h)
+		c.v[k] = v
+	}
+	return v
+}
+
+// hostCache holds the last hosts classified for a page and their denied
+// vendor (or nil). It is valid for one Policy, so Reset clears it.
+type hostCache struct {
+	host [8][64]byte
+	len  [8]int
+	v    [8]*rules.Vendor
+	n    int
+	next int
 }
 
 // classifyList classifies each URL of a srcset (srcset true) or of a
@@ -107,7 +138,7 @@ func hexVal(c byte) (byte, bool) {
 	case c >= '0' && c <= '9':
 		return c - '0', true
 	case c|0x20 >= 'a' && c|0x20 <= 'f':
-		return c|0x20 - 'a' + 10, true
+		return c | 0x20 - 'a' + 10, true
 	}
 	return 0, false
 }

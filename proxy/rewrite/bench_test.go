@@ -1,0 +1,133 @@
+package rewrite
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"testing"
+
+	"github.com/tdewolff/parse/v2"
+	tdhtml "github.com/tdewolff/parse/v2/html"
+	"golang.org/x/net/html"
+)
+
+// benchPage is a 145 KB marketing page: mega-menu, feature grid with
+// srcset images, trackers in head and body, a 40 KB inline JSON state.
+func benchPage(b *testing.B) []byte {
+	b.Helper()
+	page, err := os.ReadFile("testdata/marketing-150k.input.html")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return page
+}
+
+// BenchmarkRewrite rewrites the page for an opted-out visitor, in 16 KiB
+// writes as a proxy would, reusing one Writer.
+func BenchmarkRewrite(b *testing.B) {
+	page := benchPage(b)
+	p := optOut(b, true)
+	w := NewWriter(io.Discard, p)
+	b.SetBytes(int64(len(page)))
+	b.ReportAllocs()
+	for b.Loop() {
+		w.Reset(io.Discard, p)
+		for i := 0; i < len(page); i += 16 << 10 {
+			w.Write(page[i:min(len(page), i+16<<10)])
+		}
+		if err := w.Close(); err != nil || len(w.Removed()) == 0 {
+			b.Fatal("nothing removed", err)
+		}
+	}
+}
+
+// BenchmarkRewriteNeutralise is BenchmarkRewrite with every denied
+// category neutralised.
+func BenchmarkRewriteNeutralise(b *testing.B) {
+	page := benchPage(b)
+	p := neutral(b, true)
+	w := NewWriter(io.Discard, p)
+	b.SetBytes(int64(len(page)))
+	b.ReportAllocs()
+	for b.Loop() {
+		w.Reset(io.Discard, p)
+		w.Write(page)
+		w.Close()
+	}
+}
+
+// BenchmarkIndexByte is the floor: find every '<' and nothing else.
+func BenchmarkIndexByte(b *testing.B) {
+	page := benchPage(b)
+	b.SetBytes(int64(len(page)))
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		buf := page
+		for {
+			i := bytes.IndexByte(buf, '<')
+			if i < 0 {
+				break
+			}
+			n++
+			buf = buf[i+1:]
+		}
+	}
+	if n == 0 {
+		b.Fatal("no tags")
+	}
+}
+
+// BenchmarkXNetTokenizer tokenizes the page with golang.org/x/net/html.
+func BenchmarkXNetTokenizer(b *testing.B) {
+	page := benchPage(b)
+	b.SetBytes(int64(len(page)))
+	b.ReportAllocs()
+	for b.Loop() {
+		z := html.NewTokenizer(bytes.NewReader(page))
+		for z.Next() != html.ErrorToken {
+		}
+	}
+}
+
+// BenchmarkTdewolffLexer lexes the page with github.com/tdewolff/parse/v2/html.
+func BenchmarkTdewolffLexer(b *testing.B) {
+	page := benchPage(b)
+	b.SetBytes(int64(len(page)))
+	b.ReportAllocs()
+	for b.Loop() {
+		l := tdhtml.NewLexer(parse.NewInputBytes(page))
+		for {
+			if tt, _ := l.Next(); tt == tdhtml.ErrorToken {
+				break
+			}
+		}
+	}
+}
+
+// TestAllocs checks that rewriting a page with a reused Writer allocates a
+// constant, small number of times. The rewriter itself allocates nothing
+// once warm; what is left is rules.Set.Classify filling its host cache for
+// the few hosts the Writer's own per-page cache misses.
+func TestAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	page, err := os.ReadFile("testdata/marketing-150k.input.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := optOut(t, true)
+	w := NewWriter(io.Discard, p)
+	run := func() {
+		w.Reset(io.Discard, p)
+		for i := 0; i < len(page); i += 4 << 10 {
+			w.Write(page[i:min(len(page), i+4<<10)])
+		}
+		w.Close()
+	}
+	run()
+	if n := testing.AllocsPerRun(20, run); n > 32 {
+		t.Errorf("rewriting the page allocates %v times per run, want at most 32", n)
+	}
+}
