@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"html"
+	"net/netip"
 
 	"github.com/consentgate/consentgate/rules"
 	"github.com/valyala/fasthttp"
@@ -38,7 +39,8 @@ func (s *Server) builtin(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 	case "optin":
 		s.setOptOut(ctx, site, false)
 	case "status":
-		e := s.opts.Signals.Explain(site, &ctx.Request.Header)
+		addr, _ := netip.AddrFromSlice(ctx.RemoteIP())
+		e := s.opts.Signals.ExplainAddr(site, &ctx.Request.Header, addr.Unmap())
 		b, _ := json.MarshalIndent(e, "", "  ")
 		ctx.SetStatusCode(fasthttp.StatusOK)
 		ctx.Response.Header.SetContentType("application/json")

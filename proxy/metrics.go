@@ -17,8 +17,11 @@ var Version = "dev"
 const (
 	decisionOptedOut = "opted_out"
 	decisionNone     = "not_opted_out"
-	decisionBuiltin  = "builtin"
-	decisionNoSite   = "no_site"
+	// decisionConsentRequired: an opt-in region and no consent yet, so
+	// everything but necessary is enforced without an opt-out.
+	decisionConsentRequired = "consent_required"
+	decisionBuiltin         = "builtin"
+	decisionNoSite          = "no_site"
 )
 
 // Upstream error reasons (label values of consentgate_upstream_errors_total).
@@ -58,6 +61,7 @@ type Metrics struct {
 // request path does no label hashing.
 type siteMetrics struct {
 	reqOptedOut, reqNone, reqBuiltin prometheus.Counter
+	reqConsentRequired               prometheus.Counter
 	sources                          [len(sourceLabels)]prometheus.Counter
 	upstream                         prometheus.Observer
 	rewrite                          prometheus.Observer
@@ -76,7 +80,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "consentgate", Name: "requests_total",
-			Help: "Requests by site and decision (opted_out, not_opted_out, builtin, no_site).",
+			Help: "Requests by site and decision (opted_out, consent_required, not_opted_out, builtin, no_site).",
 		}, []string{"site", "decision"}),
 		OptOutSources: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "consentgate", Name: "optout_sources_total",
@@ -114,8 +118,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"site", "reason"}),
 		ParseErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "consentgate", Subsystem: "signals", Name: "parse_errors_total",
-			Help: "Consent signals present but unparsable (each counts as an opt-out).",
-		}, []string{"signal"}),
+			Help: "Consent signals present but unparsable (each counts as an opt-out), by signal and reason.",
+		}, []string{"signal", "reason"}),
 		FailClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "consentgate", Name: "fail_closed_total",
 			Help: "Opted-out responses served in a conservative mode because something could not be processed, by reason.",
@@ -141,9 +145,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.CookiesExpired, m.BytesRewritten, m.RewriteDuration, m.UpstreamDur, m.UpstreamErrors, m.ParseErrors,
 		m.FailClosed, m.InFlight, m.Reloads, m.RulesLoaded, m.RulesInfo} {
 		f(c)
-	}
-	for _, s := range signals.SourceNames() {
-		m.ParseErrors.WithLabelValues(s) // expose zeros so alerts and dashboards see the series
 	}
 	for _, r := range []string{"success", "failure", "unchanged"} {
 		m.Reloads.WithLabelValues(r)
@@ -174,13 +175,14 @@ func (m *Metrics) forSet(set *rules.Set) []*siteMetrics {
 	for i, s := range set.Sites() {
 		name := s.Name
 		c := &siteMetrics{
-			name:        name,
-			reqOptedOut: m.Requests.WithLabelValues(name, decisionOptedOut),
-			reqNone:     m.Requests.WithLabelValues(name, decisionNone),
-			reqBuiltin:  m.Requests.WithLabelValues(name, decisionBuiltin),
-			upstream:    m.UpstreamDur.WithLabelValues(name),
-			rewrite:     m.RewriteDuration.WithLabelValues(name),
-			bytes:       m.BytesRewritten.WithLabelValues(name),
+			name:               name,
+			reqOptedOut:        m.Requests.WithLabelValues(name, decisionOptedOut),
+			reqNone:            m.Requests.WithLabelValues(name, decisionNone),
+			reqBuiltin:         m.Requests.WithLabelValues(name, decisionBuiltin),
+			reqConsentRequired: m.Requests.WithLabelValues(name, decisionConsentRequired),
+			upstream:           m.UpstreamDur.WithLabelValues(name),
+			rewrite:            m.RewriteDuration.WithLabelValues(name),
+			bytes:              m.BytesRewritten.WithLabelValues(name),
 		}
 		for j, src := range sourceLabels {
 			c.sources[j] = m.OptOutSources.WithLabelValues(name, src)
@@ -196,14 +198,19 @@ func (m *Metrics) forSet(set *rules.Set) []*siteMetrics {
 type prometheusCollector = prometheus.Collector
 
 // RegisterCaches registers consentgate_cache_hits_total and
-// consentgate_cache_misses_total for the ristretto caches of the rule set in
-// use (cache="site", "host"). A reload starts a new set with new caches, so
-// the counters restart from zero then, which rate() treats as a reset.
-func (m *Metrics) RegisterCaches(reg prometheus.Registerer, r Rules) {
-	reg.MustRegister(&cacheCollector{rules: r})
+// consentgate_cache_misses_total for the ristretto caches: the decoded
+// consent strings of the signals reader (cache="consent") and those of the
+// rule set in use (cache="site", "host"). A reload starts a new set with new
+// caches, so those counters restart from zero then, which rate() treats as a
+// reset.
+func (m *Metrics) RegisterCaches(reg prometheus.Registerer, r Rules, sig *signals.Reader) {
+	reg.MustRegister(&cacheCollector{rules: r, sig: sig})
 }
 
-type cacheCollector struct{ rules Rules }
+type cacheCollector struct {
+	rules Rules
+	sig   *signals.Reader
+}
 
 var (
 	cacheHitsDesc   = prometheus.NewDesc("consentgate_cache_hits_total", "Hits of each ristretto cache.", []string{"cache"}, nil)
@@ -216,6 +223,11 @@ func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.sig != nil {
+		h, m := c.sig.CacheMetrics()
+		ch <- prometheus.MustNewConstMetric(cacheHitsDesc, prometheus.CounterValue, float64(h), "consent")
+		ch <- prometheus.MustNewConstMetric(cacheMissesDesc, prometheus.CounterValue, float64(m), "consent")
+	}
 	set := c.rules.Load()
 	if set == nil {
 		return

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -228,18 +229,26 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	sm := st.sites[site.Index()]
-	consent := s.opts.Signals.Read(site, &ctx.Request.Header)
+	var addr netip.Addr
+	if site.GeoIPDatabase != "" {
+		addr, _ = netip.AddrFromSlice(ctx.RemoteIP())
+	}
+	consent := s.opts.Signals.ReadAddr(site, &ctx.Request.Header, addr.Unmap())
 	if consent.Errors != 0 {
-		consent.Errors.Each(func(i int) { s.metrics.ParseErrors.WithLabelValues(sourceLabels[i]).Inc() })
+		consent.EachError(func(src string, r signals.Reason) { s.metrics.ParseErrors.WithLabelValues(src, r.String()).Inc() })
 	}
 	if s.builtin(ctx, st, site, host) {
 		sm.reqBuiltin.Inc()
 		return
 	}
-	if consent.OptedOut {
+	switch {
+	case consent.OptedOut:
 		sm.reqOptedOut.Inc()
 		consent.Sources.Each(func(i int) { sm.sources[i].Inc() })
-	} else {
+	case consent.Denied != 0:
+		// Opt-in region, no consent yet: enforced without an opt-out.
+		sm.reqConsentRequired.Inc()
+	default:
 		sm.reqNone.Inc()
 	}
 	if site.Shadow {

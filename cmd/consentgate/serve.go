@@ -128,6 +128,21 @@ type ruleHolder struct {
 	last     []byte
 	metrics  *proxy.Metrics
 	log      *slog.Logger
+	geo      *signals.Reader // reopens the GeoIP database a new config names
+}
+
+// openGeoIP opens the GeoIP database the set's sites name (one per
+// process: the first site that names one).
+func openGeoIP(r *signals.Reader, set *rules.Set) error {
+	for _, s := range set.Sites() {
+		if s.GeoIPDatabase != "" {
+			if err := r.OpenGeoIP(s.GeoIPDatabase); err != nil {
+				return fmt.Errorf("site %q: cannot open the GeoIP database: %w", s.Name, err)
+			}
+			return nil
+		}
+	}
+	return nil
 }
 
 func (h *ruleHolder) Load() *rules.Set { return h.p.Load() }
@@ -166,6 +181,9 @@ func (h *ruleHolder) reload() {
 		return
 	}
 	set, data, err := h.compile()
+	if err == nil && h.geo != nil {
+		err = openGeoIP(h.geo, set)
+	}
 	if err != nil {
 		h.metrics.Reloads.WithLabelValues("failure").Inc()
 		h.log.Error("config reload failed; keeping the last good rules", "config", h.path, "version", h.Load().Version(), "err", err)
@@ -226,7 +244,12 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(publi
 		}
 	}
 	reader := signals.NewReader()
-	metrics.RegisterCaches(reg, h)
+	defer reader.Close()
+	if err := openGeoIP(reader, set); err != nil {
+		return err
+	}
+	h.geo = reader
+	metrics.RegisterCaches(reg, h, reader)
 	srv, err := proxy.New(proxy.Options{
 		Rules: h, Signals: reader, Metrics: metrics, Logger: log,
 		UpstreamTimeout: f.upstreamTimeout, TrustForwarded: f.trustForwarded,

@@ -222,6 +222,11 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if err == nil {
 		var set *rules.Set
 		if set, err = rules.Compile(cfg); err == nil {
+			r := signals.NewReader()
+			err = openGeoIP(r, set)
+			r.Close()
+		}
+		if err == nil {
 			fmt.Fprintf(stdout, "%s: ok (%d sites, %d vendors, rules %s)\n", *config, len(set.Sites()), len(set.Vendors()), set.Version())
 			set.Close()
 			return nil
