@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -102,7 +103,8 @@ func startGate(t testing.TB, upstreamURL, configYAML string, tweak ...func(*prox
 	}
 	go srv.Serve(ln) //nolint:errcheck
 	t.Cleanup(func() {
-		srv.Shutdown(t.Context()) //nolint:errcheck
+		client.CloseIdleConnections()
+		srv.Shutdown(context.Background()) //nolint:errcheck
 		set.Close()
 	})
 	return &gate{url: "http://" + ln.Addr().String(), set: set, reg: reg, metrics: m}

@@ -180,8 +180,17 @@ func isConnReuseErr(err error) bool {
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
 
-// Shutdown stops accepting, lets in-flight requests finish until ctx is done.
-func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWithContext(ctx) }
+// Shutdown stops accepting, lets in-flight requests finish until ctx is
+// done, then closes the idle upstream connections.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.ShutdownWithContext(ctx)
+	s.mu.Lock()
+	for _, c := range s.clients {
+		c.CloseIdleConnections()
+	}
+	s.mu.Unlock()
+	return err
+}
 
 // requestError answers requests fasthttp could not parse.
 func (s *Server) requestError(ctx *fasthttp.RequestCtx, err error) {
