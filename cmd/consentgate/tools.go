@@ -199,7 +199,7 @@ func cmdRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		return fmt.Errorf("no site answers for host %q", u.Host)
 	}
 	out := bufio.NewWriterSize(stdout, 64<<10)
-	w := rewrite.NewWriter(out, rewrite.Policy{Set: set, Site: site, Deny: cats})
+	w := rewrite.NewWriter(out, rewrite.Policy{Set: set, Site: site, Deny: cats, Stub: true})
 	if _, err := io.Copy(w, stdin); err != nil {
 		return fmt.Errorf("cannot rewrite: %w", err)
 	}

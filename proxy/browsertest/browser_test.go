@@ -1,0 +1,654 @@
+package browsertest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+	"go.uber.org/goleak"
+
+	"github.com/consentgate/consentgate/proxy"
+	"github.com/consentgate/consentgate/proxy/demo"
+	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/signals"
+)
+
+// TestMain fails the package if a test leaves goroutines behind: a browser,
+// a sink connection or a server never stopped. fasthttp's own background
+// goroutines (the upstream client's idle-connection and address cleaners,
+// the date updater, a stopped worker pool's last sleep) end on their own
+// schedule or live for the process, so they are not leaks.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*TCPDialer).tcpAddrsClean"),
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
+	)
+}
+
+const (
+	// testTimeout bounds one test: browser start, every page, browser exit.
+	testTimeout = 30 * time.Second
+	// pageTimeout bounds one navigation up to the load event.
+	pageTimeout = 10 * time.Second
+	// quiet is how long no new request must arrive after the load event
+	// before a page counts as done (async scripts, iframes, timers);
+	// settleMax bounds that wait.
+	quiet     = 400 * time.Millisecond
+	settleMax = 4 * time.Second
+)
+
+// pages are the demo site's HTML pages, in a fixed order.
+var pages = func() []string {
+	p := make([]string, 0, len(demo.Pages))
+	for k := range demo.Pages {
+		p = append(p, k)
+	}
+	sort.Strings(p)
+	return p
+}()
+
+// site is the demo site with consentgate in front of it, both on loopback.
+type site struct {
+	url    string   // consentgate, "http://127.0.0.1:port"
+	denied []string // host suffixes of every vendor the default policy denies
+}
+
+func startSite(t *testing.T) *site {
+	t.Helper()
+	up := serve(t, demo.Handler)
+	set, err := rules.Compile(rules.DefaultConfig("http://" + up))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := signals.NewReader()
+	srv, err := proxy.New(proxy.Options{
+		Rules:   proxy.StaticRules{Set: set},
+		Signals: sig,
+		Metrics: proxy.NewMetrics(prometheus.NewRegistry()),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(ln) }() //nolint:errcheck
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx) //nolint:errcheck
+		<-done
+		sig.Close()
+		set.Close()
+	})
+	s := &site{url: "http://" + ln.Addr().String()}
+	for _, v := range set.Vendors() {
+		if rules.DefaultDeny.Has(v.Category) {
+			s.denied = append(s.denied, v.Hosts...)
+		}
+	}
+	if len(s.denied) == 0 {
+		t.Fatal("the catalogue has no denied vendor host: nothing to test")
+	}
+	return s
+}
+
+// serve runs h on a fasthttp server on 127.0.0.1 and returns its address.
+func serve(t *testing.T, h fasthttp.RequestHandler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &fasthttp.Server{Handler: h}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(ln) }() //nolint:errcheck
+	t.Cleanup(func() {
+		srv.Shutdown() //nolint:errcheck
+		<-done
+	})
+	return ln.Addr().String()
+}
+
+// deniedHost returns the denied suffix that the URL's host falls under, or "".
+func (s *site) deniedHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "ws" && u.Scheme != "wss") {
+		return ""
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	for _, h := range s.denied {
+		if host == h || strings.HasSuffix(host, "."+h) {
+			return h
+		}
+	}
+	return ""
+}
+
+// trackerRequests returns the URLs that go to a denied vendor.
+func (s *site) trackerRequests(urls []string) []string {
+	var out []string
+	for _, u := range urls {
+		if s.deniedHost(u) != "" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// chromium finds the browser, or ends the test: a skip on a developer's
+// machine, a failure in CI.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test: skipped in -short mode")
+	}
+	path := "/usr/bin/chromium"
+	if _, err := os.Stat(path); err != nil {
+		if path, err = exec.LookPath("chromium"); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatal("chromium not installed: apt-get install chromium")
+			}
+			t.Skip("chromium not installed: apt-get install chromium")
+		}
+	}
+	return path
+}
+
+// browser is one headless Chromium with a fresh profile.
+type browser struct {
+	ctx    context.Context // the first tab; cancel it to close the browser
+	sink   *sink           // where every connection to a non-loopback host lands
+	closed bool
+}
+
+// launch starts Chromium, which lives at most testTimeout; it is closed at
+// cleanup if the test did not close it first.
+func launch(t *testing.T) *browser {
+	t.Helper()
+	exe := chromium(t)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	t.Cleanup(cancel) // after the browser's cleanup below: it closes gracefully
+	dir := t.TempDir()
+	b := &browser{sink: startSink(t)}
+	var out bytes.Buffer
+	actx, acancel := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(filepath.Join(dir, "profile")),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter"),
+		chromedp.Flag("metrics-recording-only", true),
+		chromedp.Flag("password-store", "basic"),
+		// Every host but loopback is the sink: no connection ever reaches a
+		// real tracker, none waits on DNS, and a connection that no request
+		// event shows (a preconnect) is still seen.
+		chromedp.Flag("host-resolver-rules", "MAP * "+b.sink.addr+", EXCLUDE 127.0.0.1"),
+		chromedp.WindowSize(1280, 900),
+		chromedp.CombinedOutput(&out),
+	)
+	bctx, bcancel := chromedp.NewContext(actx)
+	if err := chromedp.Run(bctx); err != nil {
+		bcancel()
+		acancel()
+		t.Fatalf("starting %s: %v\n%s", exe, err, out.String())
+	}
+	b.ctx = bctx
+	t.Cleanup(func() {
+		b.close(t)
+		bcancel()
+		acancel()
+	})
+	return b
+}
+
+// close shuts the browser down gracefully.
+func (b *browser) close(t *testing.T) {
+	t.Helper()
+	if b.closed {
+		return
+	}
+	b.closed = true
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	if err := chromedp.Cancel(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		t.Logf("closing the browser: %v", err)
+	}
+}
+
+// sink stands in for every host but loopback. It records the name each
+// connection asks for — the TLS server name, or the Host of a plain HTTP
+// request — and then hangs up.
+type sink struct {
+	addr  string
+	ln    net.Listener
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns map[net.Conn]bool
+	hosts []string
+}
+
+func startSink(t *testing.T) *sink {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{addr: ln.Addr().String(), ln: ln, conns: map[net.Conn]bool{}}
+	s.wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.conns[c] = true
+			s.mu.Unlock()
+			s.wg.Go(func() { s.serve(c) })
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		s.mu.Lock()
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+	})
+	return s
+}
+
+var errSink = errors.New("sink: not a real server")
+
+// bufConn reads through the bufio.Reader that peeked at the connection.
+type bufConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c bufConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+func (s *sink) serve(c net.Conn) {
+	defer func() {
+		c.Close()
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	}()
+	c.SetDeadline(time.Now().Add(5 * time.Second)) //nolint:errcheck
+	br := bufio.NewReader(c)
+	first, err := br.Peek(1)
+	if err != nil {
+		s.record("(connection without data)")
+		return
+	}
+	if first[0] == 0x16 { // a TLS handshake record
+		tls.Server(bufConn{c, br}, &tls.Config{GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+			s.record(h.ServerName)
+			return nil, errSink
+		}}).Handshake() //nolint:errcheck
+		return
+	}
+	if req, err := http.ReadRequest(br); err == nil {
+		s.record(req.Host)
+	} else {
+		s.record("(unreadable request)")
+	}
+}
+
+func (s *sink) record(host string) {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	s.mu.Lock()
+	s.hosts = append(s.hosts, strings.ToLower(host))
+	s.mu.Unlock()
+}
+
+// connectedHosts returns the hosts the browser opened a connection to, each
+// once: those of a denied vendor, and the others (Chromium's own services).
+func (b *browser) connectedHosts(s *site) (denied, other []string) {
+	b.sink.mu.Lock()
+	defer b.sink.mu.Unlock()
+	for _, h := range b.sink.hosts {
+		list := &other
+		if s.deniedHost("https://"+h+"/") != "" {
+			list = &denied
+		}
+		if !slices.Contains(*list, h) {
+			*list = append(*list, h)
+		}
+	}
+	slices.Sort(denied)
+	slices.Sort(other)
+	return denied, other
+}
+
+// recorder collects what one tab does.
+type recorder struct {
+	mu         sync.Mutex
+	urls       []string
+	exceptions []string
+	last       time.Time
+}
+
+func (r *recorder) on(ev any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch ev := ev.(type) {
+	case *network.EventRequestWillBeSent:
+		r.urls = append(r.urls, ev.Request.URL)
+		r.last = time.Now()
+	case *network.EventWebSocketCreated:
+		r.urls = append(r.urls, ev.URL)
+		r.last = time.Now()
+	case *runtime.EventExceptionThrown:
+		d := ev.ExceptionDetails
+		msg := d.Text
+		if d.Exception != nil && d.Exception.Description != "" {
+			msg += " " + d.Exception.Description
+		}
+		r.exceptions = append(r.exceptions, fmt.Sprintf("%s:%d:%d: %s", d.URL, d.LineNumber+1, d.ColumnNumber+1, msg))
+	}
+}
+
+// take returns and clears what was recorded.
+func (r *recorder) take() (urls, exceptions []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	urls, exceptions = r.urls, r.exceptions
+	r.urls, r.exceptions = nil, nil
+	return urls, exceptions
+}
+
+// settle waits until no request has started for the quiet period, or
+// settleMax has passed.
+func (r *recorder) settle(ctx context.Context) {
+	deadline := time.Now().Add(settleMax)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		idle := time.Since(r.last)
+		r.mu.Unlock()
+		if idle >= quiet {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// tab returns the browser's tab, set up to send headers on every request and
+// to record its requests. Each test has a browser of its own, so cookies and
+// cache start empty.
+func (b *browser) tab(t *testing.T, headers network.Headers) (context.Context, *recorder) {
+	t.Helper()
+	ctx := b.ctx
+	r := &recorder{}
+	chromedp.ListenTarget(ctx, r.on)
+	acts := []chromedp.Action{network.Enable(), runtime.Enable(), network.SetCacheDisabled(true)}
+	if len(headers) > 0 {
+		acts = append(acts, network.SetExtraHTTPHeaders(headers))
+	}
+	if err := chromedp.Run(ctx, acts...); err != nil {
+		t.Fatalf("opening a tab: %v", err)
+	}
+	return ctx, r
+}
+
+// visit loads a page, waits for its load event and for the network to go
+// quiet, and returns the requests it made and the exceptions it threw.
+func visit(t *testing.T, ctx context.Context, r *recorder, u string) (urls, exceptions []string) {
+	t.Helper()
+	r.take()
+	nctx, cancel := context.WithTimeout(ctx, pageTimeout)
+	defer cancel()
+	if err := chromedp.Run(nctx, chromedp.Navigate(u)); err != nil {
+		t.Fatalf("loading %s: %v", u, err)
+	}
+	r.settle(ctx)
+	return r.take()
+}
+
+// hostCounts summarises tracker requests as "host×n" for a message.
+func (s *site) hostCounts(urls []string) (hosts int, summary string) {
+	n := map[string]int{}
+	for _, u := range urls {
+		if h := s.deniedHost(u); h != "" {
+			n[h]++
+		}
+	}
+	keys := make([]string, 0, len(n))
+	for k := range n {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s×%d", k, n[k])
+	}
+	return len(keys), strings.Join(parts, ", ")
+}
+
+// checkRendered asserts that the page is the demo page, not an error page,
+// and that the first-party script ran where the page has its widget.
+func checkRendered(t *testing.T, ctx context.Context, path string) {
+	t.Helper()
+	var title, app string
+	var link bool
+	rctx, cancel := context.WithTimeout(ctx, pageTimeout)
+	defer cancel()
+	err := chromedp.Run(rctx,
+		chromedp.Title(&title),
+		chromedp.Evaluate(`document.getElementById("do-not-sell") !== null`, &link),
+		chromedp.Evaluate(`document.documentElement.dataset.app || ""`, &app),
+	)
+	if err != nil {
+		t.Fatalf("%s: reading the page: %v", path, err)
+	}
+	if !strings.Contains(title, "Northwind") || !link {
+		t.Errorf("%s: the page did not render: title %q, footer opt-out link present: %v", path, title, link)
+	}
+	if path == "/product" && app != "ready" {
+		t.Errorf(`%s: first-party script did not run: <html data-app=%q>, want "ready"`, path, app)
+	}
+}
+
+func TestGPCVisitorMakesNoTrackerRequests(t *testing.T) {
+	s := startSite(t)
+	b := launch(t)
+	tab, r := b.tab(t, network.Headers{"Sec-GPC": "1"})
+	var total int
+	for _, path := range pages {
+		urls, exceptions := visit(t, tab, r, s.url+path)
+		total += len(urls)
+		if leaks := s.trackerRequests(urls); len(leaks) > 0 {
+			t.Errorf("%s with Sec-GPC: 1: %d requests to denied vendors:\n  %s", path, len(leaks), strings.Join(leaks, "\n  "))
+		}
+		if len(urls) == 0 || !strings.HasPrefix(urls[0], s.url) {
+			t.Errorf("%s: no request recorded for the page itself: %q", path, urls)
+		}
+		checkRendered(t, tab, path)
+		if len(exceptions) > 0 {
+			t.Errorf("%s with Sec-GPC: 1: the page threw %d JavaScript exceptions:\n  %s", path, len(exceptions), strings.Join(exceptions, "\n  "))
+		}
+		t.Logf("%s with Sec-GPC: 1: %d requests, 0 to denied vendors", path, len(urls))
+	}
+	b.close(t)
+	hosts, other := b.connectedHosts(s)
+	if len(hosts) > 0 {
+		t.Errorf("with Sec-GPC: 1 the browser connected to denied vendors (a preconnect?): %s", strings.Join(hosts, ", "))
+	}
+	t.Logf("with Sec-GPC: 1: %d requests on %d pages, 0 to denied vendors; connections to %d denied hosts, to other hosts: %q", total, len(pages), len(hosts), other)
+}
+
+func TestVisitorWithoutSignalRequestsTrackers(t *testing.T) {
+	s := startSite(t)
+	b := launch(t)
+	tab, r := b.tab(t, nil)
+	var all []string
+	for _, path := range pages {
+		urls, exceptions := visit(t, tab, r, s.url+path)
+		if len(exceptions) > 0 {
+			t.Logf("%s without a signal threw (not asserted):\n  %s", path, strings.Join(exceptions, "\n  "))
+		}
+		leaks := s.trackerRequests(urls)
+		all = append(all, leaks...)
+		if len(leaks) == 0 {
+			t.Errorf("%s without a signal: no request to a denied vendor; the leak check would pass vacuously", path)
+		}
+		hosts, summary := s.hostCounts(leaks)
+		t.Logf("%s without a signal: %d requests to %d denied hosts: %s", path, len(leaks), hosts, summary)
+	}
+	b.close(t)
+	hosts, _ := b.connectedHosts(s)
+	if len(hosts) == 0 {
+		t.Error("without a signal the browser connected to no denied vendor; the connection check would pass vacuously")
+	}
+	n, summary := s.hostCounts(all)
+	t.Logf("without a signal: %d requests to %d denied hosts (%s); connections to %d denied hosts: %s", len(all), n, summary, len(hosts), strings.Join(hosts, ", "))
+}
+
+func TestDoNotSellLinkOptsOut(t *testing.T) {
+	s := startSite(t)
+	b := launch(t)
+	tab, r := b.tab(t, nil)
+
+	urls, _ := visit(t, tab, r, s.url+"/product")
+	if len(s.trackerRequests(urls)) == 0 {
+		t.Fatal("/product before the opt-out: no tracker request; the check after it would pass vacuously")
+	}
+
+	// Click the link; the proxy answers with the cookie and a 303 back to
+	// /product. The marker is gone once the new document has loaded.
+	r.take()
+	cctx, ccancel := context.WithTimeout(tab, pageTimeout)
+	defer ccancel()
+	if err := chromedp.Run(cctx,
+		chromedp.Evaluate(`window.__beforeOptOut = true`, nil),
+		chromedp.Click("#do-not-sell", chromedp.ByQuery, chromedp.NodeVisible),
+	); err != nil {
+		t.Fatalf("clicking the opt-out link: %v", err)
+	}
+	var where string
+	for {
+		var done bool
+		err := chromedp.Run(cctx, chromedp.Evaluate(
+			`window.__beforeOptOut === undefined && document.readyState === "complete"`, &done))
+		if err == nil && done {
+			break
+		}
+		if cctx.Err() != nil {
+			t.Fatalf("the page after the opt-out link did not load within %s (last error: %v)", pageTimeout, err)
+		}
+		select {
+		case <-cctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if err := chromedp.Run(cctx, chromedp.Location(&where)); err != nil {
+		t.Fatal(err)
+	}
+	if where != s.url+"/product" {
+		t.Errorf("after the opt-out link the browser is at %s, want %s/product", where, s.url)
+	}
+	r.settle(tab)
+	urls, exceptions := r.take()
+	if leaks := s.trackerRequests(urls); len(leaks) > 0 {
+		t.Errorf("the page after the opt-out link made %d requests to denied vendors:\n  %s", len(leaks), strings.Join(leaks, "\n  "))
+	}
+	if len(exceptions) > 0 {
+		t.Errorf("the page after the opt-out link threw:\n  %s", strings.Join(exceptions, "\n  "))
+	}
+	t.Logf("opt-out link, landing on /product: %d requests, %d to denied vendors", len(urls), len(s.trackerRequests(urls)))
+
+	var cookies []*network.Cookie
+	err := chromedp.Run(cctx, chromedp.ActionFunc(func(ctx context.Context) error {
+		var err error
+		cookies, err = network.GetCookies().WithURLs([]string{s.url + "/"}).Do(ctx)
+		return err
+	}))
+	if err != nil {
+		t.Fatalf("reading cookies: %v", err)
+	}
+	if !slices.ContainsFunc(cookies, func(c *network.Cookie) bool {
+		return c.Name == "consentgate_optout" && c.Value == "1"
+	}) {
+		names := make([]string, len(cookies))
+		for i, c := range cookies {
+			names[i] = c.Name + "=" + c.Value
+		}
+		t.Errorf("after the opt-out link the browser holds no consentgate_optout=1 cookie; it holds %q", names)
+	}
+
+	for _, path := range pages {
+		urls, exceptions := visit(t, tab, r, s.url+path)
+		if leaks := s.trackerRequests(urls); len(leaks) > 0 {
+			t.Errorf("%s after the opt-out link: %d requests to denied vendors:\n  %s", path, len(leaks), strings.Join(leaks, "\n  "))
+		}
+		checkRendered(t, tab, path)
+		if len(exceptions) > 0 {
+			t.Errorf("%s after the opt-out link: the page threw %d JavaScript exceptions:\n  %s", path, len(exceptions), strings.Join(exceptions, "\n  "))
+		}
+		t.Logf("%s after the opt-out link: %d requests, %d to denied vendors", path, len(urls), len(s.trackerRequests(urls)))
+	}
+
+	// The opted-out home page, for a person to look at.
+	var shot []byte
+	visit(t, tab, r, s.url+"/")
+	sctx, scancel := context.WithTimeout(tab, pageTimeout)
+	defer scancel()
+	if err := chromedp.Run(sctx, chromedp.FullScreenshot(&shot, 100)); err != nil { // 100: PNG
+		t.Fatalf("screenshot: %v", err)
+	}
+	dir := os.Getenv("CONSENTGATE_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "opted-out-home.png")
+	if err := os.WriteFile(file, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot of the opted-out home page: %s (%d bytes)", file, len(shot))
+}

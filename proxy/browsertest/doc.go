@@ -1,0 +1,32 @@
+// Package browsertest checks consentgate with a real browser: headless
+// Chromium loads the demo site through the proxy and every network request
+// the pages make is recorded, so a tracker the HTML rewriter misses — a script
+// that inserts another script, an iframe, a noscript pixel, a preconnect —
+// shows up as a request to its host.
+//
+// The tests assert that
+//
+//   - a visitor sending Sec-GPC: 1 makes no request to, and opens no
+//     connection to, any vendor the default policy denies (advertising,
+//     analytics, social), while the pages still render and their first-party
+//     script runs without a JavaScript exception;
+//   - the same pages without the signal do request those vendors, so the
+//     leak check cannot pass vacuously;
+//   - clicking the footer's "Do Not Sell or Share My Personal Information"
+//     link sets the opt-out cookie, and the pages loaded after it make no
+//     tracker request.
+//
+// Requests are recorded through the DevTools protocol (Network domain). Every
+// server is on 127.0.0.1, and the browser is started with --host-resolver-rules
+// mapping every other host to a local sink that records the name each
+// connection asks for (TLS server name or HTTP Host) and hangs up. So the
+// tests never reach a real tracker, a tracker request fails at once instead
+// of waiting on DNS, and a connection no request event shows — a preconnect,
+// a request from an out-of-process iframe — is still counted. A dns-prefetch
+// alone opens no connection and is not seen by the browser check (the HTML
+// checks in package proxy cover it).
+//
+// The tests need Chromium (Debian: apt-get install chromium). Without it they
+// skip, or fail when CI=true; -short skips them. Set CONSENTGATE_SCREENSHOTS
+// to a directory to keep a screenshot of the opted-out home page.
+package browsertest
