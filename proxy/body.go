@@ -183,11 +183,12 @@ func (r *rewriteStream) fill() {
 		}
 		if err == nil {
 			err = io.EOF
-			r.finish()
 		}
-	case err != nil:
 	}
 	r.spent += time.Since(start)
+	if err == io.EOF {
+		r.finish() // after the last chunk's time is counted
+	}
 	if err != nil && err != io.EOF {
 		reason := reasonMidBody
 		if errors.Is(err, errDecodedTooLarge) {

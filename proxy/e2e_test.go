@@ -517,6 +517,17 @@ func TestMetricsMove(t *testing.T) {
 	if n := testutil.CollectAndCount(g.metrics.ElementsRemoved); n == 0 {
 		t.Errorf("no consentgate_rewrite_elements_total series after an opted-out page")
 	}
+	mfs, err := g.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "consentgate_rewrite_duration_seconds" {
+			if h := mf.GetMetric()[0].GetHistogram(); h.GetSampleCount() != 1 || h.GetSampleSum() <= 0 {
+				t.Errorf("rewrite duration: count %d sum %v; a one-chunk page must record its time", h.GetSampleCount(), h.GetSampleSum())
+			}
+		}
+	}
 	if probs, err := testutil.GatherAndLint(g.reg); err != nil || len(probs) > 0 {
 		t.Errorf("metrics lint: %v %v", err, probs)
 	}

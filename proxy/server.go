@@ -233,7 +233,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	}
 	site := st.set.Site(host)
 	if site == nil {
-		s.metrics.Requests.WithLabelValues("", decisionNoSite).Inc()
+		s.metrics.Requests.WithLabelValues(noSiteLabel, decisionNoSite).Inc()
 		plainError(ctx, fasthttp.StatusMisdirectedRequest, "no site is configured for this host")
 		return
 	}
@@ -282,6 +282,10 @@ func (s *Server) accessLog(ctx *fasthttp.RequestCtx, site *rules.Site, c signals
 		"ms", float64(time.Since(ctx.Time()).Microseconds())/1000,
 	)
 }
+
+// noSiteLabel is the site label of requests for a host no site answers
+// for (an empty label value would read as no label in PromQL).
+const noSiteLabel = "_none"
 
 // requestHost returns the Host the origin will see. A request in absolute
 // form whose authority differs from the Host header is refused: rules,

@@ -258,7 +258,7 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(publi
 	if err != nil {
 		return err
 	}
-	if f.admin == f.listen {
+	if f.admin == f.listen && !strings.HasSuffix(f.listen, ":0") {
 		return &usageError{"--admin must differ from --listen: the admin endpoints are never public"}
 	}
 	pub, err := net.Listen("tcp", f.listen)

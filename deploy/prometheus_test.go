@@ -1,0 +1,175 @@
+package deploy
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPrometheusServer runs a real Prometheus on loopback that scrapes
+// consentgate every second and loads the alert rules, sends requests
+// through the proxy, and waits until Prometheus reports the counts those
+// requests must produce. It then runs every dashboard query against it.
+func TestPrometheusServer(t *testing.T) {
+	prom := needTool(t, "prometheus", promHint)
+	s := startStack(t)
+
+	dir := t.TempDir()
+	rulesPath, err := filepath.Abs(filepath.Join("prometheus", "alerts.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files: [%q]
+scrape_configs:
+  - job_name: consentgate
+    static_configs:
+      - targets: [%q]
+`, rulesPath, s.admin)
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := closedPort(t)
+	cmd := exec.Command(prom, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr, "--log.level=warn")
+	log := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopProcess(t, cmd, nil) })
+	base := "http://" + addr
+
+	// Traffic: 7 opted out by GPC and 5 not on www, 3 opted out by DNT on blog.
+	const gpc, plain, dnt = 7, 5, 3
+	for range gpc {
+		s.get(t, "www.example.test", "/", "Sec-GPC: 1")
+	}
+	for range plain {
+		s.get(t, "www.example.test", "/")
+	}
+	for range dnt {
+		s.get(t, "blog.example.test", "/", "DNT: 1")
+	}
+
+	want := map[string]float64{
+		`up{job="consentgate"}`: 1,
+		`sum(consentgate_requests_total{job="consentgate",site="www",decision="opted_out"})`:     gpc,
+		`sum(consentgate_requests_total{job="consentgate",site="www",decision="not_opted_out"})`: plain,
+		`sum(consentgate_optout_sources_total{site="www",source="gpc"})`:                         gpc,
+		`sum(consentgate_optout_sources_total{site="blog",source="dnt"})`:                        dnt,
+		`sum(consentgate_requests_total{site="blog",decision="opted_out"})`:                      dnt,
+		// Every opted-out page lost its Google Tag Manager script.
+		`sum(consentgate_rewrite_elements_total{site="www",vendor="google-tag-manager"}) >= 7`: 0,
+		`sum(consentgate_rewrite_duration_seconds_count{site="www"})`:                          gpc,
+		fmt.Sprintf(`consentgate_build_info{version=%q}`, testVersion):                         1,
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	query := func(q string) (status string, values []float64, err error) {
+		resp, err := client.Get(base + "/api/v1/query?query=" + url.QueryEscape(q))
+		if err != nil {
+			return "", nil, err
+		}
+		defer resp.Body.Close()
+		var r struct {
+			Status string `json:"status"`
+			Error  string `json:"error"`
+			Data   struct {
+				Result []struct {
+					Value [2]any `json:"value"`
+				} `json:"result"`
+			} `json:"data"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+			return "", nil, err
+		}
+		if r.Status != "success" {
+			return r.Status, nil, fmt.Errorf("%s", r.Error)
+		}
+		for _, v := range r.Data.Result {
+			s, _ := v.Value[1].(string)
+			f, _ := strconv.ParseFloat(s, 64)
+			values = append(values, f)
+		}
+		return r.Status, values, nil
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	var pending []string
+	for {
+		pending = pending[:0]
+		for q, v := range want {
+			_, got, err := query(q)
+			if err != nil || len(got) != 1 || (v != 0 && got[0] != v) {
+				pending = append(pending, fmt.Sprintf("%s = %v (err %v), want %v", q, got, err, v))
+			}
+		}
+		if len(pending) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Prometheus did not report within 30s:\n  %s\nprometheus log:\n%s\nconsentgate log:\n%s",
+				strings.Join(pending, "\n  "), log, s.log)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+
+	// The alert rules load and evaluate without error in a real server.
+	for {
+		resp, err := client.Get(base + "/api/v1/rules")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r struct {
+			Data struct {
+				Groups []struct {
+					Rules []struct {
+						Name, Health, LastError string
+					}
+				}
+			}
+		}
+		err = json.NewDecoder(resp.Body).Decode(&r)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		var bad []string
+		for _, g := range r.Data.Groups {
+			for _, rule := range g.Rules {
+				n++
+				if rule.Health != "ok" {
+					bad = append(bad, fmt.Sprintf("%s: %s %s", rule.Name, rule.Health, rule.LastError))
+				}
+			}
+		}
+		if n == len(alertExprs(t)) && len(bad) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alert rules: %d loaded, want %d; not healthy: %v", n, len(alertExprs(t)), bad)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+
+	// Every dashboard query is valid PromQL for this server.
+	_, exprs := loadDashboard(t)
+	vars := strings.NewReplacer("$__rate_interval", "1m", "$job", "consentgate", "$instance", ".*", "$site", ".*")
+	for _, e := range exprs {
+		if _, _, err := query(vars.Replace(e)); err != nil {
+			t.Errorf("dashboard query rejected by Prometheus: %v\n  %s", err, e)
+		}
+	}
+}
