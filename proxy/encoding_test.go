@@ -159,3 +159,18 @@ func TestStubAllowedByCSP(t *testing.T) {
 		t.Errorf("CSP added where the page had none: %q", csp)
 	}
 }
+
+// TestPlainBodyIsNotCapped: the decoded-size cap is for compressed bodies;
+// a plain page larger than it streams through whole.
+func TestPlainBodyIsNotCapped(t *testing.T) {
+	page := "<html><body>" + strings.Repeat("<p>paragraph of a long page</p>\n", 100000) + "</body></html>"
+	up := startUpstream(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.SetContentType("text/html")
+		ctx.SetBodyStream(strings.NewReader(page), -1)
+	})
+	g := startGate(t, "http://"+up.addr, "", func(o *proxy.Options) { o.MaxDecodedBody = 1 << 20 })
+	_, body := get(t, g.url+"/", "Sec-GPC: 1")
+	if len(body) != len(page) {
+		t.Errorf("a %d-byte plain page arrived with %d bytes under a 1 MiB decode cap", len(page), len(body))
+	}
+}

@@ -1,0 +1,555 @@
+// Command bench is the load harness of consentgate. On loopback it starts an
+// origin (nginx when installed, else a fasthttp server), nginx as a plain
+// proxy_pass peer, a bare fasthttp HostClient proxy and consentgate, drives
+// each with a load generator (wrk when installed, else fasthttp's client) and
+// prints req/s, latency percentiles and the proxy process's CPU per request,
+// then measures consentgate's memory streaming a huge page and holding many
+// idle connections. See README.md.
+//
+//	go run ./bench          # the full run, a few minutes
+//	go run ./bench -quick   # under a minute
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/consentgate/consentgate/bench/internal/page"
+)
+
+type config struct {
+	quick            bool
+	duration, warmup time.Duration
+	conns, threads   int
+	loadgen          string // auto, wrk, go
+	origin           string // auto, nginx, go
+	nginxBin, wrkBin string
+	profile          string
+	cgSrc            string
+	only             string
+	out              string
+	streamMB         int
+	idle             int
+	memory           bool
+	keep             bool
+	args             []string
+}
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	var c config
+	flag.BoolVar(&c.quick, "quick", false, "short runs (1 s per cell): the whole harness in under a minute")
+	flag.DurationVar(&c.duration, "d", 10*time.Second, "measured duration of each load run")
+	flag.DurationVar(&c.warmup, "warmup", 2*time.Second, "unmeasured warm-up before each load run")
+	flag.IntVar(&c.conns, "c", 50, "keep-alive connections of the load generator")
+	flag.IntVar(&c.threads, "t", 2, "wrk threads")
+	flag.StringVar(&c.loadgen, "loadgen", "auto", "load generator: auto (wrk when installed), wrk or go")
+	flag.StringVar(&c.origin, "origin", "auto", "origin server: auto (nginx when installed), nginx or go")
+	flag.StringVar(&c.nginxBin, "nginx", "", "nginx binary (default: nginx on PATH or /usr/sbin/nginx)")
+	flag.StringVar(&c.wrkBin, "wrk", "", "wrk binary (default: wrk on PATH)")
+	flag.StringVar(&c.profile, "profile", "", "write consentgate CPU profiles (and pprof -top) of each measured run into this directory")
+	flag.StringVar(&c.cgSrc, "consentgate-src", "", "build consentgate from this checkout instead (A/B a patched tree against the same harness)")
+	flag.StringVar(&c.only, "only", "", "run only the workloads whose name contains this (e.g. gzip); the memory tests run unless -memory=false")
+	flag.StringVar(&c.out, "o", "", "also write the report (markdown) to this file")
+	flag.IntVar(&c.streamMB, "stream-mb", 200, "size in MB of the HTML page streamed through the rewriter for the memory test")
+	flag.IntVar(&c.idle, "idle", 10000, "idle keep-alive connections for the memory test")
+	flag.BoolVar(&c.memory, "memory", true, "run the memory tests")
+	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory (configs, logs)")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		fmt.Fprintln(os.Stderr, "bench takes no arguments")
+		flag.Usage()
+		return 2
+	}
+	c.args = os.Args[1:]
+	if c.quick {
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["d"] {
+			c.duration = time.Second
+		}
+		if !set["warmup"] {
+			c.warmup = 300 * time.Millisecond
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	tmp, err := os.MkdirTemp("", "consentgate-bench-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	// nginx's workers run unprivileged when started as root: let them read
+	// the site and write their temp files.
+	os.Chmod(tmp, 0o755) //nolint:errcheck
+	if c.keep {
+		fmt.Fprintln(os.Stderr, "bench: keeping", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+	defer stopAll()
+	if err := bench(ctx, &c, tmp); err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(os.Stderr, "bench: interrupted")
+			return 130
+		}
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	return 0
+}
+
+// workload is one kind of request the table has a row group for.
+type workload struct {
+	name   string
+	path   string
+	hdrs   []string
+	optout bool
+}
+
+const (
+	wPass1K  = "pass-through 1 KB"
+	wPass150 = "pass-through 150 KB HTML"
+	wHTML    = "opted-out 150 KB HTML (rewritten)"
+	wAsset   = "opted-out 2 MB asset"
+	wGzip    = "opted-out gzip HTML (decode, rewrite, re-encode)"
+)
+
+var workloads = []workload{
+	{name: wPass1K, path: "/1k.html"},
+	{name: wPass150, path: "/page.html"},
+	{name: wHTML, path: "/page.html", hdrs: []string{"Sec-GPC: 1"}, optout: true},
+	{name: wAsset, path: "/asset.bin", hdrs: []string{"Sec-GPC: 1"}, optout: true},
+	{name: wGzip, path: "/gz/page.html", hdrs: []string{"Sec-GPC: 1", "Accept-Encoding: gzip"}, optout: true},
+}
+
+// target is one server the load generator drives.
+type target struct {
+	name string
+	addr string
+	proc *proc // whose CPU is counted (with its descendants)
+}
+
+const (
+	tDirect = "direct (origin)"
+	tNginx  = "nginx proxy_pass"
+	tBare   = "bare fasthttp proxy"
+	tCG     = "consentgate"
+)
+
+// cell is the measurement of one target under one workload.
+type cell struct {
+	loadResult
+	cpu float64 // CPU seconds of the target's process tree during the run
+	err error
+}
+
+func (c cell) cpuPerReq() float64 { // µs
+	if c.requests == 0 {
+		return 0
+	}
+	return c.cpu / float64(c.requests) * 1e6
+}
+
+// env is what the harness found on the machine.
+type env struct {
+	root, bin   string
+	nginx, wrk  string
+	gen         loadGen
+	originKind  string
+	originAddr  string
+	goOrigin    string // the Go origin, always running (it generates the streamed page)
+	noFile      uint64
+	loadBefore  string
+	sizes       map[string]int // bytes the client received, per workload (consentgate)
+	startedWall time.Time
+}
+
+func bench(ctx context.Context, c *config, tmp string) error {
+	e := &env{startedWall: time.Now(), loadBefore: loadAvg(), sizes: map[string]int{}}
+	var err error
+	if e.root, err = moduleRoot(); err != nil {
+		return err
+	}
+	if e.nginx, err = findTool(c.nginxBin, "nginx", "/usr/sbin/nginx"); err != nil && c.origin == "nginx" {
+		return err
+	}
+	if e.wrk, err = findTool(c.wrkBin, "wrk", "/usr/bin/wrk"); err != nil && c.loadgen == "wrk" {
+		return err
+	}
+	switch {
+	case c.loadgen == "go" || (c.loadgen == "auto" && e.wrk == ""):
+		e.gen = goLoad{conns: c.conns}
+	case c.loadgen == "wrk" || c.loadgen == "auto":
+		if e.gen, err = newWrk(e.wrk, tmp, c.threads, c.conns); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("-loadgen %q: want auto, wrk or go", c.loadgen)
+	}
+	if e.noFile, err = raiseNoFile(); err != nil {
+		return fmt.Errorf("raise the open-file limit: %w", err)
+	}
+	if need := uint64(c.idle + 512); c.memory && e.noFile < need {
+		fmt.Fprintf(os.Stderr, "bench: open-file limit %d; idle connections cut from %d to %d\n", e.noFile, c.idle, e.noFile-512)
+		c.idle = int(e.noFile - 512)
+	}
+
+	e.bin = filepath.Join(tmp, "bin")
+	logf("building consentgate and the harness servers")
+	pkgs := []string{"./bench/internal/upstream", "./bench/internal/bareproxy"}
+	if c.cgSrc == "" {
+		pkgs = append(pkgs, "./cmd/consentgate")
+	}
+	if err := goBuild(ctx, e.root, e.bin, pkgs...); err != nil {
+		return err
+	}
+	if c.cgSrc != "" {
+		if err := goBuild(ctx, c.cgSrc, e.bin, "./cmd/consentgate"); err != nil {
+			return err
+		}
+	}
+	if c.only != "" {
+		var keep []workload
+		for _, w := range workloads {
+			if strings.Contains(w.name, c.only) {
+				keep = append(keep, w)
+			}
+		}
+		if len(keep) == 0 {
+			return fmt.Errorf("-only %q matches no workload", c.only)
+		}
+		workloads = keep
+	}
+
+	// Origins.
+	if e.goOrigin, err = freeAddr(); err != nil {
+		return err
+	}
+	goUp, err := start("origin", filepath.Join(tmp, "origin.log"), filepath.Join(e.bin, "upstream"), "-listen", e.goOrigin)
+	if err != nil {
+		return err
+	}
+	if err := goUp.waitListen(ctx, e.goOrigin, 20*time.Second); err != nil {
+		return err
+	}
+	originProc := goUp
+	e.originKind, e.originAddr = "fasthttp (bench/internal/upstream)", e.goOrigin
+	if e.nginx != "" && c.origin != "go" {
+		dir := filepath.Join(tmp, "nginx-origin")
+		mkt := page.Marketing(150 << 10)
+		if err := writeSite(dir, map[string][]byte{
+			"1k.html": page.Small(1024), "page.html": mkt, "asset.bin": page.Asset(2 << 20),
+			"gz/page.html": mkt, "gz/page.html.gz": page.Gzip(mkt),
+		}); err != nil {
+			return err
+		}
+		addr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		p, err := startNginx(ctx, e.nginx, "nginx origin", dir, nginxOrigin, addr, "")
+		if err != nil {
+			return err
+		}
+		originProc, e.originKind, e.originAddr = p, "nginx (static files, gzip_static)", addr
+	}
+
+	// Proxies.
+	targets := []target{{name: tDirect, addr: e.originAddr, proc: originProc}}
+	if e.nginx != "" {
+		addr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		p, err := startNginx(ctx, e.nginx, "nginx proxy", filepath.Join(tmp, "nginx-proxy"), nginxProxy, addr, e.originAddr)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, target{name: tNginx, addr: addr, proc: p})
+	}
+	bareAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	bare, err := start("bareproxy", filepath.Join(tmp, "bareproxy.log"), filepath.Join(e.bin, "bareproxy"), "-listen", bareAddr, "-upstream", e.originAddr)
+	if err != nil {
+		return err
+	}
+	if err := bare.waitListen(ctx, bareAddr, 20*time.Second); err != nil {
+		return err
+	}
+	targets = append(targets, target{name: tBare, addr: bareAddr, proc: bare})
+	cg, cgAdmin, err := startConsentgate(ctx, e, tmp, "consentgate", e.originAddr, c.profile != "")
+	if err != nil {
+		return err
+	}
+	targets = append(targets, target{name: tCG, addr: cg.addr, proc: cg.proc})
+
+	for _, t := range targets {
+		for _, w := range workloads {
+			n, err := check(t, w)
+			if err != nil {
+				return fmt.Errorf("%s, %s: %w", t.name, w.name, err)
+			}
+			if t.name == tCG {
+				e.sizes[w.name] = n
+			}
+		}
+	}
+	logf("load generator: %s; origin: %s; %v per run after %v warm-up", e.gen.name(), e.originKind, c.duration, c.warmup)
+
+	if c.profile != "" {
+		if err := os.MkdirAll(c.profile, 0o755); err != nil {
+			return err
+		}
+	}
+	results := map[string]map[string]cell{}
+	for _, w := range workloads {
+		results[w.name] = map[string]cell{}
+		for _, t := range targets {
+			var prof func() error
+			if c.profile != "" && t.name == tCG {
+				prof = profileDuring(ctx, cgAdmin, c.duration, filepath.Join(c.profile, "consentgate-"+slug(w.name)+".pprof"))
+			}
+			r := measure(ctx, e.gen, c, t, w)
+			if prof != nil {
+				if err := prof(); err != nil {
+					fmt.Fprintln(os.Stderr, "bench: profile:", err)
+				}
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			results[w.name][t.name] = r
+			if r.err != nil {
+				logf("%-50s %-22s error: %v", w.name, t.name, r.err)
+			} else {
+				logf("%-50s %-22s %9.0f req/s  p99 %6.2f ms  %6.1f µs CPU/req  %d errors", w.name, t.name, r.rps(), r.p99/1000, r.cpuPerReq(), r.errors)
+			}
+		}
+	}
+	for _, t := range targets[1:] {
+		if t.name != tCG {
+			t.proc.stop()
+		}
+	}
+	cg.proc.stop()
+
+	var stream *streamResult
+	var idle *idleResult
+	var memErrs []string
+	if c.memory {
+		stream, idle, memErrs = memoryTests(ctx, c, e, tmp)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	rep := report(c, e, targets, results, stream, idle, memErrs)
+	fmt.Print(rep)
+	if c.profile != "" {
+		topProfiles(c.profile, filepath.Join(e.bin, "consentgate"))
+	}
+	if c.out != "" {
+		if err := os.WriteFile(c.out, []byte(rep), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// goBuild builds pkgs of the module in dir into bin.
+func goBuild(ctx context.Context, dir, bin string, pkgs ...string) error {
+	cmd := exec.CommandContext(ctx, "go", append([]string{"build", "-o", bin + string(filepath.Separator)}, pkgs...)...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build in %s: %v\n%s", dir, err, out)
+	}
+	return nil
+}
+
+type cgProc struct {
+	proc *proc
+	addr string
+}
+
+func startConsentgate(ctx context.Context, e *env, tmp, name, upstream string, pprof bool) (cgProc, string, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return cgProc{}, "", err
+	}
+	admin, err := freeAddr()
+	if err != nil {
+		return cgProc{}, "", err
+	}
+	args := []string{"serve", "--listen", addr, "--upstream", "http://" + upstream, "--admin", admin, "--log-level", "warn"}
+	if pprof {
+		args = append(args, "--pprof")
+	}
+	p, err := start(name, filepath.Join(tmp, name+".log"), filepath.Join(e.bin, "consentgate"), args...)
+	if err != nil {
+		return cgProc{}, "", err
+	}
+	if err := p.waitListen(ctx, addr, 20*time.Second); err != nil {
+		return cgProc{}, "", err
+	}
+	return cgProc{proc: p, addr: addr}, admin, nil
+}
+
+// measure warms the target up, then runs the load generator for the
+// duration and counts the CPU the target used meanwhile.
+func measure(ctx context.Context, gen loadGen, c *config, t target, w workload) cell {
+	url := "http://" + t.addr + w.path
+	if c.warmup > 0 {
+		goLoad{conns: c.conns}.run(ctx, url, w.hdrs, c.warmup) //nolint:errcheck // warm-up only
+	}
+	cpu0, err := treeCPU(t.proc.pid())
+	if err != nil {
+		return cell{err: err}
+	}
+	r, err := gen.run(ctx, url, w.hdrs, c.duration)
+	if err != nil {
+		return cell{err: err}
+	}
+	cpu1, err := treeCPU(t.proc.pid())
+	if err != nil {
+		return cell{err: err}
+	}
+	return cell{loadResult: r, cpu: cpu1 - cpu0}
+}
+
+// memoryTests runs each memory test on a fresh consentgate in front of the
+// Go origin, which generates the streamed page.
+func memoryTests(ctx context.Context, c *config, e *env, tmp string) (*streamResult, *idleResult, []string) {
+	var errs []string
+	var stream *streamResult
+	var idle *idleResult
+	if cg, _, err := startConsentgate(ctx, e, tmp, "consentgate-stream", e.goOrigin, false); err != nil {
+		errs = append(errs, "stream: "+err.Error())
+	} else {
+		logf("memory: streaming a %d MB opted-out HTML page through consentgate", c.streamMB)
+		r, err := streamPage(ctx, cg.addr, cg.proc.pid(), int64(c.streamMB)*1e6, 5*time.Minute)
+		if err != nil {
+			errs = append(errs, "stream: "+err.Error())
+		}
+		stream = &r
+		cg.proc.stop()
+	}
+	if ctx.Err() != nil {
+		return stream, idle, errs
+	}
+	if cg, _, err := startConsentgate(ctx, e, tmp, "consentgate-idle", e.goOrigin, false); err != nil {
+		errs = append(errs, "idle: "+err.Error())
+	} else {
+		logf("memory: %d idle keep-alive connections to consentgate", c.idle)
+		// One request first, so the base RSS includes a warm upstream pool.
+		if conn, err := oneRequest(cg.addr, "/1k.html"); err == nil {
+			conn.Close()
+		}
+		r, err := idleConns(ctx, cg.addr, cg.proc.pid(), c.idle, "/1k.html")
+		if err != nil {
+			errs = append(errs, "idle: "+err.Error())
+		}
+		idle = &r
+		cg.proc.stop()
+	}
+	return stream, idle, errs
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+// moduleRoot finds the directory of consentgate's go.mod from the working
+// directory up.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.Contains(string(b), "module github.com/consentgate/consentgate\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run the harness inside the consentgate module (go run ./bench)")
+		}
+		dir = parent
+	}
+}
+
+// findTool returns the flag's binary, else name on PATH, else fallback.
+func findTool(flagVal, name, fallback string) (string, error) {
+	if flagVal != "" {
+		return exec.LookPath(flagVal)
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	if _, err := os.Stat(fallback); err == nil {
+		return fallback, nil
+	}
+	return "", fmt.Errorf("%s is not installed", name)
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
+}
+
+func goVersion() string {
+	out, err := exec.Command("go", "version").Output()
+	if err != nil {
+		return runtime.Version()
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func slug(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimRight(b.String(), "-")
+}
