@@ -170,7 +170,7 @@ func TestPlainBodyIsNotCapped(t *testing.T) {
 	})
 	g := startGate(t, "http://"+up.addr, "", func(o *proxy.Options) { o.MaxDecodedBody = 1 << 20 })
 	_, body := get(t, g.url+"/", "Sec-GPC: 1")
-	if len(body) != len(page) {
+	if len(body) < len(page) || !strings.HasSuffix(string(body), page[len(page)/2:]) {
 		t.Errorf("a %d-byte plain page arrived with %d bytes under a 1 MiB decode cap", len(page), len(body))
 	}
 }
