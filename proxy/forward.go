@@ -355,13 +355,15 @@ func stripHop(h *fasthttp.ResponseHeader) {
 	}
 }
 
-// addVary adds header names to Vary unless they are there already.
+// addVary adds header names to Vary unless they are there already. It
+// allocates nothing when Vary already names them.
 func addVary(h *fasthttp.ResponseHeader, names ...string) {
 	v := h.Peek("Vary")
 	if bytes.Equal(bytes.TrimSpace(v), []byte("*")) {
 		return
 	}
-	out := append([]byte(nil), v...)
+	var buf [128]byte
+	out := append(buf[:0], v...)
 	for _, n := range names {
 		if containsToken(v, n) {
 			continue
@@ -376,9 +378,17 @@ func addVary(h *fasthttp.ResponseHeader, names ...string) {
 	}
 }
 
+// containsToken reports whether a comma-separated header value lists tok
+// (case-insensitive).
 func containsToken(list []byte, tok string) bool {
-	for _, f := range bytes.Split(list, []byte{','}) {
-		if bytes.EqualFold(bytes.TrimSpace(f), []byte(tok)) {
+	for len(list) > 0 {
+		var f []byte
+		if i := bytes.IndexByte(list, ','); i >= 0 {
+			f, list = list[:i], list[i+1:]
+		} else {
+			f, list = list, nil
+		}
+		if f = bytes.TrimSpace(f); len(f) == len(tok) && strings.EqualFold(string(f), tok) {
 			return true
 		}
 	}
