@@ -195,8 +195,13 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 	return cfg, nil
 }
 
-// lineIndex maps a field path such as "sites[0].hosts[1]" to its line.
-type lineIndex map[string]int
+// lineIndex maps a field path such as "sites[0].hosts[1]" to where it is.
+type lineIndex map[string]nodePos
+
+type nodePos struct {
+	line  int
+	value string // of a scalar
+}
 
 func (ix lineIndex) add(n *yaml.Node, path string) {
 	switch n.Kind {
@@ -206,13 +211,13 @@ func (ix lineIndex) add(n *yaml.Node, path string) {
 			if path != "" {
 				p = path + "." + p
 			}
-			ix[p] = n.Content[i].Line
+			ix[p] = nodePos{n.Content[i].Line, n.Content[i+1].Value}
 			ix.add(n.Content[i+1], p)
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
 			p := fmt.Sprintf("%s[%d]", path, i)
-			ix[p] = c.Line
+			ix[p] = nodePos{c.Line, c.Value}
 			ix.add(c, p)
 		}
 	}
@@ -221,8 +226,8 @@ func (ix lineIndex) add(n *yaml.Node, path string) {
 // line returns the line of path, or of its nearest parent that has one.
 func (ix lineIndex) line(path string) int {
 	for path != "" {
-		if l, ok := ix[path]; ok {
-			return l
+		if np, ok := ix[path]; ok {
+			return np.line
 		}
 		i := strings.LastIndexAny(path, ".[")
 		if i < 0 {
@@ -233,18 +238,25 @@ func (ix lineIndex) line(path string) int {
 	return 0
 }
 
-// at returns the deepest path on line whose last key is key ("" for any).
-func (ix lineIndex) at(line int, key string) string {
-	best := ""
-	for p, l := range ix {
-		if l != line || key != "" && !strings.HasSuffix("."+p, "."+key) {
+// at returns the path on line whose last key is key ("" for any) and whose
+// value is value ("" for any; a yaml message shortens long values to a
+// prefix and "..."); the deepest such path wins, then the first. It also
+// returns the full value.
+func (ix lineIndex) at(line int, key, value string) (string, string) {
+	best, full := "", ""
+	short, cut := strings.CutSuffix(value, "...")
+	for p, np := range ix {
+		if np.line != line || key != "" && !strings.HasSuffix("."+p, "."+key) {
+			continue
+		}
+		if value != "" && np.value != value && !(cut && strings.HasPrefix(np.value, short)) {
 			continue
 		}
 		if len(p) > len(best) || len(p) == len(best) && p < best {
-			best = p
+			best, full = p, np.value
 		}
 	}
-	return best
+	return best, full
 }
 
 var (
@@ -280,7 +292,7 @@ func yamlProblems(err error, ix lineIndex) []Problem {
 			p.Msg = strings.TrimSpace(m[strings.IndexByte(m, ':')+1:])
 		}
 		if sm := reUnknownField.FindStringSubmatch(p.Msg); sm != nil {
-			p.Field = ix.at(p.Line, sm[1])
+			p.Field, _ = ix.at(p.Line, sm[1], "")
 			p.Msg = fmt.Sprintf("unknown key %q", sm[1])
 			if t, ok := keysOf[sm[2]]; ok {
 				keys := yamlKeys(t)
@@ -291,10 +303,18 @@ func yamlProblems(err error, ix lineIndex) []Problem {
 				}
 			}
 		} else if sm := reCannot.FindStringSubmatch(p.Msg); sm != nil {
-			p.Field = ix.at(p.Line, "")
-			p.Msg = typeMessage(sm[1], sm[2], sm[3])
+			value := sm[2]
+			if f, full := ix.at(p.Line, "", value); f != "" {
+				p.Field = f
+				if value != "" {
+					value = full
+				}
+			} else {
+				p.Field, _ = ix.at(p.Line, "", "")
+			}
+			p.Msg = typeMessage(sm[1], value, sm[3])
 		} else if p.Line > 0 && ix != nil {
-			p.Field = ix.at(p.Line, "")
+			p.Field, _ = ix.at(p.Line, "", "")
 		}
 		out = append(out, p)
 	}

@@ -1,14 +1,44 @@
 // Package rules decides what counts as tracking: the vendor catalogue, the
-// per-site policy from the config file, and their compilation into an
-// immutable *Set with fast matchers.
+// per-site policy from the config file, imported public lists, and their
+// compilation into an immutable *Set with fast matchers.
 //
-// A Set answers, on the request hot path and without allocation once cached:
-// which site a request host belongs to (Set.Site), which vendor a URL host
-// belongs to (Set.Classify, respecting the public suffix list and the site's
-// first-party hosts and allow-list), which vendor sets a cookie
+// # Lookups
+//
+// A Set answers on the request hot path, without allocating and without
+// keeping the caller's bytes: which site a request host belongs to
+// (Set.Site), which vendor a URL host belongs to (Set.VendorForHost, and
+// Set.Classify / Set.ClassifyURL, which also apply the site's own and
+// first-party hosts and its allow-list), which vendor sets a cookie
 // (Set.CookieVendor), and which vendors' snippets occur in an inline script
-// (Set.Signatures). Host lookups go through ristretto caches owned by the Set.
+// (Set.Signatures, an Aho-Corasick automaton; Matcher.Start gives a
+// MatchState for text that arrives in chunks).
 //
-// Config is parsed (ParseConfig, unknown keys are errors), then validated and
-// compiled in one step (Compile) that reports every problem with its line.
+// Host matching is by suffix at label boundaries: "x.doubleclick.net"
+// matches the entry "doubleclick.net"; the longest listed suffix wins. No
+// entry may be a public suffix (ICANN or private section of the Public
+// Suffix List), so an entry never claims unrelated sites. Lookups use tables
+// built at compile time (a Bloom prefilter and a map of suffixes, a sorted
+// prefix table for cookies), not a cache: there is nothing to warm and no
+// shared state written per request.
+//
+// # Config
+//
+// ParseConfig decodes YAML with unknown keys as errors and records the line
+// of every field; Compile validates and compiles in one step. Both report
+// every problem at once in a *ConfigError whose Problems carry line and
+// field path ("sites[0].hosts[1]"). docs/rules.md documents every key.
+//
+// # Reload
+//
+// A Holder keeps the current Set behind one atomic pointer. Reload reads,
+// parses and compiles a file; unchanged bytes (config and imports) do
+// nothing, and an error keeps the last good set. FileWatcher polls files
+// and URLWatcher polls an HTTP URL with If-None-Match; both have Run(ctx).
+//
+// # Limits
+//
+// Hosts longer than 253 bytes and IPv6 literals match no vendor. Signatures
+// are case-sensitive byte strings. Imported lists are capped at 64 MiB and
+// fetched configs at 8 MiB. Imported vendors never take a host, cookie or
+// cookie prefix from the catalogue or from config vendors.
 package rules

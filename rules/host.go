@@ -9,6 +9,9 @@ import (
 	"golang.org/x/net/publicsuffix"
 )
 
+// maxDots is the most dots a configured host may have (32 labels).
+const maxDots = 31
+
 // maxHostLen is the longest host name a lookup considers: the longest DNS
 // name (RFC 1035 section 2.3.4). Longer inputs match nothing.
 const maxHostLen = 253
@@ -41,17 +44,18 @@ func (buf *hostBuf) canonical(host []byte) []byte {
 	return buf[:len(host)]
 }
 
-// suffixes walks h and its parent domains that still contain a dot, longest
-// first, calling fn until it returns true. Single labels are skipped: no
-// vendor, first-party or wildcard entry is a bare top-level domain.
-func suffixes(h []byte, fn func(suffix []byte) bool) {
-	for {
-		i := bytes.IndexByte(h, '.')
-		if i < 0 || fn(h) {
-			return
-		}
-		h = h[i+1:]
+// nextSuffix returns h without its first label, and false when what is left
+// has no dot: no vendor, first-party or wildcard entry is a bare top-level
+// domain, so lookups stop there. (A loop over nextSuffix, not a walker
+// taking a callback, keeps the caller's hostBuf on its stack; measured, it
+// is also faster than recording the dots while copying.)
+func nextSuffix(h []byte) ([]byte, bool) {
+	i := bytes.IndexByte(h, '.')
+	if i < 0 {
+		return nil, false
 	}
+	h = h[i+1:]
+	return h, bytes.IndexByte(h, '.') >= 0
 }
 
 // canonicalHost lower-cases a host and drops a port and a trailing dot. It
@@ -86,6 +90,9 @@ func normaliseHost(h string) (string, error) {
 	if strings.HasPrefix(h, ".") || strings.Contains(h, "..") {
 		return "", fmt.Errorf("%q has an empty label", h)
 	}
+	if strings.Count(h, ".") > maxDots {
+		return "", fmt.Errorf("%q has more than %d labels", h, maxDots+1)
+	}
 	return h, nil
 }
 
@@ -101,4 +108,28 @@ func vendorHost(h string) (string, error) {
 		return "", fmt.Errorf("%q is a public suffix; name a registrable domain or a host under one", n)
 	}
 	return n, nil
+}
+
+// hostFilter is a one-hash Bloom filter over the host suffixes of a Set: a
+// suffix whose bit is clear is certainly not in the table, so most probes
+// (the full host "www.example.com" before "example.com", and every probe for
+// a host that is no tracker) cost one load instead of a string-map lookup.
+// With a few thousand suffixes in 65 536 bits, few probes pass falsely.
+type hostFilter [1 << 10]uint64
+
+// filterKey hashes a suffix's length and first three bytes; every suffix
+// probed contains a dot and so has at least three bytes.
+func filterKey(s []byte) uint32 {
+	h := uint32(len(s))*0x9E3779B1 ^ (uint32(s[0])|uint32(s[1])<<8|uint32(s[2])<<16)*0x85EBCA6B
+	return (h ^ h>>15) & (1<<16 - 1)
+}
+
+func (f *hostFilter) add(s string) {
+	k := filterKey([]byte(s))
+	f[k>>6] |= 1 << (k & 63)
+}
+
+func (f *hostFilter) mayHave(s []byte) bool {
+	k := filterKey(s)
+	return f[k>>6]&(1<<(k&63)) != 0
 }

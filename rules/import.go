@@ -181,8 +181,8 @@ func slug(s string) string {
 }
 
 // grouped collects imported vendors keyed by (name, category), giving each
-// an id of prefix-slug(name), with the category appended when one name
-// appears with several categories.
+// an id of prefix-slug(name), with "." and the category appended when one
+// name appears with several categories.
 type grouped struct {
 	prefix string
 	opt    ImportOptions
@@ -241,7 +241,9 @@ func (g *grouped) vendors(st *ImportStats) []*Vendor {
 		}
 		id := g.prefix + "-" + slug(k.name)
 		if g.cats[k.name] > 1 {
-			id += "-" + k.cat.String()
+			// A dot cannot occur in a slug, so "google.analytics" never
+			// collides with the platform "Google Analytics".
+			id += "." + k.cat.String()
 		}
 		if ids[id] {
 			st.Duplicates++

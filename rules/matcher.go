@@ -30,8 +30,12 @@ type Matcher struct {
 // signatures are ignored.
 func NewMatcher(vendors []*Vendor) *Matcher {
 	m := &Matcher{}
+	type edge struct {
+		class uint16
+		next  uint32
+	}
 	type node struct {
-		next map[uint16]uint32
+		next []edge // few per node; a linear scan beats a map here
 		fail uint32
 		out  []uint32
 	}
@@ -59,14 +63,17 @@ func NewMatcher(vendors []*Vendor) *Matcher {
 			cur := uint32(0)
 			for i := 0; i < len(s); i++ {
 				c := m.class[s[i]]
-				nx, ok := nodes[cur].next[c]
+				nx, ok := uint32(0), false
+				for _, e := range nodes[cur].next {
+					if e.class == c {
+						nx, ok = e.next, true
+						break
+					}
+				}
 				if !ok {
 					nx = uint32(len(nodes))
 					nodes = append(nodes, node{})
-					if nodes[cur].next == nil {
-						nodes[cur].next = make(map[uint16]uint32)
-					}
-					nodes[cur].next[c] = nx
+					nodes[cur].next = append(nodes[cur].next, edge{c, nx})
 				}
 				cur = nx
 			}
@@ -83,12 +90,9 @@ func NewMatcher(vendors []*Vendor) *Matcher {
 	nc := m.nclass
 	m.trans = make([]uint32, uint32(len(nodes))*nc)
 	queue := make([]uint32, 0, len(nodes))
-	for c := uint32(0); c < nc; c++ {
-		if nx, ok := nodes[0].next[uint16(c)]; ok {
-			nodes[nx].fail = 0
-			queue = append(queue, nx)
-			m.trans[c] = nx
-		}
+	for _, e := range nodes[0].next {
+		queue = append(queue, e.next)
+		m.trans[e.class] = e.next
 	}
 	for qi := 0; qi < len(queue); qi++ {
 		s := queue[qi]
@@ -96,16 +100,15 @@ func NewMatcher(vendors []*Vendor) *Matcher {
 		for _, o := range nodes[f].out {
 			nodes[s].out = appendUnique(nodes[s].out, o)
 		}
-		for c := uint32(0); c < nc; c++ {
-			if nx, ok := nodes[s].next[uint16(c)]; ok {
-				// The failure of a child is where the parent's failure goes
-				// on the same class; that row is complete (BFS order).
-				nodes[nx].fail = m.trans[f*nc+c]
-				queue = append(queue, nx)
-				m.trans[s*nc+c] = nx
-			} else {
-				m.trans[s*nc+c] = m.trans[f*nc+c]
-			}
+		// Without an edge, a state goes where its failure state goes; that
+		// row is complete because failure states are shallower (BFS order).
+		copy(m.trans[s*nc:(s+1)*nc], m.trans[f*nc:(f+1)*nc])
+		for _, e := range nodes[s].next {
+			// The failure of a child is where the parent's failure goes on
+			// the same class.
+			nodes[e.next].fail = m.trans[f*nc+uint32(e.class)]
+			queue = append(queue, e.next)
+			m.trans[s*nc+uint32(e.class)] = e.next
 		}
 	}
 	// Encode: next<<1 as row offset, low bit when the next state has output.

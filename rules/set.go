@@ -1,12 +1,13 @@
 package rules
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -71,6 +72,7 @@ type Set struct {
 	vendors  []*Vendor
 	sites    []*Site
 	hosts    map[string]*Vendor // host suffix → vendor
+	hostBits *hostFilter        // prefilter of hosts
 	cookies  map[string]*Vendor // exact cookie name → vendor
 	prefixes prefixTable
 	sigs     *Matcher
@@ -107,6 +109,7 @@ func compile(cfg *Config, catalogue []*Vendor, imported map[string][]byte) (*Set
 	}
 	s := &Set{
 		hosts:     make(map[string]*Vendor),
+		hostBits:  new(hostFilter),
 		cookies:   make(map[string]*Vendor),
 		siteExact: make(map[string]*Site),
 		siteWild:  make(map[string]*Site),
@@ -162,6 +165,7 @@ func compile(cfg *Config, catalogue []*Vendor, imported map[string][]byte) (*Set
 			hostField[h] = field
 		}
 	}
+	firstImport := len(s.vendors)
 	for i, ic := range cfg.Imports {
 		field := fmt.Sprintf("imports[%d]", i)
 		vs, st, probs := loadImport(cfg, ic, imported)
@@ -180,24 +184,43 @@ func compile(cfg *Config, catalogue []*Vendor, imported map[string][]byte) (*Set
 		s.imports = append(s.imports, st)
 	}
 	// Tables: the first vendor to name a host or cookie keeps it, so the
-	// catalogue and config vendors win over imports.
-	var prefixes []cookiePrefix
+	// catalogue and config vendors win over imports. An imported cookie or
+	// prefix that a curated vendor's prefix already covers is dropped too:
+	// otherwise an imported exact "_ga" would beat the catalogue's "_ga"
+	// prefix.
+	var curated, prefixes []cookiePrefix
+	for _, v := range s.vendors[:firstImport] {
+		for _, p := range v.CookiePrefixes {
+			curated = append(curated, cookiePrefix{p, v})
+		}
+	}
+	curatedTable := newPrefixTable(slices.Clone(curated))
 	for _, v := range s.vendors {
+		imported := v.index >= firstImport
 		for _, h := range v.Hosts {
 			if _, ok := s.hosts[h]; !ok {
 				s.hosts[h] = v
+				s.hostBits.add(h)
 			}
 		}
 		for _, c := range v.Cookies {
+			if imported && curatedTable.lookup([]byte(c)) != nil {
+				continue
+			}
 			if _, ok := s.cookies[c]; !ok {
 				s.cookies[c] = v
 			}
 		}
+		if !imported {
+			continue
+		}
 		for _, p := range v.CookiePrefixes {
-			prefixes = append(prefixes, cookiePrefix{p, v})
+			if _, exact := s.cookies[p]; curatedTable.lookup([]byte(p)) == nil && !exact {
+				prefixes = append(prefixes, cookiePrefix{p, v})
+			}
 		}
 	}
-	s.prefixes = newPrefixTable(prefixes)
+	s.prefixes = newPrefixTable(append(curated, prefixes...))
 	s.sigs = NewMatcher(s.vendors)
 
 	for _, f := range []struct{ name, addr string }{{"listen", cfg.Listen}, {"admin", cfg.Admin}} {
@@ -290,12 +313,13 @@ func compileSite(sc SiteConfig, defUp string, byID map[string]*Vendor, nv int) (
 			continue
 		}
 		wild := strings.HasPrefix(h, "*.")
-		n, err := normaliseHost(strings.TrimPrefix(h, "*."))
-		if err == nil && strings.Contains(n, "*") {
-			err = errors.New("a wildcard must be the whole first label, as in *.example.com")
+		rest := strings.TrimPrefix(h, "*.")
+		n, err := normaliseHost(rest)
+		if strings.Contains(rest, "*") {
+			err = fmt.Errorf("%q: a wildcard must be the whole first label, as in *.example.com", h)
 		}
 		if err != nil {
-			bad(fmt.Sprintf(".hosts[%d]", j), "%q: %v", h, err)
+			bad(fmt.Sprintf(".hosts[%d]", j), "%v", err)
 			continue
 		}
 		site.firstParty[n] = struct{}{}
@@ -352,7 +376,11 @@ func compileSite(sc SiteConfig, defUp string, byID map[string]*Vendor, nv int) (
 	for j, id := range sc.AllowVendors {
 		v, ok := byID[id]
 		if !ok {
-			bad(fmt.Sprintf(".allow_vendors[%d]", j), "no vendor with id %q (see consentgate rules list)", id)
+			hint := "see consentgate rules list"
+			if c := closest(id, sortedKeys(byID)); c != "" {
+				hint = fmt.Sprintf("did you mean %q?", c)
+			}
+			bad(fmt.Sprintf(".allow_vendors[%d]", j), "no vendor with id %q (%s)", id, hint)
 			continue
 		}
 		site.allow[v.index] = true
@@ -360,7 +388,7 @@ func compileSite(sc SiteConfig, defUp string, byID map[string]*Vendor, nv int) (
 	for j, h := range sc.FirstParty {
 		n, err := normaliseHost(h)
 		if err != nil {
-			bad(fmt.Sprintf(".first_party[%d]", j), "%q: %v", h, err)
+			bad(fmt.Sprintf(".first_party[%d]", j), "%v", err)
 			continue
 		}
 		site.firstParty[n] = struct{}{}
@@ -521,13 +549,11 @@ func (s *Set) Site(host []byte) *Site {
 		return st
 	}
 	if len(s.siteWild) > 0 {
-		var found *Site
-		suffixes(h, func(suf []byte) bool {
-			found = s.siteWild[string(suf)]
-			return found != nil
-		})
-		if found != nil {
-			return found
+		// A wildcard "*.example.com" answers for example.com too.
+		for suf, ok := h, bytes.IndexByte(h, '.') >= 0; ok; suf, ok = nextSuffix(suf) {
+			if st, found := s.siteWild[string(suf)]; found {
+				return st
+			}
 		}
 	}
 	return s.siteAny
@@ -545,12 +571,15 @@ func (s *Set) VendorForHost(host []byte) *Vendor {
 
 // matchHost looks up a canonical host.
 func (s *Set) matchHost(h []byte) *Vendor {
-	var v *Vendor
-	suffixes(h, func(suf []byte) bool {
-		v = s.hosts[string(suf)]
-		return v != nil
-	})
-	return v
+	for suf, ok := h, bytes.IndexByte(h, '.') >= 0; ok; suf, ok = nextSuffix(suf) {
+		if !s.hostBits.mayHave(suf) {
+			continue
+		}
+		if v, found := s.hosts[string(suf)]; found {
+			return v
+		}
+	}
+	return nil
 }
 
 // Classify returns the vendor a URL host belongs to on site, or nil when the
@@ -578,16 +607,15 @@ func (site *Site) isFirstParty(h []byte) bool {
 	if len(site.firstParty) == 0 {
 		return false
 	}
-	found := false
-	suffixes(h, func(suf []byte) bool {
-		_, found = site.firstParty[string(suf)]
-		return found
-	})
-	if !found {
-		// A single-label first-party host ("localhost") is not a suffix.
-		_, found = site.firstParty[string(h)]
+	if _, ok := site.firstParty[string(h)]; ok {
+		return true // also a single-label host such as localhost
 	}
-	return found
+	for suf, ok := nextSuffix(h); ok; suf, ok = nextSuffix(suf) {
+		if _, found := site.firstParty[string(suf)]; found {
+			return true
+		}
+	}
+	return false
 }
 
 // ClassifyURL classifies a URL or bare host as written in HTML or on the

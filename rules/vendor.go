@@ -5,7 +5,9 @@ import (
 	_ "embed"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -46,10 +48,29 @@ func (v *Vendor) Index() int { return v.index }
 //go:embed catalogue.yaml
 var catalogueYAML []byte
 
-// Catalogue parses the built-in vendor catalogue. Each call returns fresh
+// parsedCatalogue parses the embedded catalogue once; Catalogue clones it.
+var parsedCatalogue = sync.OnceValues(func() ([]*Vendor, error) {
+	return parseVendors(catalogueYAML, "catalogue.yaml")
+})
+
+// Catalogue returns the built-in vendor catalogue. Each call returns fresh
 // values the caller may change.
 func Catalogue() ([]*Vendor, error) {
-	return parseVendors(catalogueYAML, "catalogue.yaml")
+	vs, err := parsedCatalogue()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Vendor, len(vs))
+	for i, v := range vs {
+		c := *v
+		c.Hosts = slices.Clone(v.Hosts)
+		c.Cookies = slices.Clone(v.Cookies)
+		c.CookiePrefixes = slices.Clone(v.CookiePrefixes)
+		c.Signatures = slices.Clone(v.Signatures)
+		c.Globals = slices.Clone(v.Globals)
+		out[i] = &c
+	}
+	return out, nil
 }
 
 func parseVendors(data []byte, name string) ([]*Vendor, error) {

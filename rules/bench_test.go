@@ -1,0 +1,195 @@
+package rules
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/ristretto/v2"
+)
+
+var sinkVendor *Vendor
+var sinkSite *Site
+
+func BenchmarkVendorForHost(b *testing.B) {
+	s := testSet(b)
+	for _, host := range []string{"www.google-analytics.com", "cdn.example.org", "a.b.c.d.e.f.example.co.uk"} {
+		b.Run(host, func(b *testing.B) {
+			h := []byte(host)
+			b.ReportAllocs()
+			for b.Loop() {
+				sinkVendor = s.VendorForHost(h)
+			}
+		})
+	}
+}
+
+// BenchmarkVendorForHostBaseline is the same-run baseline: a hit in the
+// ristretto cache the Set used before the compiled suffix table.
+func BenchmarkVendorForHostBaseline(b *testing.B) {
+	s := testSet(b)
+	c, err := ristretto.NewCache(&ristretto.Config[[]byte, *Vendor]{NumCounters: 1e6, MaxCost: 1e5, BufferItems: 64, Metrics: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	h := []byte("www.google-analytics.com")
+	c.Set(h, s.VendorForHost(h), 1)
+	c.Wait()
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkVendor, _ = c.Get(h)
+	}
+}
+
+func BenchmarkClassifyURL(b *testing.B) {
+	s := testSet(b)
+	site := s.Site([]byte("shop.example"))
+	u := []byte("https://www.googletagmanager.com/gtm.js?id=GTM-XXXX")
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkVendor = s.ClassifyURL(site, u)
+	}
+}
+
+func BenchmarkSite(b *testing.B) {
+	s := testSet(b)
+	for _, host := range []string{"shop.example", "WWW.Shop.Example:8443", "unknown.example"} {
+		b.Run(host, func(b *testing.B) {
+			h := []byte(host)
+			b.ReportAllocs()
+			for b.Loop() {
+				sinkSite = s.Site(h)
+			}
+		})
+	}
+}
+
+func BenchmarkCookieVendor(b *testing.B) {
+	s := testSet(b)
+	for _, name := range []string{"_ga_ABC123", "_fbp", "PHPSESSID"} {
+		b.Run(name, func(b *testing.B) {
+			n := []byte(name)
+			b.ReportAllocs()
+			for b.Loop() {
+				sinkVendor = s.CookieVendor(n)
+			}
+		})
+	}
+}
+
+// abpList writes n distinct ||host^ rules.
+func abpList(n int) string {
+	var b strings.Builder
+	b.WriteString("[Adblock Plus 2.0]\n! generated\n")
+	for i := range n {
+		fmt.Fprintf(&b, "||t%d.tracker%d.example^$third-party\n", i, i%997)
+	}
+	return b.String()
+}
+
+// BenchmarkCompile compiles the catalogue alone and with a 10 000-rule ABP
+// import, and reports the live heap the compiled set holds.
+func BenchmarkCompile(b *testing.B) {
+	for _, n := range []int{0, 10000} {
+		b.Run(fmt.Sprintf("abp-%d", n), func(b *testing.B) {
+			dir := b.TempDir()
+			cfgText := "upstream: http://127.0.0.1:8080\n"
+			if n > 0 {
+				writeFile(b, dir+"/list.txt", []byte(abpList(n)))
+				cfgText += "imports:\n  - {format: abp, path: list.txt, licence: test}\n"
+			}
+			cfg, err := ParseConfig([]byte(cfgText), dir+"/c.yaml")
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			var s *Set
+			for b.Loop() {
+				if s, err = Compile(cfg); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(setHeapBytes(b, cfg)), "heap-B/set")
+			b.ReportMetric(float64(s.Signatures().MemSize()), "ac-B")
+		})
+	}
+}
+
+// setHeapBytes is the live heap growth from compiling one Set.
+func setHeapBytes(tb testing.TB, cfg *Config) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	s, err := Compile(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(s)
+	if after.HeapAlloc < before.HeapAlloc {
+		return 0
+	}
+	return after.HeapAlloc - before.HeapAlloc
+}
+
+func TestCompileLargeABPImport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	dir := t.TempDir()
+	writeFile(t, dir+"/list.txt", []byte(abpList(10000)))
+	cfg, err := ParseConfig([]byte("upstream: http://127.0.0.1:8080\nimports:\n  - {format: abp, path: list.txt, id: big, licence: test}\n"), dir+"/c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := testing.Benchmark(func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Compile(cfg); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	limit := int64(1e9)
+	if raceEnabled {
+		limit *= 10
+	}
+	if r.NsPerOp() > limit {
+		t.Errorf("compile with 10 000 ABP rules took %v per op, want under 1s", time.Duration(r.NsPerOp()))
+	}
+	s, _ := Compile(cfg)
+	if idOf(s.VendorForHost([]byte("x.t9999.tracker29.example"))) != "big" {
+		t.Error("imported host not classified")
+	}
+}
+
+// TestZeroAllocs pins the hot paths at zero allocations.
+func TestZeroAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	s := testSet(t)
+	site := s.Site([]byte("shop.example"))
+	text := []byte(gtmSnippet + fbSnippet)
+	cases := map[string]func(){
+		"VendorForHost hit":  func() { sinkVendor = s.VendorForHost([]byte("www.google-analytics.com")) },
+		"VendorForHost miss": func() { sinkVendor = s.VendorForHost([]byte("cdn.example.org:443")) },
+		"Classify":           func() { sinkVendor = s.Classify(site, []byte("Static.Hotjar.COM")) },
+		"ClassifyURL":        func() { sinkVendor = s.ClassifyURL(site, []byte("//connect.facebook.net/en_US/fbevents.js")) },
+		"Site":               func() { sinkSite = s.Site([]byte("WWW.shop.example:443")) },
+		"Site catch-all":     func() { sinkSite = s.Site([]byte("other.example")) },
+		"CookieVendor exact": func() { sinkVendor = s.CookieVendor([]byte("_fbp")) },
+		"CookieVendor pfx":   func() { sinkVendor = s.CookieVendor([]byte("_ga_XYZ")) },
+		"CookieVendor miss":  func() { sinkVendor = s.CookieVendor([]byte("PHPSESSID")) },
+		"Signatures.Each":    func() { s.Signatures().Each(text, func(*Vendor) bool { return true }) },
+	}
+	for name, fn := range cases {
+		if n := testing.AllocsPerRun(100, fn); n != 0 {
+			t.Errorf("%s: %v allocs per run, want 0", name, n)
+		}
+	}
+}

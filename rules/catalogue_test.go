@@ -1,0 +1,237 @@
+package rules
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestCatalogueInvariants(t *testing.T) {
+	cat, err := Catalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cat) < 150 {
+		t.Errorf("catalogue has %d vendors, want at least 150", len(cat))
+	}
+	// The demo site and other packages rely on these ids.
+	for _, id := range []string{"google-tag-manager", "google-analytics", "google-ads", "meta-pixel", "linkedin-insight", "hotjar", "youtube"} {
+		found := false
+		for _, v := range cat {
+			found = found || v.ID == id
+		}
+		if !found {
+			t.Errorf("catalogue lost vendor %q", id)
+		}
+	}
+	owner := make(map[string]string)
+	for _, v := range cat {
+		if v.Name == v.ID || v.Source == "" {
+			t.Errorf("vendor %q: needs a name and a source", v.ID)
+		}
+		if u, err := url.Parse(v.Source); err != nil || u.Scheme != "https" || u.Host == "" {
+			t.Errorf("vendor %q: source %q is not an https URL", v.ID, v.Source)
+		}
+		for _, h := range v.Hosts {
+			if o, dup := owner[h]; dup {
+				t.Errorf("host %q is listed by %q and %q", h, o, v.ID)
+			}
+			owner[h] = v.ID
+		}
+		for _, g := range v.Globals {
+			if g == "" || strings.ContainsAny(g, " .;()") {
+				t.Errorf("vendor %q: global %q is not an identifier", v.ID, g)
+			}
+		}
+	}
+	// No host lies under another listed host: every host then maps to
+	// exactly the vendor that lists it.
+	for h, o := range owner {
+		for p := h; ; {
+			i := strings.IndexByte(p, '.')
+			if i < 0 {
+				break
+			}
+			p = p[i+1:]
+			if o2, ok := owner[p]; ok {
+				t.Errorf("host %q (%s) lies under host %q (%s)", h, o, p, o2)
+			}
+		}
+	}
+}
+
+func TestCatalogueRejectsPublicSuffix(t *testing.T) {
+	for _, h := range []string{"com", "co.uk", "github.io", "blogspot.com", "s3.amazonaws.com", "localhost"} {
+		v := &Vendor{ID: "x", CategoryName: "advertising", Hosts: []string{h}}
+		if probs := v.check(); len(probs) == 0 {
+			t.Errorf("host %q: accepted, want a public-suffix error", h)
+		}
+	}
+}
+
+func TestClassifyEveryCatalogueHost(t *testing.T) {
+	s := testSet(t)
+	site := s.Site([]byte("shop.example"))
+	for _, v := range s.Vendors() {
+		for _, h := range v.Hosts {
+			inputs := []string{
+				h,
+				"sub." + h,
+				strings.ToUpper(h),
+				"https://sub." + strings.ToUpper(h) + "/path?x",
+				"//" + h + "/x",
+				"http://user@" + h + ":8443/p#f",
+				"HTTPS://" + h + "./",
+			}
+			for _, in := range inputs {
+				if got := s.ClassifyURL(site, []byte(in)); got != v {
+					t.Errorf("ClassifyURL(%q) = %v, want %s", in, idOf(got), v.ID)
+				}
+			}
+			if got := s.VendorForHost([]byte(strings.Repeat("a.", 40) + h + ":443")); got != v {
+				t.Errorf("VendorForHost(a.….%s) = %v, want %s", h, idOf(got), v.ID)
+			}
+			if got := s.VendorForHost([]byte("a.b." + h + ":443")); got != v {
+				t.Errorf("VendorForHost(a.b.%s:443) = %v, want %s", h, idOf(got), v.ID)
+			}
+		}
+	}
+}
+
+func idOf(v *Vendor) string {
+	if v == nil {
+		return "<nil>"
+	}
+	return v.ID
+}
+
+func TestClassifyNonTrackers(t *testing.T) {
+	s := testSet(t)
+	site := s.Site([]byte("www.shop.example"))
+	if site == nil || site.Name != "shop" {
+		t.Fatalf("Site(www.shop.example) = %v, want shop", site)
+	}
+	for _, in := range []string{
+		"https://code.jquery.com/jquery-3.7.1.min.js",
+		"https://cdnjs.cloudflare.com/ajax/libs/x.js",
+		"https://cdn.jsdelivr.net/npm/x",
+		"https://unpkg.com/react@18/umd/react.production.min.js",
+		"https://fonts.googleapis.com/css2?family=Inter",
+		"https://fonts.gstatic.com/s/inter/v1/x.woff2",
+		"https://ajax.googleapis.com/ajax/libs/jquery/3.7.1/jquery.min.js",
+		"https://www.gstatic.com/charts/loader.js",
+		"https://www.google.com/search?q=x",
+		"https://shop.example/app.js",
+		"https://img.shop.example/a.png",
+		"https://shop-cdn.example.net/a.js",
+		"https://static.shop-cdn.example.net/a.js",
+		"/local/path.js",
+		"relative.js",
+		"https://example.com/",
+		"https://s3.amazonaws.com/bucket/x.js",
+		"https://user.github.io/x.js",
+		"https://d111111abcdef8.cloudfront.net/x.js",
+		"https://" + strings.Repeat("a.", 40) + "example.org/",
+		"https://[2001:db8::1]/x.js",
+		"https://" + strings.Repeat("a.", 200) + "com/",
+		"https://googletagmanager.com.evil.example/x.js",
+		"https://notgoogle-analytics.com/x.js",
+	} {
+		if got := s.ClassifyURL(site, []byte(in)); got != nil {
+			t.Errorf("ClassifyURL(%q) = %s, want none", in, got.ID)
+		}
+	}
+}
+
+func TestClassifyAllowVendors(t *testing.T) {
+	cfg, err := ParseConfig([]byte(`
+upstream: http://127.0.0.1:8080
+sites:
+  - name: a
+    hosts: [a.example]
+    allow_vendors: [hotjar]
+`), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := s.Site([]byte("A.EXAMPLE:8080"))
+	if got := s.Classify(site, []byte("static.hotjar.com")); got != nil {
+		t.Errorf("allowed vendor classified as %s", got.ID)
+	}
+	if got := s.Classify(nil, []byte("static.hotjar.com")); idOf(got) != "hotjar" {
+		t.Errorf("without site: %s, want hotjar", idOf(got))
+	}
+	if !site.Allowed(s.VendorByID("hotjar")) || site.Denied(s.VendorByID("hotjar"), All) {
+		t.Error("hotjar should be allowed and never denied")
+	}
+}
+
+func TestCookieVendorEveryCatalogueCookie(t *testing.T) {
+	s := testSet(t)
+	for _, v := range s.Vendors() {
+		for _, c := range v.Cookies {
+			if got := s.CookieVendor([]byte(c)); got != v {
+				t.Errorf("CookieVendor(%q) = %s, want %s", c, idOf(got), v.ID)
+			}
+		}
+		for _, p := range v.CookiePrefixes {
+			for _, name := range []string{p, p + "x", p + "12345_abc"} {
+				if got := s.CookieVendor([]byte(name)); got != v {
+					t.Errorf("CookieVendor(%q) = %s, want %s (prefix %q)", name, idOf(got), v.ID, p)
+				}
+			}
+		}
+	}
+	for _, name := range []string{"", "session", "PHPSESSID", "csrftoken", "consentgate_optout", "cart", "lang", "_g", "a"} {
+		if got := s.CookieVendor([]byte(name)); got != nil {
+			t.Errorf("CookieVendor(%q) = %s, want none", name, got.ID)
+		}
+	}
+}
+
+func TestSignaturesFindTheirVendor(t *testing.T) {
+	s := testSet(t)
+	m := s.Signatures()
+	for _, v := range s.Vendors() {
+		for _, sig := range v.Signatures {
+			text := []byte("var x = 1;\n" + sig + "\n;")
+			found := false
+			m.Each(text, func(got *Vendor) bool {
+				found = found || got == v
+				return true
+			})
+			if !found {
+				t.Errorf("signature %q does not find %s", sig, v.ID)
+			}
+		}
+	}
+	// Ordinary page scripts match nothing.
+	for _, text := range []string{
+		`document.addEventListener("DOMContentLoaded", function () { console.log("ready"); });`,
+		`window.analyticsEnabled = false; var config = {init: true, load: function () {}};`,
+		`import("./app.js").then(m => m.start({ debug: false }));`,
+		`$(function(){ $(".carousel").slick({autoplay:true}); });`,
+	} {
+		m.Each([]byte(text), func(v *Vendor) bool {
+			t.Errorf("ordinary script %q matched %s", text, v.ID)
+			return true
+		})
+	}
+}
+
+func TestListJSON(t *testing.T) {
+	s := testSet(t)
+	l := s.List()
+	if len(l) != len(s.Vendors()) {
+		t.Fatalf("List has %d entries, want %d", len(l), len(s.Vendors()))
+	}
+	for _, vi := range l {
+		if _, err := ParseCategory(vi.Category); err != nil || vi.Hosts == nil || vi.Cookies == nil {
+			t.Errorf("List entry %+v: want a category name and non-nil lists", vi)
+		}
+	}
+}

@@ -1,0 +1,179 @@
+package rules
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// TestBadConfigs reads every testdata/bad/*.yaml and compares the message a
+// user of "consentgate check" sees with the golden .err file beside it
+// (regenerate with go test ./rules -run TestBadConfigs -update).
+func TestBadConfigs(t *testing.T) {
+	files, err := filepath.Glob("testdata/bad/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 20 {
+		t.Fatalf("%d bad configs, want at least 20", len(files))
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".yaml"), func(t *testing.T) {
+			_, err := check(f)
+			if err == nil {
+				t.Fatalf("%s: accepted, want an error", f)
+			}
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Errorf("%s: error is %T, want *ConfigError", f, err)
+			}
+			for _, p := range ce.Problems {
+				if p.Line == 0 {
+					t.Errorf("%s: problem %+v has no line", f, p)
+				}
+			}
+			got := err.Error() + "\n"
+			golden := strings.TrimSuffix(f, ".yaml") + ".err"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("%s:\ngot:\n%s\nwant:\n%s", f, got, want)
+			}
+		})
+	}
+}
+
+// check is what "consentgate check" does.
+func check(path string) (*Set, error) {
+	cfg, err := ReadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	return Compile(cfg)
+}
+
+func TestGoodConfigs(t *testing.T) {
+	files, _ := filepath.Glob("testdata/good/*.yaml")
+	if len(files) < 2 {
+		t.Fatalf("found %d good configs", len(files))
+	}
+	for _, f := range files {
+		s, err := check(f)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if len(s.Sites()) == 0 || s.Version() == "" {
+			t.Errorf("%s: no sites or no version", f)
+		}
+	}
+}
+
+func TestFullConfigValues(t *testing.T) {
+	s, err := check("testdata/good/full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shop := s.Site([]byte("WWW.Shop.Example:443"))
+	if shop == nil || shop.Name != "shop" {
+		t.Fatalf("Site = %v, want shop", shop)
+	}
+	if other := s.Site([]byte("elsewhere.example")); other == nil || other.Name != "everything-else" {
+		t.Errorf("catch-all = %v", other)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"upstream", shop.Upstream.String(), "https://origin.shop.example"},
+		{"optout cookie", shop.OptOutCookie + "=" + shop.OptOutValue, "shop_dns=yes"},
+		{"deny", shop.Deny, Of(Advertising, Social)},
+		{"advertising action", shop.Actions[Advertising], Neutralise},
+		{"analytics action", shop.Actions[Analytics], Remove},
+		{"dnt", shop.DNT, true},
+		{"shadow", shop.Shadow, true},
+		{"prefix", shop.Prefix, "/_cg/"},
+		{"country header", shop.CountryHeader, "CF-IPCountry"},
+		{"opt-in DE", shop.OptInCountries["DE"], true},
+		{"opt-in IT", shop.OptInCountries["IT"], false},
+		{"onetrust SPD_BG", shop.OneTrustGroups["SPD_BG"], Advertising},
+		{"tcf", len(shop.TCFVendors), 2},
+		{"acme host", idOf(s.VendorForHost([]byte("pixel.acme-ads.example"))), "acme-pixel"},
+		{"acme cookie", idOf(s.CookieVendor([]byte("acme_seg_42"))), "acme-pixel"},
+		{"hotjar replaced", s.VendorByID("hotjar").Category, Functional},
+		{"hotjar keeps position", s.VendorByID("hotjar").Index() < 200, true},
+		{"first party", idOf(s.Classify(shop, []byte("shop-static.example.net"))), "<nil>"},
+		{"allowed stripe", idOf(s.Classify(shop, []byte("js.stripe.com"))), "<nil>"},
+		{"abp host", idOf(s.VendorForHost([]byte("x.tracker-four.example"))), "easy"},
+		{"abp keeps catalogue host", idOf(s.VendorForHost([]byte("googletagmanager.com"))), "google-tag-manager"},
+		{"disconnect", idOf(s.VendorForHost([]byte("adcorp-cdn.example"))), "disconnect-ad-corp.advertising"},
+		{"tds", idOf(s.VendorForHost([]byte("beacon-ads.example"))), "tds-beacon.advertising"},
+		{"imports", len(s.Imports()), 3},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestDefaultConfig(t *testing.T) {
+	s, err := Compile(DefaultConfig("http://127.0.0.1:9"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := s.Site([]byte("anything.example"))
+	if site == nil || site.Name != "default" || site.Deny != DefaultDeny {
+		t.Fatalf("default site = %+v", site)
+	}
+	if _, err := Compile(DefaultConfig("")); err == nil {
+		t.Error("empty upstream accepted")
+	}
+}
+
+func TestSiteLookupPrecedence(t *testing.T) {
+	cfg, err := ParseConfig([]byte(`
+upstream: http://127.0.0.1:8080
+sites:
+  - {name: any, hosts: ["*"]}
+  - {name: wide, hosts: ["*.example.com"]}
+  - {name: narrow, hosts: ["*.shop.example.com"]}
+  - {name: exact, hosts: [www.shop.example.com, localhost]}
+`), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]string{
+		"www.shop.example.com": "exact",
+		"WWW.SHOP.EXAMPLE.COM": "exact",
+		"localhost:8080":       "exact",
+		"a.shop.example.com":   "narrow",
+		"shop.example.com":     "narrow",
+		"example.com.":         "wide",
+		"b.example.com":        "wide",
+		"example.org":          "any",
+		"":                     "any",
+		"[::1]:8080":           "any",
+	} {
+		if got := s.Site([]byte(host)); got == nil || got.Name != want {
+			t.Errorf("Site(%q) = %v, want %s", host, got, want)
+		}
+	}
+}

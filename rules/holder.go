@@ -1,0 +1,345 @@
+package rules
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultGrace is how long a Holder keeps a replaced Set open, so requests
+// that loaded it finish before it is closed.
+const DefaultGrace = 30 * time.Second
+
+// Holder holds the current rule set behind one atomic pointer: Load is a
+// single atomic read, and a reload builds a complete new Set before one
+// Store. A reload that fails keeps the last good set. It is safe for
+// concurrent use; reloads are serialised.
+type Holder struct {
+	cur atomic.Pointer[Set]
+	// Grace is how long a replaced set stays open (default DefaultGrace; a
+	// negative value closes it at once). Set it before the first reload.
+	Grace time.Duration
+
+	mu      sync.Mutex // serialises reloads; guards digest and retired
+	digest  [32]byte   // of the bytes the current set was built from
+	retired []retired
+}
+
+type retired struct {
+	t *time.Timer
+	s *Set
+}
+
+// NewHolder returns a holder of s, which may be nil until the first reload.
+func NewHolder(s *Set) *Holder {
+	h := &Holder{Grace: DefaultGrace}
+	if s != nil {
+		h.cur.Store(s)
+		if s.cfg != nil && s.cfg.raw != nil {
+			h.digest = sourceDigest(s.cfg.raw, s.cfg, s.cfg.readImports())
+		}
+	}
+	return h
+}
+
+// Load returns the current set; nil before the first successful reload of a
+// holder made without one. Callers use one Load per request.
+func (h *Holder) Load() *Set { return h.cur.Load() }
+
+// Reload reads, parses, validates and compiles the config file at path and
+// makes it current. When the bytes of the file and of its imports are those
+// of the current set, it does nothing. On any error the current set stays,
+// and the error (a *ConfigError for config problems) says why; the caller
+// logs and counts it.
+func (h *Holder) Reload(path string) error {
+	_, err := h.reload(path)
+	return err
+}
+
+// reload is Reload reporting whether the set changed.
+func (h *Holder) reload(path string) (bool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false, fmt.Errorf("cannot read config, keeping the last good rules: %w", err)
+	}
+	return h.ReloadData(data, path)
+}
+
+// ReloadData is Reload for config bytes already read; name is used in
+// messages and to resolve relative import paths. It reports whether the
+// current set changed.
+func (h *Holder) ReloadData(data []byte, name string) (changed bool, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	cfg, err := ParseConfig(data, name)
+	if err != nil {
+		return false, keepErr(err)
+	}
+	imported := cfg.readImports()
+	d := sourceDigest(data, cfg, imported)
+	if d == h.digest && h.cur.Load() != nil {
+		return false, nil
+	}
+	cat, err := Catalogue()
+	if err != nil {
+		return false, keepErr(err)
+	}
+	s, err := compile(cfg, cat, imported)
+	if err != nil {
+		return false, keepErr(err)
+	}
+	h.swap(s)
+	h.digest = d
+	return true, nil
+}
+
+// Swap makes s current without reading a file (for example a set built by
+// code); the replaced set is closed after the grace period.
+func (h *Holder) Swap(s *Set) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.swap(s)
+	h.digest = [32]byte{}
+}
+
+func (h *Holder) swap(s *Set) {
+	old := h.cur.Swap(s)
+	if old == nil || old == s {
+		return
+	}
+	if h.Grace < 0 {
+		old.Close()
+		return
+	}
+	grace := h.Grace
+	if grace == 0 {
+		grace = DefaultGrace
+	}
+	kept := h.retired[:0]
+	for _, r := range h.retired {
+		if !r.s.Closed() {
+			kept = append(kept, r)
+		}
+	}
+	h.retired = append(kept, retired{time.AfterFunc(grace, old.Close), old})
+}
+
+// Close stops the pending grace timers and closes the replaced sets now;
+// the current set stays open.
+func (h *Holder) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, r := range h.retired {
+		r.t.Stop()
+		r.s.Close()
+	}
+	h.retired = nil
+}
+
+// keepError wraps a reload error so its message says what happens next.
+type keepError struct{ err error }
+
+func (e *keepError) Error() string {
+	return e.err.Error() + "\n(keeping the last good rules)"
+}
+func (e *keepError) Unwrap() error { return e.err }
+
+func keepErr(err error) error { return &keepError{err} }
+
+// sourceDigest hashes a config and its imports.
+func sourceDigest(data []byte, cfg *Config, imported map[string][]byte) [32]byte {
+	hs := sha256.New()
+	hs.Write(data)
+	for _, ic := range cfg.Imports {
+		p := cfg.importPath(ic.Path)
+		fmt.Fprintf(hs, "\x00%s\x00%d\x00", p, len(imported[p]))
+		hs.Write(imported[p])
+	}
+	var d [32]byte
+	hs.Sum(d[:0])
+	return d
+}
+
+// FileWatcher reloads a Holder when its config file or an imported file
+// changes. It polls (modification time and size of every file, then the
+// content hash in Holder.Reload), so it works on bind-mounted and
+// Kubernetes ConfigMap volumes where change notifications are unreliable.
+type FileWatcher struct {
+	Holder *Holder
+	Path   string
+	// Interval between polls (default 5s).
+	Interval time.Duration
+	// OnReload, if set, is called after every reload attempt that was
+	// started by a change: changed says whether a new set is current, err
+	// why not. It runs on the watcher's goroutine.
+	OnReload func(changed bool, err error)
+
+	stamps map[string]fileStamp
+}
+
+type fileStamp struct {
+	mod  time.Time
+	size int64
+}
+
+// Run polls until ctx is done, then returns nil.
+func (w *FileWatcher) Run(ctx context.Context) error {
+	iv := w.Interval
+	if iv <= 0 {
+		iv = 5 * time.Second
+	}
+	w.changed() // record the current stamps
+	t := time.NewTicker(iv)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			w.Poll()
+		}
+	}
+}
+
+// Poll checks the files once and reloads if any changed. It reports what a
+// reload did (false, nil when nothing changed).
+func (w *FileWatcher) Poll() (bool, error) {
+	if !w.changed() {
+		return false, nil
+	}
+	changed, err := w.Holder.reload(w.Path)
+	if w.OnReload != nil {
+		w.OnReload(changed, err)
+	}
+	return changed, err
+}
+
+// changed stats the config and the current set's imports and reports whether
+// any stamp differs from the last poll.
+func (w *FileWatcher) changed() bool {
+	paths := []string{w.Path}
+	if s := w.Holder.Load(); s != nil && s.cfg != nil {
+		for _, ic := range s.cfg.Imports {
+			paths = append(paths, s.cfg.importPath(ic.Path))
+		}
+	}
+	now := make(map[string]fileStamp, len(paths))
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil {
+			now[p] = fileStamp{fi.ModTime(), fi.Size()}
+		}
+	}
+	diff := w.stamps == nil || len(now) != len(w.stamps)
+	for p, st := range now {
+		if w.stamps[p] != st {
+			diff = true
+		}
+	}
+	w.stamps = now
+	return diff
+}
+
+// URLWatcher reloads a Holder from a config served over HTTP, polling with
+// If-None-Match: a 304 Not Modified answer, or a body whose hash is unchanged,
+// does nothing. Relative import paths in a fetched config are resolved
+// against the working directory.
+type URLWatcher struct {
+	Holder *Holder
+	URL    string
+	// Client defaults to a client with a 30s timeout.
+	Client *http.Client
+	// Interval between polls (default 30s).
+	Interval time.Duration
+	// OnReload is called after every poll that fetched a body or failed.
+	OnReload func(changed bool, err error)
+
+	etag string
+}
+
+// maxConfigSize bounds a fetched config.
+const maxConfigSize = 8 << 20
+
+// Run polls at once and then every Interval until ctx is done, then returns
+// nil.
+func (w *URLWatcher) Run(ctx context.Context) error {
+	iv := w.Interval
+	if iv <= 0 {
+		iv = 30 * time.Second
+	}
+	t := time.NewTicker(iv)
+	defer t.Stop()
+	for {
+		changed, err := w.Poll(ctx)
+		if w.OnReload != nil && (changed || err != nil) {
+			w.OnReload(changed, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// ErrNotModified is returned by FetchConfig when the server answers 304 Not
+// Modified; URLWatcher.Poll reports that as (false, nil).
+var ErrNotModified = errors.New("config not modified")
+
+// Poll fetches the config once and reloads when it changed.
+func (w *URLWatcher) Poll(ctx context.Context) (bool, error) {
+	data, etag, err := FetchConfig(ctx, w.Client, w.URL, w.etag)
+	if errors.Is(err, ErrNotModified) {
+		return false, nil
+	}
+	if err != nil {
+		return false, keepErr(err)
+	}
+	changed, err := w.Holder.ReloadData(data, w.URL)
+	if err == nil {
+		w.etag = etag
+	}
+	return changed, err
+}
+
+// FetchConfig GETs a config from url. With etag set it sends If-None-Match
+// and returns ErrNotModified on 304. It returns the body and the response's
+// ETag.
+func FetchConfig(ctx context.Context, c *http.Client, url, etag string) ([]byte, string, error) {
+	if c == nil {
+		c = &http.Client{Timeout: 30 * time.Second}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, "", fmt.Errorf("cannot fetch config: %w", err)
+	}
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, "", fmt.Errorf("cannot fetch config: %w", err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		return nil, etag, ErrNotModified
+	case resp.StatusCode != http.StatusOK:
+		return nil, "", fmt.Errorf("cannot fetch config from %s: status %s", url, resp.Status)
+	}
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, io.LimitReader(resp.Body, maxConfigSize+1)); err != nil {
+		return nil, "", fmt.Errorf("cannot fetch config from %s: %w", url, err)
+	}
+	if buf.Len() > maxConfigSize {
+		return nil, "", fmt.Errorf("config at %s is larger than %d MiB", url, maxConfigSize>>20)
+	}
+	return buf.Bytes(), resp.Header.Get("ETag"), nil
+}

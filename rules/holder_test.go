@@ -1,0 +1,218 @@
+package rules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func configWithSite(name string) []byte {
+	return fmt.Appendf(nil, "upstream: http://127.0.0.1:8080\nsites:\n  - name: %s\n    hosts: [\"*\"]\n", name)
+}
+
+func writeFile(t testing.TB, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestHolderReloadUnderLoad swaps the set 100 times while readers look up
+// hosts, sites and cookies; run with -race.
+func TestHolderReloadUnderLoad(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.yaml")
+	writeFile(t, path, configWithSite("v0"))
+	h := NewHolder(nil)
+	h.Grace = time.Millisecond
+	defer h.Close()
+	if err := h.Reload(path); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var lookups atomic.Int64
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				s := h.Load()
+				if s.VendorForHost([]byte("www.google-analytics.com")) == nil ||
+					s.Site([]byte("x.example")) == nil ||
+					s.CookieVendor([]byte("_ga_ABC")) == nil {
+					t.Error("lookup failed during reload")
+					return
+				}
+				lookups.Add(1)
+			}
+		}()
+	}
+	for i := 1; i <= 100; i++ {
+		if changed, err := h.ReloadData(configWithSite(fmt.Sprintf("v%d", i)), path); err != nil || !changed {
+			t.Fatalf("reload %d: changed=%v err=%v", i, changed, err)
+		}
+	}
+	cancel()
+	wg.Wait()
+	if got := h.Load().Sites()[0].Name; got != "v100" {
+		t.Errorf("current site = %s, want v100", got)
+	}
+	if lookups.Load() == 0 {
+		t.Error("no lookups ran")
+	}
+}
+
+func TestHolderKeepsLastGood(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.yaml")
+	writeFile(t, path, configWithSite("good"))
+	h := NewHolder(nil)
+	h.Grace = -1
+	if err := h.Reload(path); err != nil {
+		t.Fatal(err)
+	}
+	first := h.Load()
+	// Unchanged bytes: nothing happens.
+	if changed, err := h.reload(path); changed || err != nil {
+		t.Fatalf("unchanged reload: changed=%v err=%v", changed, err)
+	}
+	if h.Load() != first {
+		t.Fatal("unchanged reload swapped the set")
+	}
+	for _, bad := range []string{"sites: [", "upstream: http://x\nbogus: 1\n", "sites:\n  - name: x\n    hosts: []\n"} {
+		writeFile(t, path, []byte(bad))
+		err := h.Reload(path)
+		var ce *ConfigError
+		if !errors.As(err, &ce) {
+			t.Errorf("bad config %q: err = %v, want a *ConfigError", bad, err)
+		}
+		if h.Load() != first || first.Closed() {
+			t.Errorf("bad config %q replaced or closed the last good set", bad)
+		}
+	}
+	if err := h.Reload(filepath.Join(dir, "missing.yaml")); err == nil || h.Load() != first {
+		t.Error("missing file: want an error and the old set")
+	}
+	writeFile(t, path, configWithSite("better"))
+	if err := h.Reload(path); err != nil {
+		t.Fatal(err)
+	}
+	if h.Load().Sites()[0].Name != "better" || !first.Closed() {
+		t.Error("good reload did not replace and close the old set")
+	}
+}
+
+func TestHolderReloadsOnImportChange(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.yaml")
+	list := filepath.Join(dir, "list.txt")
+	writeFile(t, list, []byte("||one.example^\n"))
+	writeFile(t, path, []byte("upstream: http://127.0.0.1:8080\nimports:\n  - {format: abp, path: list.txt, id: mine, licence: test}\n"))
+	h := NewHolder(nil)
+	w := &FileWatcher{Holder: h, Path: path}
+	if changed, err := w.Poll(); !changed || err != nil {
+		t.Fatalf("first poll: changed=%v err=%v", changed, err)
+	}
+	if changed, err := w.Poll(); changed || err != nil {
+		t.Fatalf("idle poll: changed=%v err=%v", changed, err)
+	}
+	writeFile(t, list, []byte("||one.example^\n||two.example^\n"))
+	// Make the stamp differ even on filesystems with coarse mtimes.
+	future := time.Now().Add(time.Hour)
+	os.Chtimes(list, future, future)
+	if changed, err := w.Poll(); !changed || err != nil {
+		t.Fatalf("poll after import change: changed=%v err=%v", changed, err)
+	}
+	if idOf(h.Load().VendorForHost([]byte("two.example"))) != "mine" {
+		t.Error("imported host not loaded after change")
+	}
+}
+
+func TestFileWatcherRun(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.yaml")
+	writeFile(t, path, configWithSite("a"))
+	h := NewHolder(nil)
+	if err := h.Reload(path); err != nil {
+		t.Fatal(err)
+	}
+	reloaded := make(chan error, 10)
+	w := &FileWatcher{Holder: h, Path: path, Interval: 5 * time.Millisecond,
+		OnReload: func(changed bool, err error) { reloaded <- err }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- w.Run(ctx) }()
+	// Run records the stamps before its first tick; rewrite until noticed.
+	deadline := time.After(5 * time.Second)
+	for i := 0; ; i++ {
+		writeFile(t, path, configWithSite(fmt.Sprintf("b%d", i)))
+		future := time.Now().Add(time.Duration(i+1) * time.Hour)
+		os.Chtimes(path, future, future)
+		select {
+		case err := <-reloaded:
+			if err != nil {
+				t.Fatal(err)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if h.Load().Sites()[0].Name == "a" {
+				t.Error("watcher did not swap the set")
+			}
+			return
+		case <-deadline:
+			t.Fatal("watcher never reloaded")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func TestURLWatcherETag(t *testing.T) {
+	var body atomic.Value
+	body.Store(configWithSite("one"))
+	var gets, notModified atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gets.Add(1)
+		b := body.Load().([]byte)
+		etag := fmt.Sprintf(`"%x"`, len(b))
+		if r.Header.Get("If-None-Match") == etag {
+			notModified.Add(1)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", etag)
+		w.Write(b)
+	}))
+	defer srv.Close()
+	h := NewHolder(nil)
+	w := &URLWatcher{Holder: h, URL: srv.URL + "/c.yaml", Client: srv.Client()}
+	ctx := context.Background()
+	if changed, err := w.Poll(ctx); !changed || err != nil {
+		t.Fatalf("first poll: changed=%v err=%v", changed, err)
+	}
+	if changed, err := w.Poll(ctx); changed || err != nil || notModified.Load() != 1 {
+		t.Fatalf("second poll: changed=%v err=%v 304s=%d", changed, err, notModified.Load())
+	}
+	body.Store(configWithSite("three"))
+	if changed, err := w.Poll(ctx); !changed || err != nil || h.Load().Sites()[0].Name != "three" {
+		t.Fatalf("third poll: changed=%v err=%v", changed, err)
+	}
+	body.Store([]byte("sites: ["))
+	if _, err := w.Poll(ctx); err == nil || h.Load().Sites()[0].Name != "three" {
+		t.Fatalf("bad body: err=%v, want error and the old set", err)
+	}
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) })
+	if _, err := w.Poll(ctx); err == nil {
+		t.Error("503: want an error")
+	}
+}
