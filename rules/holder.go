@@ -27,6 +27,9 @@ type Holder struct {
 	// Grace is how long a replaced set stays open (default DefaultGrace; a
 	// negative value closes it at once). Set it before the first reload.
 	Grace time.Duration
+	// Override, when set, adjusts every parsed config before it is
+	// compiled: settings given on the command line win over the file.
+	Override func(*Config)
 
 	mu      sync.Mutex // serialises reloads; guards digest and retired
 	digest  [32]byte   // of the bytes the current set was built from
@@ -82,6 +85,9 @@ func (h *Holder) ReloadData(data []byte, name string) (changed bool, err error) 
 	cfg, err := ParseConfig(data, name)
 	if err != nil {
 		return false, keepErr(err)
+	}
+	if h.Override != nil {
+		h.Override(cfg)
 	}
 	imported := cfg.readImports()
 	d := sourceDigest(data, cfg, imported)
@@ -196,7 +202,9 @@ func (w *FileWatcher) Run(ctx context.Context) error {
 	if iv <= 0 {
 		iv = 5 * time.Second
 	}
-	w.changed() // record the current stamps
+	if w.stamps == nil {
+		w.changed() // record the current stamps (Start may have done it)
+	}
 	t := time.NewTicker(iv)
 	defer t.Stop()
 	for {
@@ -208,6 +216,11 @@ func (w *FileWatcher) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// Start records the files' current stamps, so that a change made after
+// Start returns is seen by the first poll of Run. Call it before Run when
+// changes may come before the goroutine running Run is scheduled.
+func (w *FileWatcher) Start() { w.changed() }
 
 // Poll checks the files once and reloads if any changed. It reports what a
 // reload did (false, nil when nothing changed).

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -303,3 +304,68 @@ func TestReloadOnSIGHUP(t *testing.T) {
 		t.Error("after a bad reload the last good rules are not enforced")
 	}
 }
+
+// TestReloadByWatchAndURL: a watched file and a polled URL (with ETag) are
+// reloaded without a signal.
+func TestReloadByWatchAndURL(t *testing.T) {
+	site := startDemoSite(t)
+	cfg := func(deny string) string {
+		return "upstream: " + site + "\nsites:\n  - name: www\n    hosts: ['*']\n    deny: [" + deny + "]\n"
+	}
+	versionOf := func(adm string) string {
+		_, b := httpGet(t, "http://"+adm+"/rules")
+		var r struct{ Version string }
+		json.Unmarshal([]byte(b), &r) //nolint:errcheck
+		return r.Version
+	}
+	waitChange := func(adm, old string) bool {
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if v := versionOf(adm); v != "" && v != old {
+				return true
+			}
+		}
+		return false
+	}
+
+	path := writeFile(t, "c.yaml", cfg("advertising"))
+	_, adm := startServe(t, "--config", path, "--watch", "50ms", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0")
+	v1 := versionOf(adm)
+	if err := os.WriteFile(path, []byte(cfg("advertising, analytics")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !waitChange(adm, v1) {
+		t.Error("--watch did not reload the changed file")
+	}
+
+	var body atomicString
+	body.Store(cfg("advertising"))
+	var conditional int
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := body.Load()
+		etag := fmt.Sprintf(`"%x"`, len(b))
+		if r.Header.Get("If-None-Match") == etag {
+			conditional++
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", etag)
+		io.WriteString(w, b) //nolint:errcheck
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln) //nolint:errcheck
+	t.Cleanup(func() { srv.Close() })
+	_, adm = startServe(t, "--config-url", "http://"+ln.Addr().String()+"/consentgate.yaml", "--watch", "50ms", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0")
+	v1 = versionOf(adm)
+	body.Store(cfg("advertising, analytics, social"))
+	if !waitChange(adm, v1) {
+		t.Error("--config-url did not reload the changed document")
+	}
+}
+
+type atomicString struct{ v atomic.Value }
+
+func (a *atomicString) Store(s string) { a.v.Store(s) }
+func (a *atomicString) Load() string   { return a.v.Load().(string) }

@@ -31,6 +31,8 @@ type serveFlags struct {
 	shutdownDelay, shutdownTimeout  time.Duration
 	logFormat, logLevel             string
 	pprof, trustForwarded           bool
+	configURL                       string
+	watch                           time.Duration
 	accessLogEvery                  uint64
 	// explicit are the flags set by command line or environment.
 	explicit map[string]bool
@@ -42,6 +44,8 @@ var envNames = map[string]string{
 	"admin":            "CONSENTGATE_ADMIN",
 	"upstream":         "CONSENTGATE_UPSTREAM",
 	"config":           "CONSENTGATE_CONFIG",
+	"config-url":       "CONSENTGATE_CONFIG_URL",
+	"watch":            "CONSENTGATE_WATCH",
 	"upstream-timeout": "CONSENTGATE_UPSTREAM_TIMEOUT",
 	"log-format":       "CONSENTGATE_LOG_FORMAT",
 	"log-level":        "CONSENTGATE_LOG_LEVEL",
@@ -52,6 +56,8 @@ func (f *serveFlags) register(fs *flag.FlagSet, defListen, defAdmin string) {
 	fs.StringVar(&f.admin, "admin", defAdmin, "admin address for /metrics, /healthz, /readyz, /rules; keep it private (env CONSENTGATE_ADMIN, config admin)")
 	fs.StringVar(&f.upstream, "upstream", "", "URL of the site behind the proxy, for every site without its own (env CONSENTGATE_UPSTREAM, config upstream)")
 	fs.StringVar(&f.config, "config", "", "config file; reloaded on SIGHUP (env CONSENTGATE_CONFIG)")
+	fs.StringVar(&f.configURL, "config-url", "", "fetch the config from this URL and poll it with If-None-Match every --watch (env CONSENTGATE_CONFIG_URL)")
+	fs.DurationVar(&f.watch, "watch", 0, "poll the config file (or URL) for changes this often, e.g. 10s; 0 reloads only on SIGHUP (URL default 30s)")
 	fs.DurationVar(&f.upstreamTimeout, "upstream-timeout", 0, "wait at most this long for the upstream's response headers, then answer 504 (default 30s; env CONSENTGATE_UPSTREAM_TIMEOUT, config upstream_timeout)")
 	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, fail /readyz for this long before closing listeners, so load balancers stop sending traffic")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGTERM, wait at most this long for in-flight requests")
@@ -120,17 +126,6 @@ func parseServe(args []string, stderr io.Writer) (serveFlags, error) {
 	return f, f.applyEnv(fs)
 }
 
-// ruleHolder holds the rule set in use and reloads it from the config file.
-type ruleHolder struct {
-	p        atomic.Pointer[rules.Set]
-	path     string
-	upstream string // from flag or env; overrides the config's upstream
-	last     []byte
-	metrics  *proxy.Metrics
-	log      *slog.Logger
-	geo      *signals.Reader // reopens the GeoIP database a new config names
-}
-
 // openGeoIP opens the GeoIP database the set's sites name (one per
 // process: the first site that names one).
 func openGeoIP(r *signals.Reader, set *rules.Set) error {
@@ -145,59 +140,28 @@ func openGeoIP(r *signals.Reader, set *rules.Set) error {
 	return nil
 }
 
-func (h *ruleHolder) Load() *rules.Set { return h.p.Load() }
-
-// load reads and compiles the config; with no file, the defaults.
-func (h *ruleHolder) compile() (*rules.Set, []byte, error) {
-	var cfg *rules.Config
-	var data []byte
-	if h.path == "" {
-		cfg = rules.DefaultConfig(h.upstream)
-	} else {
-		var err error
-		if data, err = os.ReadFile(h.path); err != nil {
-			return nil, nil, fmt.Errorf("cannot read config: %w", err)
+// loadRules makes the first rule set: from the config file or URL, or the
+// defaults with the upstream from the command line.
+func loadRules(ctx context.Context, f serveFlags, h *rules.Holder) error {
+	switch {
+	case f.configURL != "":
+		data, etag, err := rules.FetchConfig(ctx, http.DefaultClient, f.configURL, "")
+		if err != nil {
+			return fmt.Errorf("cannot fetch config: %w", err)
 		}
-		if cfg, err = rules.ParseConfig(data, h.path); err != nil {
-			return nil, nil, err
-		}
-		if h.upstream != "" {
-			cfg.Upstream = h.upstream
-		}
+		_ = etag // the URL watcher fetches again with its own ETag
+		_, err = h.ReloadData(data, f.configURL)
+		return err
+	case f.config != "":
+		return h.Reload(f.config)
 	}
+	cfg := rules.DefaultConfig(f.upstream)
 	set, err := rules.Compile(cfg)
-	return set, data, err
-}
-
-// reload swaps in the config file's new rule set; on any error the last good
-// set stays in use.
-func (h *ruleHolder) reload() {
-	if h.path == "" {
-		return
-	}
-	data, err := os.ReadFile(h.path)
-	if err == nil && string(data) == string(h.last) {
-		h.metrics.Reloads.WithLabelValues("unchanged").Inc()
-		return
-	}
-	set, data, err := h.compile()
-	if err == nil && h.geo != nil {
-		err = openGeoIP(h.geo, set)
-	}
 	if err != nil {
-		h.metrics.Reloads.WithLabelValues("failure").Inc()
-		h.log.Error("config reload failed; keeping the last good rules", "config", h.path, "version", h.Load().Version(), "err", err)
-		return
+		return err
 	}
-	old := h.p.Swap(set)
-	h.last = data
-	h.metrics.Reloads.WithLabelValues("success").Inc()
-	h.log.Info("rules reloaded", "config", h.path, "version", set.Version(), "sites", len(set.Sites()), "vendors", len(set.Vendors()))
-	if old != nil {
-		// Requests that loaded the old set may still use it; its caches are
-		// closed after they are done (lookups on a closed set still answer).
-		time.AfterFunc(time.Minute, old.Close)
-	}
+	h.Swap(set)
+	return nil
 }
 
 func newLogger(f serveFlags, stderr io.Writer) (*slog.Logger, error) {
@@ -224,13 +188,20 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(publi
 	}
 	reg := prometheus.NewRegistry()
 	metrics := proxy.NewMetrics(reg)
-	h := &ruleHolder{path: f.config, upstream: f.upstream, metrics: metrics, log: log}
-	set, data, err := h.compile()
-	if err != nil {
+	if f.config != "" && f.configURL != "" {
+		return &usageError{"give --config or --config-url, not both"}
+	}
+	h := rules.NewHolder(nil)
+	h.Override = func(c *rules.Config) {
+		if f.upstream != "" {
+			c.Upstream = f.upstream // the flag or variable wins over the file
+		}
+	}
+	defer h.Close()
+	if err := loadRules(ctx, f, h); err != nil {
 		return err
 	}
-	h.p.Store(set)
-	h.last = data
+	set := h.Load()
 	if cfg := set.Config(); cfg != nil {
 		// The config file's settings apply where no flag or variable did.
 		if !f.explicit["listen"] && cfg.Listen != "" {
@@ -248,7 +219,25 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(publi
 	if err := openGeoIP(reader, set); err != nil {
 		return err
 	}
-	h.geo = reader
+	// onReload counts and logs every reload, whatever triggered it.
+	onReload := func(changed bool, err error) {
+		switch {
+		case err == nil && changed:
+			err = openGeoIP(reader, h.Load())
+			if err == nil {
+				cur := h.Load()
+				metrics.Reloads.WithLabelValues("success").Inc()
+				log.Info("rules reloaded", "version", cur.Version(), "sites", len(cur.Sites()), "vendors", len(cur.Vendors()))
+				return
+			}
+			fallthrough
+		case err != nil:
+			metrics.Reloads.WithLabelValues("failure").Inc()
+			log.Error("config reload failed; keeping the last good rules", "version", h.Load().Version(), "err", err)
+		default:
+			metrics.Reloads.WithLabelValues("unchanged").Inc()
+		}
+	}
 	metrics.RegisterCaches(reg, h, reader)
 	srv, err := proxy.New(proxy.Options{
 		Rules: h, Signals: reader, Metrics: metrics, Logger: log,
@@ -282,25 +271,37 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(publi
 			errc <- err
 		}
 	}()
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	switch {
+	case f.config != "" && f.watch > 0:
+		w := &rules.FileWatcher{Holder: h, Path: f.config, Interval: f.watch, OnReload: onReload}
+		w.Start()
+		go w.Run(wctx) //nolint:errcheck // returns when wctx is done
+	case f.configURL != "":
+		w := &rules.URLWatcher{Holder: h, URL: f.configURL, Interval: f.watch, OnReload: onReload}
+		go w.Run(wctx) //nolint:errcheck
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	log.Info("consentgate serving", "listen", pub.Addr().String(), "admin", adm.Addr().String(),
 		"config", f.config, "rules", set.Version(), "sites", len(set.Sites()), "vendors", len(set.Vendors()))
 	if ready != nil {
 		ready(pub.Addr().String(), adm.Addr().String())
 	}
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	for {
+	for running := true; running; {
 		select {
 		case <-hup:
-			h.reload()
-			continue
+			if f.config != "" {
+				onReload(reloadChanged(h, f.config))
+			}
 		case err := <-errc:
 			return err
 		case <-ctx.Done():
+			running = false
 		}
-		break
 	}
 	// Lame duck: fail readiness, wait for the load balancer to notice, then
 	// stop accepting and let in-flight requests finish.
@@ -327,4 +328,11 @@ func hostPort(addr string) string {
 		host = "[" + host + "]"
 	}
 	return host + ":" + port
+}
+
+// reloadChanged reloads from path and reports whether the set changed.
+func reloadChanged(h *rules.Holder, path string) (bool, error) {
+	before := h.Load()
+	err := h.Reload(path)
+	return h.Load() != before, err
 }
