@@ -188,8 +188,49 @@ func TestZeroAllocs(t *testing.T) {
 		"Signatures.Each":    func() { s.Signatures().Each(text, func(*Vendor) bool { return true }) },
 	}
 	for name, fn := range cases {
+		fn() // fill the lookup caches: a miss may allocate
+		waitCaches()
 		if n := testing.AllocsPerRun(100, fn); n != 0 {
 			t.Errorf("%s: %v allocs per run, want 0", name, n)
 		}
 	}
+}
+
+// BenchmarkLookupCache compares, in one run, the ristretto-cached lookups
+// of the request path with the compiled tables they sit in front of.
+func BenchmarkLookupCache(b *testing.B) {
+	s := testSet(b)
+	site := s.Site([]byte("shop.example"))
+	for _, host := range []string{"www.google-analytics.com", "cdn.shop.example", "a.b.c.d.e.f.cdn.example.org"} {
+		h := []byte(host)
+		s.Classify(site, h)
+		waitCaches()
+		b.Run("Classify/cached/"+host, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				sinkVendor = s.Classify(site, h)
+			}
+		})
+		b.Run("Classify/tables/"+host, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				sinkVendor = s.classify(site, h)
+			}
+		})
+	}
+	h := []byte("WWW.Shop.Example:443")
+	s.Site(h)
+	waitCaches()
+	b.Run("Site/cached", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			sinkSite = s.Site(h)
+		}
+	})
+	b.Run("Site/tables", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			sinkSite = s.lookupSite(h)
+		}
+	})
 }

@@ -87,6 +87,7 @@ type Set struct {
 	loadedAt time.Time
 	cfg      *Config
 	closed   atomic.Bool
+	id       uint64 // distinguishes this set's entries in the lookup caches
 }
 
 // Compile validates cfg and builds a Set from it, the built-in catalogue and
@@ -115,6 +116,7 @@ func compile(cfg *Config, catalogue []*Vendor, imported map[string][]byte) (*Set
 		siteWild:  make(map[string]*Site),
 		byID:      make(map[string]*Vendor, len(catalogue)+len(cfg.Vendors)),
 		loadedAt:  time.Now(),
+		id:        setIDs.Add(1),
 		cfg:       cfg,
 	}
 	hostField := make(map[string]string) // host → field that claimed it, for config vendors
@@ -527,12 +529,10 @@ func (s *Set) Imports() []ImportStats { return s.imports }
 // Sites returns the sites in config order. Do not modify.
 func (s *Set) Sites() []*Site { return s.sites }
 
-// CacheMetrics is kept for callers of the cached implementation; lookups are
-// now answered from compiled tables without a cache, and every count is 0.
-//
-// Deprecated: there are no caches to report.
+// CacheMetrics returns the hit and miss counts of the process-wide site and
+// host lookup caches (see CacheMetrics in cache.go).
 func (s *Set) CacheMetrics() (siteHits, siteMisses, hostHits, hostMisses uint64) {
-	return 0, 0, 0, 0
+	return CacheMetrics()
 }
 
 // Site returns the site for a request host (as in the Host header, maybe
@@ -540,6 +540,11 @@ func (s *Set) CacheMetrics() (siteHits, siteMisses, hostHits, hostMisses uint64)
 // wins over a wildcard, a longer wildcard over a shorter one, and "*" comes
 // last. It does not allocate and does not keep host.
 func (s *Set) Site(host []byte) *Site {
+	return s.cachedSite(host)
+}
+
+// lookupSite is Site without the cache.
+func (s *Set) lookupSite(host []byte) *Site {
 	var buf hostBuf
 	h := buf.canonical(host)
 	if h == nil {
@@ -586,6 +591,11 @@ func (s *Set) matchHost(h []byte) *Vendor {
 // host is not a tracker, is one of the site's own or first-party hosts, or
 // its vendor is allowed on the site. site may be nil. It does not allocate.
 func (s *Set) Classify(site *Site, host []byte) *Vendor {
+	return s.cachedClassify(site, host)
+}
+
+// classify is Classify without the cache.
+func (s *Set) classify(site *Site, host []byte) *Vendor {
 	var buf hostBuf
 	h := buf.canonical(host)
 	v := s.matchHost(h)
