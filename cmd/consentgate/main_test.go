@@ -369,3 +369,22 @@ type atomicString struct{ v atomic.Value }
 
 func (a *atomicString) Store(s string) { a.v.Store(s) }
 func (a *atomicString) Load() string   { return a.v.Load().(string) }
+
+func TestRulesList(t *testing.T) {
+	code, out, _ := runCmd(t, "", "rules", "list", "--json")
+	var vendors []struct {
+		ID, Category, Source string
+		Hosts                []string
+	}
+	if err := json.Unmarshal([]byte(out), &vendors); code != 0 || err != nil {
+		t.Fatalf("rules list --json: exit %d, %v", code, err)
+	}
+	if len(vendors) < 150 {
+		t.Errorf("catalogue has %d vendors, want at least 150", len(vendors))
+	}
+	for _, v := range vendors {
+		if v.ID == "" || v.Category == "" || v.Source == "" {
+			t.Errorf("vendor %+v lacks id, category or source", v)
+		}
+	}
+}

@@ -165,7 +165,7 @@ func cmdRulesList(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *asJSON {
-		return writeJSON(stdout, set.Vendors(), true)
+		return writeJSON(stdout, set.List(), true)
 	}
 	w := bufio.NewWriter(stdout)
 	for _, v := range set.Vendors() {
