@@ -9,7 +9,8 @@ import (
 // TestMain fails the package if a test leaves goroutines behind: a body
 // stream never closed, an upstream connection never released. fasthttp's
 // idle-connection cleaners and ristretto's workers stop on their own
-// schedule after the servers are gone, so they are not leaks.
+// schedule after the servers are gone, and the rules package keeps two
+// process-wide lookup caches, so they are not leaks.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreTopFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
