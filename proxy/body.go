@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -196,8 +198,17 @@ func (r *rewriteStream) Read(p []byte) (int, error) {
 	return r.out.Read(p)
 }
 
-// fill reads one chunk from upstream and rewrites it into r.out.
+// fill reads one chunk from upstream and rewrites it into r.out. A panic
+// (a bug) ends the body visibly cut, never with the raw rest of the page.
 func (r *rewriteStream) fill() {
+	defer func() {
+		if p := recover(); p != nil {
+			r.s.metrics.Panics.Inc()
+			r.s.log.Error("panic while rewriting a body", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			r.out.Reset()
+			r.err = errTruncated
+		}
+	}()
 	if r.chunk == nil {
 		r.chunk = chunkPool.Get().(*[]byte)
 	}

@@ -52,6 +52,7 @@ type Metrics struct {
 	ParseErrors     *prometheus.CounterVec   // signal
 	FailClosed      *prometheus.CounterVec   // site, reason
 	InFlight        prometheus.Gauge
+	Panics          prometheus.Counter
 	Reloads         *prometheus.CounterVec // result
 	RulesLoaded     prometheus.Gauge       // unix seconds
 	RulesInfo       *prometheus.GaugeVec   // version
@@ -124,6 +125,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "consentgate", Name: "fail_closed_total",
 			Help: "Opted-out responses served in a conservative mode because something could not be processed, by reason.",
 		}, []string{"site", "reason"}),
+		Panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "consentgate", Name: "panics_total",
+			Help: "Bugs caught while handling a request (answered 500) or rewriting a body (cut visibly).",
+		}),
 		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "consentgate", Name: "inflight_requests",
 			Help: "Requests being handled now.",
@@ -143,7 +148,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	for _, c := range []prometheus.Collector{m.Requests, m.OptOutSources, m.ElementsRemoved, m.CookiesDropped,
 		m.CookiesExpired, m.BytesRewritten, m.RewriteDuration, m.UpstreamDur, m.UpstreamErrors, m.ParseErrors,
-		m.FailClosed, m.InFlight, m.Reloads, m.RulesLoaded, m.RulesInfo} {
+		m.FailClosed, m.InFlight, m.Panics, m.Reloads, m.RulesLoaded, m.RulesInfo} {
 		f(c)
 	}
 	for _, r := range []string{"success", "failure", "unchanged"} {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -227,6 +228,7 @@ func plainError(ctx *fasthttp.RequestCtx, code int, msg string) {
 func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	s.metrics.InFlight.Inc()
 	defer s.metrics.InFlight.Dec()
+	defer s.recoverPanic(ctx)
 	st := s.current()
 	host, ok := requestHost(ctx)
 	if !ok {
@@ -289,6 +291,17 @@ func (s *Server) accessLog(ctx *fasthttp.RequestCtx, site *rules.Site, c signals
 // noSiteLabel is the site label of requests for a host no site answers
 // for (an empty label value would read as no label in PromQL).
 const noSiteLabel = "_none"
+
+// recoverPanic turns a bug into a 500 for this request instead of a crash
+// of the process and every connection on it; counted and logged.
+func (s *Server) recoverPanic(ctx *fasthttp.RequestCtx) {
+	if p := recover(); p != nil {
+		s.metrics.Panics.Inc()
+		s.log.Error("panic while handling a request", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		plainError(ctx, fasthttp.StatusInternalServerError, "internal error")
+		ctx.SetConnectionClose()
+	}
+}
 
 // requestHost returns the Host the origin will see. A request in absolute
 // form whose authority differs from the Host header is refused: rules,

@@ -234,3 +234,18 @@ func BenchmarkLookupCache(b *testing.B) {
 		}
 	})
 }
+
+// TestShortHosts: hosts of one or two bytes around a dot, as pages write
+// them by mistake, classify as nothing and never panic.
+func TestShortHosts(t *testing.T) {
+	s := testSet(t)
+	site := s.Site([]byte("shop.example"))
+	for _, h := range []string{".0", "a.", ".", "..", "0", "a.b", ".a.", "x.y.", "&period;0"} {
+		if v := s.Classify(site, []byte(h)); v != nil {
+			t.Errorf("Classify(%q) = %s, want nothing", h, v.ID)
+		}
+		if v := s.ClassifyURL(site, []byte("//"+h+"/x")); v != nil {
+			t.Errorf("ClassifyURL(%q) = %s, want nothing", h, v.ID)
+		}
+	}
+}

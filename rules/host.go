@@ -117,10 +117,14 @@ func vendorHost(h string) (string, error) {
 // With a few thousand suffixes in 65 536 bits, few probes pass falsely.
 type hostFilter [1 << 10]uint64
 
-// filterKey hashes a suffix's length and first three bytes; every suffix
-// probed contains a dot and so has at least three bytes.
+// filterKey hashes a suffix's length and first three bytes (fewer when it
+// is shorter: a host from a page may be ".0" or "a.").
 func filterKey(s []byte) uint32 {
-	h := uint32(len(s))*0x9E3779B1 ^ (uint32(s[0])|uint32(s[1])<<8|uint32(s[2])<<16)*0x85EBCA6B
+	var b uint32
+	for i := 0; i < 3 && i < len(s); i++ {
+		b |= uint32(s[i]) << (8 * i)
+	}
+	h := uint32(len(s))*0x9E3779B1 ^ b*0x85EBCA6B
 	return (h ^ h>>15) & (1<<16 - 1)
 }
 
