@@ -8,23 +8,29 @@ import (
 
 // nameDone is called when the name of a tag ends at in[i].
 func (w *Writer) nameDone(i int) {
-	w.el = elOther
+	el := elOther
 	if w.nameLen <= len(w.name) {
-		w.el = lookupElem(w.name[:w.nameLen])
+		el = lookupElem(w.name[:w.nameLen])
 	}
-	w.selfClosing, w.interesting, w.oversize = false, false, false
+	w.elemDone(i, el)
+}
+
+// elemDone is called when the name of a tag, el, ends at in[i].
+func (w *Writer) elemDone(i int, el elem) {
+	w.el = el
+	w.selfClosing, w.interesting, w.oversize, w.cur = false, false, false, false
 	w.attrs = w.attrs[:0]
 	if w.isEnd {
 		return
 	}
-	if !w.stubDone && !w.skip && !w.el.beforeStub() {
+	if !w.stubDone && !w.skip && !el.beforeStub() {
 		// The stub goes before the first element that may run script.
 		w.stubDone = true
 		w.emitTo(w.hs)
 		w.write(w.pol.stub)
 		w.changed = true
 	}
-	if w.skip || !w.el.loads() || w.el == elNoscript && w.nested {
+	if w.skip || !el.loads() || el == elNoscript && w.nested {
 		w.release()
 		return
 	}
@@ -32,39 +38,51 @@ func (w *Writer) nameDone(i int) {
 	w.nameEnd = w.off(i)
 }
 
+// The attribute callbacks record, for a held tag, the attributes the
+// rewriter reads (akind other than aOther); w.cur says whether the last
+// of w.attrs is the attribute being tokenized.
+
 func (w *Writer) attrBegin(i int) {
-	if w.interesting {
-		o := w.off(i)
-		w.attrs = append(w.attrs, attr{ns: o, ne: o, vs: -1, ve: -1, end: o})
-	}
+	w.ns, w.cur = w.off(i), false
 }
 
-func (w *Writer) attrNameDone(i int) {
-	if !w.interesting || len(w.attrs) == 0 {
-		return
+func (w *Writer) attrNameDone(in []byte, i int) {
+	var k akind
+	if s := w.ns - len(w.held) + w.hs; s >= 0 {
+		// The name is in this input.
+		if n := i - s; n > 0 && n < len(attrTab[0]) {
+			if t := &attrTab[in[s]&31][n]; t[0] != aOther {
+				k = lookupAttrIn(in[s:i], t)
+			}
+		}
+	} else {
+		k = lookupAttr(w.region(i)[w.ns:w.off(i)])
 	}
-	a := &w.attrs[len(w.attrs)-1]
-	a.ne = w.off(i)
-	a.end = a.ne
-	a.kind = lookupAttr(w.region(i)[a.ns:a.ne])
-	for _, b := range w.attrs[:len(w.attrs)-1] {
-		if b.kind == a.kind && a.kind != aOther {
+	if k == aOther || (w.el == elA || w.el == elArea) && k != aPing {
+		return // a and area are read for ping alone
+	}
+	ne := w.off(i)
+	a := attr{kind: k, ns: w.ns, ne: ne, vs: -1, ve: -1, end: ne}
+	for _, b := range w.attrs {
+		if b.kind == k {
 			// Browsers ignore a repeated attribute; it is still renamed
 			// when the element is neutralised, or it would take effect.
 			a.dup = true
 			break
 		}
 	}
+	w.attrs = append(w.attrs, a)
+	w.cur = true
 }
 
 func (w *Writer) valBegin(i int) {
-	if w.interesting && len(w.attrs) > 0 {
+	if w.cur {
 		w.attrs[len(w.attrs)-1].vs = w.off(i)
 	}
 }
 
 func (w *Writer) valDone(i, end int) {
-	if w.interesting && len(w.attrs) > 0 {
+	if w.cur {
 		a := &w.attrs[len(w.attrs)-1]
 		a.ve, a.end = w.off(i), w.off(end)
 	}
@@ -275,7 +293,11 @@ func (w *Writer) verdict(tag []byte, el elem) (*rules.Vendor, bool) {
 		case aSrcset, aDataSrcset, aImagesrcset:
 			v = w.classifyList(tag[a.vs:a.ve], true)
 		default:
-			v = w.classify(w.clean(tag[a.vs:a.ve], false))
+			val := tag[a.vs:a.ve]
+			var ok bool
+			if v, ok = w.hosts.prefix(val); !ok {
+				v = w.classify(w.clean(val, false))
+			}
 		}
 		if v != nil {
 			return v, a.kind == aDataSrc || a.kind == aDataSrcset

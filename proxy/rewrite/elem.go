@@ -48,69 +48,54 @@ var elemNames = [...]string{
 	elNoembed: "noembed", elNoframes: "noframes", elPlaintext: "plaintext",
 }
 
-// lookupElem maps a lower-case tag name to its elem.
+// lookupElem maps a tag name, in any case, to its elem.
 func lookupElem(name []byte) elem {
-	switch string(name) {
-	case "a":
-		return elA
-	case "img":
-		return elImg
-	case "script":
-		return elScript
-	case "link":
-		return elLink
-	case "iframe":
-		return elIframe
-	case "noscript":
-		return elNoscript
-	case "source":
-		return elSource
-	case "svg":
-		return elSvg
-	case "video":
-		return elVideo
-	case "audio":
-		return elAudio
-	case "area":
-		return elArea
-	case "embed":
-		return elEmbed
-	case "object":
-		return elObject
-	case "input":
-		return elInput
-	case "image":
-		return elImage
-	case "frame":
-		return elFrame
-	case "track":
-		return elTrack
-	case "math":
-		return elMath
-	case "html":
-		return elHTML
-	case "head":
-		return elHead
-	case "meta":
-		return elMeta
-	case "title":
-		return elTitle
-	case "base":
-		return elBase
-	case "style":
-		return elStyle
-	case "textarea":
-		return elTextarea
-	case "xmp":
-		return elXmp
-	case "noembed":
-		return elNoembed
-	case "noframes":
-		return elNoframes
-	case "plaintext":
-		return elPlaintext
+	if len(name) == 0 || len(name) >= len(elemTab[0]) {
+		return elOther
+	}
+	t := &elemTab[name[0]&31][len(name)]
+	if t[0] == elOther {
+		return elOther
+	}
+	return lookupElemIn(name, t)
+}
+
+// lookupElemIn returns the elem among t that name is, or elOther.
+func lookupElemIn(name []byte, t *[2]elem) elem {
+	for _, e := range t {
+		if e != elOther && lowerEq(name, elemNames[e]) {
+			return e
+		}
 	}
 	return elOther
+}
+
+// elemTab holds the elems by the low bits of their first byte and their
+// length; no more than two share a slot.
+var elemTab = func() (t [32][10][2]elem) {
+	for e := elScript; int(e) < len(elemNames); e++ {
+		n := elemNames[e]
+		s := &t[n[0]&31][len(n)]
+		if s[0] == elOther {
+			s[0] = e
+		} else {
+			s[1] = e
+		}
+	}
+	return t
+}()
+
+// lowerEq reports whether b equals the lower-case s, ignoring ASCII case.
+func lowerEq(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i, c := range b {
+		if lower(c) != s[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // loads reports whether the element can load a third party.
@@ -156,39 +141,45 @@ const (
 	aType
 )
 
+var attrNames = [...]string{
+	aSrc: "src", aSrcset: "srcset", aHref: "href", aXlinkHref: "xlink:href", aPoster: "poster",
+	aData: "data", aImagesrcset: "imagesrcset", aDataSrc: "data-src", aDataSrcset: "data-srcset",
+	aPing: "ping", aRel: "rel", aType: "type",
+}
+
+// attrTab holds the akinds by the low bits of their first byte and their
+// length; no more than two share a slot.
+var attrTab = func() (t [32][12][2]akind) {
+	for k := aSrc; int(k) < len(attrNames); k++ {
+		n := attrNames[k]
+		s := &t[n[0]&31][len(n)]
+		if s[0] == aOther {
+			s[0] = k
+		} else {
+			s[1] = k
+		}
+	}
+	return t
+}()
+
+// lookupAttr maps an attribute name, in any case, to its akind.
 func lookupAttr(name []byte) akind {
-	if len(name) < 3 || len(name) > 11 {
+	if len(name) == 0 || len(name) >= len(attrTab[0]) {
 		return aOther
 	}
-	var lb [11]byte
-	for i, c := range name {
-		lb[i] = lower(c)
+	t := &attrTab[name[0]&31][len(name)]
+	if t[0] == aOther {
+		return aOther
 	}
-	switch string(lb[:len(name)]) {
-	case "src":
-		return aSrc
-	case "srcset":
-		return aSrcset
-	case "href":
-		return aHref
-	case "xlink:href":
-		return aXlinkHref
-	case "poster":
-		return aPoster
-	case "data":
-		return aData
-	case "imagesrcset":
-		return aImagesrcset
-	case "data-src":
-		return aDataSrc
-	case "data-srcset":
-		return aDataSrcset
-	case "ping":
-		return aPing
-	case "rel":
-		return aRel
-	case "type":
-		return aType
+	return lookupAttrIn(name, t)
+}
+
+// lookupAttrIn returns the akind among t that name is, or aOther.
+func lookupAttrIn(name []byte, t *[2]akind) akind {
+	for _, k := range t {
+		if k != aOther && lowerEq(name, attrNames[k]) {
+			return k
+		}
 	}
 	return aOther
 }

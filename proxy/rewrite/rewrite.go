@@ -97,10 +97,12 @@ type Writer struct {
 	nameLen     int
 	name        [16]byte
 	el          elem
-	interesting bool // the tag is held and its attributes recorded
-	nameEnd     int  // offset of the end of the tag name
-	attrs       []attr
-	oversize    bool // the held tag passed MaxTag
+	interesting bool   // the tag is held and its attributes recorded
+	nameEnd     int    // offset of the end of the tag name
+	attrs       []attr // recorded attributes of a held tag
+	ns          int    // offset of the name of the attribute being tokenized
+	cur         bool   // the last of attrs is the attribute being tokenized
+	oversize    bool   // the held tag passed MaxTag
 
 	foreign int // depth of svg/math elements
 

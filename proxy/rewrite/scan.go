@@ -1,6 +1,10 @@
 package rewrite
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
 
 // state is the tokenizer state, after the WHATWG HTML tokenizer; states
 // the rewriter does not need to tell apart are merged.
@@ -66,6 +70,57 @@ func (w *Writer) scan() {
 			w.startHold(i) // a start tag is held until its name is known
 			w.st = sTagOpen
 			i++
+			// Fast path: a tag name that ends in this input is read here.
+			k := i
+			if k < len(in) && in[k] == '/' {
+				k++
+			}
+			if k == len(in) || !isAlpha(in[k]) {
+				continue
+			}
+			e := nameEnd(in, k+1)
+			if e == len(in) {
+				continue
+			}
+			plain := in[e] == '>' && !w.skip && w.foreign == 0
+			if plain && k > i {
+				// "</name>" outside foreign content and removed content
+				// changes nothing. The hold started here holds nothing.
+				w.hold, w.st = false, sText
+				i = e + 1
+				continue
+			}
+			el := elOther
+			if n := e - k; n < len(elemTab[0]) {
+				if t := &elemTab[in[k]&31][n]; t[0] != elOther {
+					el = lookupElemIn(in[k:e], t)
+				}
+			}
+			if plain && el == elOther && w.stubDone {
+				// So does "<name>" of an element the rewriter does not tell
+				// apart, once the stub is out.
+				w.hold, w.st = false, sText
+				i = e + 1
+				continue
+			}
+			w.isEnd = k > i
+			if w.isEnd {
+				w.release()
+			}
+			w.elemDone(e, el)
+			i = e + 1
+			switch in[e] {
+			case '>':
+				w.tagDone(e)
+				continue
+			case '/':
+				w.st = sSelfClosing
+			default:
+				w.st = sBeforeAttrName
+			}
+			if i < len(in) && w.err == nil {
+				i = w.attrStates(in, i)
+			}
 		case sTagOpen:
 			switch c := in[i]; {
 			case isAlpha(c):
@@ -125,144 +180,9 @@ func (w *Writer) scan() {
 				w.st = sBeforeAttrName
 			}
 			i++
-		case sBeforeAttrName:
-			for i < len(in) && isSpace(in[i]) {
-				i++
-			}
-			if i == len(in) {
-				return
-			}
-			switch c := in[i]; c {
-			case '/':
-				w.st = sSelfClosing
-				i++
-			case '>':
-				w.tagDone(i)
-				i++
-			default:
-				w.attrBegin(i)
-				w.st = sAttrName
-				if c == '=' { // starts the name here
-					i++
-				}
-			}
-		case sAttrName:
-			for ; i < len(in); i++ {
-				c := in[i]
-				if c == '=' || c == '>' || c == '/' || isSpace(c) {
-					break
-				}
-			}
-			if i == len(in) {
-				return
-			}
-			w.attrNameDone(i)
-			switch in[i] {
-			case '=':
-				w.st = sBeforeAttrValue
-			case '>':
-				w.tagDone(i)
-			case '/':
-				w.st = sSelfClosing
-			default:
-				w.st = sAfterAttrName
-			}
-			i++
-		case sAfterAttrName:
-			for i < len(in) && isSpace(in[i]) {
-				i++
-			}
-			if i == len(in) {
-				return
-			}
-			switch in[i] {
-			case '/':
-				w.st = sSelfClosing
-				i++
-			case '=':
-				w.st = sBeforeAttrValue
-				i++
-			case '>':
-				w.tagDone(i)
-				i++
-			default:
-				w.attrBegin(i)
-				w.st = sAttrName
-			}
-		case sBeforeAttrValue:
-			for i < len(in) && isSpace(in[i]) {
-				i++
-			}
-			if i == len(in) {
-				return
-			}
-			switch in[i] {
-			case '"':
-				w.valBegin(i + 1)
-				w.st = sAttrValueDQ
-				i++
-			case '\'':
-				w.valBegin(i + 1)
-				w.st = sAttrValueSQ
-				i++
-			case '>':
-				w.tagDone(i)
-				i++
-			default:
-				w.valBegin(i)
-				w.st = sAttrValueUnq
-			}
-		case sAttrValueDQ, sAttrValueSQ:
-			q := byte('"')
-			if w.st == sAttrValueSQ {
-				q = '\''
-			}
-			j := bytes.IndexByte(in[i:], q)
-			if j < 0 {
-				return
-			}
-			i += j
-			w.valDone(i, i+1)
-			w.st = sAfterAttrValueQ
-			i++
-		case sAttrValueUnq:
-			for ; i < len(in); i++ {
-				if c := in[i]; c == '>' || isSpace(c) {
-					break
-				}
-			}
-			if i == len(in) {
-				return
-			}
-			w.valDone(i, i)
-			if in[i] == '>' {
-				w.tagDone(i)
-			} else {
-				w.st = sBeforeAttrName
-			}
-			i++
-		case sAfterAttrValueQ:
-			switch c := in[i]; {
-			case c == '/':
-				w.st = sSelfClosing
-				i++
-			case c == '>':
-				w.tagDone(i)
-				i++
-			case isSpace(c):
-				w.st = sBeforeAttrName
-				i++
-			default:
-				w.st = sBeforeAttrName
-			}
-		case sSelfClosing:
-			if in[i] == '>' {
-				w.selfClosing = true
-				w.tagDone(i)
-				i++
-			} else {
-				w.st = sBeforeAttrName
-			}
+		case sBeforeAttrName, sAttrName, sAfterAttrName, sBeforeAttrValue,
+			sAttrValueDQ, sAttrValueSQ, sAttrValueUnq, sAfterAttrValueQ, sSelfClosing:
+			i = w.attrStates(in, i)
 		case sMarkupDecl:
 			c := in[i]
 			switch {
@@ -501,4 +421,270 @@ func (w *Writer) contentEnd() int {
 		return w.ltOff
 	}
 	return len(w.held)
+}
+
+// Byte classes of the tag states.
+const (
+	cSpace   = 1 << iota // tab, LF, FF, CR, space
+	cNameEnd             // ends a tag name: space, '/', '>'
+	cAttrEnd             // ends an attribute name: space, '/', '>', '='
+	cUnqEnd              // ends an unquoted attribute value: space, '>'
+)
+
+var class = func() (t [256]uint8) {
+	for _, c := range []byte(" \t\n\r\f") {
+		t[c] = cSpace | cNameEnd | cAttrEnd | cUnqEnd
+	}
+	t['/'] = cNameEnd | cAttrEnd
+	t['>'] = cNameEnd | cAttrEnd | cUnqEnd
+	t['='] = cAttrEnd
+	return t
+}()
+
+// attrStates runs the attribute states of a tag (before attribute name through
+// self-closing start tag) from in[i], in state w.st. It returns past the
+// '>' that ends the tag, after tagDone set the next state, or at the end of
+// the input with the state saved. The attributes are recorded only for a
+// held tag (w.interesting); for every other tag this only finds the '>'.
+func (w *Writer) attrStates(in []byte, i int) int {
+	st := w.st
+	rec := w.interesting
+	for i < len(in) {
+		switch st {
+		case sBeforeAttrName:
+			for class[in[i]]&cSpace != 0 {
+				if i++; i == len(in) {
+					w.st = st
+					return i
+				}
+			}
+			switch c := in[i]; c {
+			case '/':
+				st = sSelfClosing
+				i++
+				continue
+			case '>':
+				return w.closeTag(i)
+			default:
+				if rec {
+					w.attrBegin(i)
+				}
+				st = sAttrName
+				if c == '=' { // starts the name here
+					i++
+				}
+			}
+			fallthrough
+		case sAttrName:
+			i = attrNameEnd(in, i)
+			if i == len(in) {
+				w.st = sAttrName
+				return i
+			}
+			if rec {
+				w.attrNameDone(in, i)
+			}
+			switch in[i] {
+			case '=':
+				st = sBeforeAttrValue
+			case '>':
+				return w.closeTag(i)
+			case '/':
+				st = sSelfClosing
+				i++
+				continue
+			default:
+				st = sAfterAttrName
+				i++
+				continue
+			}
+			i++
+			if i == len(in) {
+				w.st = st
+				return i
+			}
+			fallthrough
+		case sBeforeAttrValue:
+			for class[in[i]]&cSpace != 0 {
+				if i++; i == len(in) {
+					w.st = sBeforeAttrValue
+					return i
+				}
+			}
+			switch c := in[i]; c {
+			case '"', '\'':
+				if rec {
+					w.valBegin(i + 1)
+				}
+				i++
+				j := quote(in[i:], c)
+				if j < 0 {
+					w.st = sAttrValueDQ
+					if c == '\'' {
+						w.st = sAttrValueSQ
+					}
+					return len(in)
+				}
+				i += j
+				if rec {
+					w.valDone(i, i+1)
+				}
+				i++
+				st = sAfterAttrValueQ
+			case '>':
+				return w.closeTag(i)
+			default:
+				if rec {
+					w.valBegin(i)
+				}
+				st = sAttrValueUnq
+			}
+		case sAfterAttrName:
+			for class[in[i]]&cSpace != 0 {
+				if i++; i == len(in) {
+					w.st = st
+					return i
+				}
+			}
+			switch in[i] {
+			case '/':
+				st = sSelfClosing
+				i++
+			case '=':
+				st = sBeforeAttrValue
+				i++
+			case '>':
+				return w.closeTag(i)
+			default:
+				if rec {
+					w.attrBegin(i)
+				}
+				st = sAttrName
+			}
+		case sAttrValueDQ, sAttrValueSQ:
+			q := byte('"')
+			if st == sAttrValueSQ {
+				q = '\''
+			}
+			j := bytes.IndexByte(in[i:], q)
+			if j < 0 {
+				w.st = st
+				return len(in)
+			}
+			i += j
+			if rec {
+				w.valDone(i, i+1)
+			}
+			st = sAfterAttrValueQ
+			i++
+		case sAttrValueUnq:
+			for i < len(in) && class[in[i]]&cUnqEnd == 0 {
+				i++
+			}
+			if i == len(in) {
+				w.st = st
+				return i
+			}
+			if rec {
+				w.valDone(i, i)
+			}
+			if in[i] == '>' {
+				return w.closeTag(i)
+			}
+			st = sBeforeAttrName
+			i++
+		case sAfterAttrValueQ:
+			switch c := in[i]; {
+			case c == '/':
+				st = sSelfClosing
+				i++
+			case c == '>':
+				return w.closeTag(i)
+			case class[c]&cSpace != 0:
+				st = sBeforeAttrName
+				i++
+			default:
+				st = sBeforeAttrName
+			}
+		case sSelfClosing:
+			if in[i] == '>' {
+				w.selfClosing = true
+				return w.closeTag(i)
+			}
+			st = sBeforeAttrName
+		}
+	}
+	w.st = st
+	return i
+}
+
+// Words of eight input bytes let the loops over names and short values
+// skip the bytes that cannot end them eight at a time (SWAR): a candidate
+// word marks, in the top bit of each byte, the bytes that may; below the
+// lowest mark the marks are exact, so the byte loop that follows starts at
+// the first candidate and decides.
+const (
+	ones = 0x0101010101010101
+	high = 0x8080808080808080
+)
+
+// zeros marks the zero bytes of x.
+func zeros(x uint64) uint64 { return (x - ones) & ^x & high }
+
+// nameEnd returns the index of the first byte at or after i that ends a
+// tag name (space, '/', '>'), or len(in).
+func nameEnd(in []byte, i int) int {
+	for ; i+8 <= len(in); i += 8 {
+		x := binary.LittleEndian.Uint64(in[i:])
+		// Bytes below 0x21 cover the white space.
+		if m := (x-0x21*ones)&^x&high | zeros(x^'/'*ones) | zeros(x^'>'*ones); m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
+			break
+		}
+	}
+	for i < len(in) && class[in[i]]&cNameEnd == 0 {
+		i++
+	}
+	return i
+}
+
+// attrNameEnd returns the index of the first byte at or after i that ends
+// an attribute name (space, '/', '>', '='), or len(in).
+func attrNameEnd(in []byte, i int) int {
+	for ; i+8 <= len(in); i += 8 {
+		x := binary.LittleEndian.Uint64(in[i:])
+		if m := (x-0x21*ones)&^x&high | zeros(x^'/'*ones) | zeros(x^'>'*ones) | zeros(x^'='*ones); m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
+			break
+		}
+	}
+	for i < len(in) && class[in[i]]&cAttrEnd == 0 {
+		i++
+	}
+	return i
+}
+
+// quote returns the index of the first q in b, or -1: bytes.IndexByte,
+// with short values found inline.
+func quote(b []byte, q byte) int {
+	if len(b) >= 16 {
+		x, y := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])
+		if m := zeros(x ^ uint64(q)*ones); m != 0 {
+			return bits.TrailingZeros64(m) >> 3
+		}
+		if m := zeros(y ^ uint64(q)*ones); m != 0 {
+			return 8 + bits.TrailingZeros64(m)>>3
+		}
+		if j := bytes.IndexByte(b[16:], q); j >= 0 {
+			return 16 + j
+		}
+		return -1
+	}
+	return bytes.IndexByte(b, q)
+}
+
+// closeTag ends the tag at the '>' at in[i] and returns where scanning goes on.
+func (w *Writer) closeTag(i int) int {
+	w.tagDone(i)
+	return i + 1
 }

@@ -1,45 +1,83 @@
 package rewrite
 
-import "github.com/consentgate/consentgate/rules"
+import (
+	"encoding/binary"
+	"math/bits"
+
+	"github.com/consentgate/consentgate/rules"
+)
 
 // classify returns the vendor of a cleaned URL if it is denied.
 func (w *Writer) classify(u []byte) *rules.Vendor {
 	if len(u) == 0 {
 		return nil
 	}
-	h := rules.URLHost(u)
-	if len(h) == 0 {
-		return nil
-	}
 	// Pages repeat a few hosts (their CDN) hundreds of times: remember the
-	// last few answers for this page.
+	// last few answers for this page, by the URL up to the '/' that ends
+	// its host (rules.URLHost reads nothing past that '/'), and by host.
 	c := &w.hosts
-	if len(h) <= len(c.host[0]) {
-		for k := range c.n {
-			if c.len[k] == len(h) && string(c.host[k][:len(h)]) == string(h) {
-				return c.v[k]
-			}
+	if v, ok := c.prefix(u); ok {
+		return v
+	}
+	h := rules.URLHost(u)
+	if len(h) == 0 || len(h) > len(c.host[0]) {
+		return w.classifyHost(h)
+	}
+	k := -1
+	for j := range c.n {
+		if c.len[j] == len(h) && string(c.host[j][:len(h)]) == string(h) {
+			k = j
+			break
 		}
 	}
-	v := w.pol.set.Classify(w.pol.site, h)
-	if !w.pol.denied(v) {
-		v = nil
-	}
-	if len(h) <= len(c.host[0]) {
-		k := c.next
+	if k < 0 {
+		k = c.next
 		c.next = (c.next + 1) % len(c.v)
 		c.n = max(c.n, k+1)
 		c.len[k] = copy(c.host[k][:], h)
-		c.v[k] = v
+		c.v[k] = w.classifyHost(h)
+	}
+	// h is a part of u: remember the URL up to its end when a '/' follows.
+	c.plen[k] = 0
+	if start := cap(u) - cap(h); start >= 0 && start+len(h) < len(u) && &u[start] == &h[0] {
+		if end := start + len(h); u[end] == '/' && end <= len(c.pre[k]) && !needsClean(u[:end]) {
+			c.plen[k] = copy(c.pre[k][:], u[:end])
+		}
+	}
+	return c.v[k]
+}
+
+// classifyHost returns the vendor of a host if it is denied.
+func (w *Writer) classifyHost(h []byte) *rules.Vendor {
+	if len(h) == 0 {
+		return nil
+	}
+	v := w.pol.set.Classify(w.pol.site, h)
+	if !w.pol.denied(v) {
+		return nil
 	}
 	return v
 }
 
+// prefix looks u up by the start of the URLs in the cache. As that start
+// holds nothing that clean changes, u may be cleaned or not.
+func (c *hostCache) prefix(u []byte) (*rules.Vendor, bool) {
+	for k := range c.n {
+		if n := c.plen[k]; n > 0 && n < len(u) && u[n] == '/' && string(u[:n]) == string(c.pre[k][:n]) {
+			return c.v[k], true
+		}
+	}
+	return nil, false
+}
+
 // hostCache holds the last hosts classified for a page and their denied
-// vendor (or nil). It is valid for one Policy, so Reset clears it.
+// vendor (or nil), with the start of a URL that had the host, through the
+// host (plen 0 when none). It is valid for one Policy, so Reset clears it.
 type hostCache struct {
 	host [8][64]byte
 	len  [8]int
+	pre  [8][96]byte
+	plen [8]int
 	v    [8]*rules.Vendor
 	n    int
 	next int
@@ -48,14 +86,36 @@ type hostCache struct {
 // classifyList classifies each URL of a srcset (srcset true) or of a
 // space-separated list (ping) and returns the first denied vendor.
 func (w *Writer) classifyList(val []byte, srcset bool) *rules.Vendor {
-	s := w.clean(val, true)
+	if v, ok := w.list(val, srcset, true); ok {
+		return v
+	}
+	v, _ := w.list(w.clean(val, true), srcset, false)
+	return v
+}
+
+// list is classifyList over s. With raw, s is the value as it is and list
+// gives up (ok false) at the first byte that clean would change in a list;
+// up to there, the value and its cleaned form split the same way.
+func (w *Writer) list(s []byte, srcset, raw bool) (v *rules.Vendor, ok bool) {
+	sep, stop, desc := uint8(uSpace), uint8(uSpace), uint8(uComma)
+	if srcset {
+		sep |= uComma
+	}
+	if raw {
+		stop |= uRef
+		desc |= uRef
+	}
 	for i := 0; i < len(s); {
-		for i < len(s) && (isSpace(s[i]) || srcset && s[i] == ',') {
+		for i < len(s) && uclass[s[i]]&sep != 0 {
 			i++
 		}
 		start := i
-		for i < len(s) && !isSpace(s[i]) {
+		i = urlEnd(s, i)
+		for i < len(s) && uclass[s[i]]&stop == 0 {
 			i++
+		}
+		if i < len(s) && uclass[s[i]]&uRef != 0 && raw {
+			return nil, false
 		}
 		u := s[start:i]
 		if srcset {
@@ -65,16 +125,31 @@ func (w *Writer) classifyList(val []byte, srcset bool) *rules.Vendor {
 				}
 			} else {
 				// Skip the descriptors, up to the next comma.
-				for i < len(s) && s[i] != ',' {
+				for i < len(s) && uclass[s[i]]&desc == 0 {
 					i++
+				}
+				if i < len(s) && uclass[s[i]]&uRef != 0 && raw {
+					return nil, false
 				}
 			}
 		}
 		if v := w.classify(u); v != nil {
-			return v
+			return v, true
 		}
 	}
-	return nil
+	return nil, true
+}
+
+// urlEnd skips, eight bytes at a time (see nameEnd), the bytes from s[i]
+// that can be neither white space nor a byte clean changes in a list.
+func urlEnd(s []byte, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64(s[i:])
+		if m := (x-0x21*ones)&^x&high | zeros(x^'&'*ones) | zeros(x^'%'*ones) | zeros(x^'\\'*ones); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	return i
 }
 
 // clean returns an attribute value as the browser's URL parser sees it,
@@ -83,14 +158,7 @@ func (w *Writer) classifyList(val []byte, srcset bool) *rules.Vendor {
 // slashes, and percent-encoded host characters decoded. The result may
 // alias w.scratch.
 func (w *Writer) clean(v []byte, keepSpace bool) []byte {
-	need := false
-	for _, c := range v {
-		if c == '&' || c == '\\' || c == '\t' || c == '\n' || c == '\r' || c == '%' {
-			need = true
-			break
-		}
-	}
-	if !need {
+	if !needsClean(v) {
 		return v
 	}
 	b := w.scratch[:0]
@@ -125,6 +193,44 @@ func (w *Writer) clean(v []byte, keepSpace bool) []byte {
 	}
 	w.scratch = b[:n]
 	return w.scratch
+}
+
+// Byte classes of attribute values.
+const (
+	uSpace = 1 << iota // HTML white space
+	uComma             // ','
+	uClean             // '&', '\\', tab, LF, CR, '%': clean has work to do
+	uRef               // '&', '\\', '%': what clean changes in a list
+)
+
+var uclass = func() (t [256]uint8) {
+	for _, c := range []byte(" \t\n\r\f") {
+		t[c] = uSpace
+	}
+	t[','] = uComma
+	for _, c := range []byte("&\\\t\n\r%") {
+		t[c] |= uClean
+	}
+	for _, c := range []byte("&\\%") {
+		t[c] |= uRef
+	}
+	return t
+}()
+
+// needsClean reports whether v holds a byte that clean changes or decodes.
+func needsClean(v []byte) bool {
+	for len(v) >= 4 {
+		if (uclass[v[0]]|uclass[v[1]]|uclass[v[2]]|uclass[v[3]])&uClean != 0 {
+			return true
+		}
+		v = v[4:]
+	}
+	for _, c := range v {
+		if uclass[c]&uClean != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func unhex(a, b byte) (byte, bool) {
