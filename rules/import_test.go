@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -99,12 +100,18 @@ func TestImportErrors(t *testing.T) {
 	}
 }
 
-// ocdPath is the Open Cookie Database shared with the project's tests; it
-// is not copied into the repository.
-const ocdPath = "/work/shared/data/open-cookie-database.csv"
+// ocdPath finds the Open Cookie Database shared with the project's tests
+// (it is not copied into the repository): $CONSENTGATE_OCD, else
+// shared/data/ beside the checkout, as developers and CI have it.
+func ocdPath() string {
+	if p := os.Getenv("CONSENTGATE_OCD"); p != "" {
+		return p
+	}
+	return filepath.Join("..", "..", "shared", "data", "open-cookie-database.csv")
+}
 
 func TestImportOpenCookieDatabase(t *testing.T) {
-	f, err := os.Open(ocdPath)
+	f, err := os.Open(ocdPath())
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("CI needs the Open Cookie Database: %v", err)
@@ -136,7 +143,7 @@ func TestImportOpenCookieDatabase(t *testing.T) {
 	// Compiled after the catalogue, the import adds cookies the catalogue
 	// lacks and never takes over the catalogue's own.
 	cfg := DefaultConfig("http://127.0.0.1:1")
-	cfg.Imports = []ImportConfig{{Format: FormatOCD, Path: ocdPath, Licence: "Apache-2.0"}}
+	cfg.Imports = []ImportConfig{{Format: FormatOCD, Path: ocdPath(), Licence: "Apache-2.0"}}
 	s, err := Compile(cfg)
 	if err != nil {
 		t.Fatal(err)
