@@ -74,6 +74,12 @@ func parseCMP(kind cmpKind, name, v []byte, explain bool) cmpResult {
 	case cmpKlaro:
 		parseKlaro(v, &res)
 	}
+	if !res.fail.ok() {
+		// Whatever a parser read before it failed, a string it could not
+		// read grants nothing (found by fuzzing: a Cookiebot value with
+		// statistics:true before a malformed category).
+		res.granted = 0
+	}
 	if explain {
 		d := map[string]any{"cookie": string(name)}
 		if res.fail.ok() {

@@ -308,7 +308,15 @@ func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, addr netip.Ad
 	// cheaper than VisitAll, which re-serialises the Cookie header on every
 	// call. Headers built with Set/Add have none and are visited.
 	if raw := h.RawHeaders(); len(raw) > 0 {
-		scanRawHeaders(raw, visit)
+		lens := uint64(1)<<len("Sec-GPC") | 1<<len("DNT")
+		if n := len(countryHeader); n > 0 {
+			if n < 64 {
+				lens |= 1 << n
+			} else {
+				lens = 0 // visit every line
+			}
+		}
+		scanRawHeaders(raw, lens, visit)
 	} else {
 		h.VisitAll(visit)
 	}
@@ -670,7 +678,10 @@ func (r *Reader) cmp(k cmpKind, name string, x *raw, groups map[string]rules.Cat
 // scanRawHeaders calls fn for each "name: value" line of raw header bytes
 // (the lines after the request line, as fasthttp's RawHeaders returns
 // them). The value keeps its surrounding whitespace.
-func scanRawHeaders(raw []byte, fn func(k, v []byte)) {
+//
+// lens, when not zero, has bit n set for each name length n (< 64) that fn
+// wants: the other lines are skipped without a call, which is most of them.
+func scanRawHeaders(raw []byte, lens uint64, fn func(k, v []byte)) {
 	for len(raw) > 0 {
 		line := raw
 		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
@@ -682,7 +693,7 @@ func scanRawHeaders(raw []byte, fn func(k, v []byte)) {
 			line = line[:n-1]
 		}
 		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 {
+		if colon <= 0 || lens != 0 && (colon >= 64 || lens&(1<<colon) == 0) {
 			continue
 		}
 		// Values are trimmed by the callers that match (isOne,
