@@ -197,6 +197,12 @@ func (w *Writer) decide(i int) {
 	case el == elNoscript:
 		w.holdEl, w.cs, w.ltOff = elNoscript, len(tag), len(tag)
 		w.enter(el)
+	case el == elAmpAnalytics && !w.nested && !(w.foreign > 0 && w.selfClosing):
+		// The inline configuration is held through </amp-analytics> and
+		// matched (finishHeld); the content is then rewritten as markup.
+		w.holdEl, w.cs, w.ltOff = elAmpAnalytics, len(tag), len(tag)
+		w.enter(el)
+		w.rawText(el)
 	default:
 		w.release()
 		w.enter(el)
@@ -214,9 +220,10 @@ func (w *Writer) skipContent(el elem) {
 // enforce removes or neutralises the held element el of vendor v.
 func (w *Writer) enforce(j int, tag []byte, el elem, v *rules.Vendor, data bool) {
 	act := w.pol.action(v)
-	if data {
+	if data || el == elAmpAnalytics {
 		// A denied URL in data-src is loaded by lazy loaders and consent
-		// tools alike; renaming attributes cannot stop that.
+		// tools alike; renaming attributes cannot stop that. Nor can it
+		// stop the AMP runtime from reading an inline analytics config.
 		act = rules.Remove
 	}
 	w.record(v, el, act)
@@ -241,7 +248,8 @@ func (w *Writer) neutralise(tag []byte, el elem, v *rules.Vendor) []byte {
 	b = append(b, '"')
 	prev := w.nameEnd
 	for _, a := range w.attrs {
-		if a.kind.url(el) && a.kind != aDataSrc && a.kind != aDataSrcset || el == elScript && a.kind == aType {
+		if a.kind.url(el) && a.kind != aDataSrc && a.kind != aDataSrcset ||
+			a.kind == aType && (el == elScript || el == elAmpAd || el == elAmpEmbed) {
 			b = append(b, tag[prev:a.ns]...)
 			b = append(b, "data-"...)
 			prev = a.ns
@@ -302,6 +310,9 @@ func (w *Writer) verdict(tag []byte, el elem) (*rules.Vendor, bool) {
 		if v != nil {
 			return v, a.kind == aDataSrc || a.kind == aDataSrcset
 		}
+	}
+	if el == elAmpAd || el == elAmpEmbed || el == elAmpAnalytics {
+		return w.ampTypeVendor(tag, el), false
 	}
 	return nil, false
 }
@@ -384,6 +395,10 @@ func (w *Writer) finishHeld(j int) {
 		return
 	}
 	content := all[w.cs:w.ltOff]
+	if el == elAmpAnalytics {
+		w.ampAnalytics(all, content, j)
+		return
+	}
 	if el == elNoscript {
 		if len(content) > MaxInline {
 			w.stats.Oversize++
@@ -452,18 +467,8 @@ func (w *Writer) noscript(all, content []byte, j int) {
 
 // match returns the first denied vendor whose signature is in content.
 func (w *Writer) match(content []byte) *rules.Vendor {
-	if bytes.Contains(content, []byte(`\/`)) {
-		// JSON-style escaped slashes, as in "https:\/\/connect.facebook.net\/".
-		b := w.scratch[:0]
-		for k := 0; k < len(content); k++ {
-			if content[k] == '\\' && k+1 < len(content) && content[k+1] == '/' {
-				continue
-			}
-			b = append(b, content[k])
-		}
-		w.scratch = b
-		content = b
-	}
+	// JSON-style escaped slashes, as in "https:\/\/connect.facebook.net\/".
+	content = w.unescape(content)
 	w.found = nil
 	w.pol.set.Signatures().Each(content, w.matchFn)
 	return w.found
@@ -493,11 +498,11 @@ func (w *Writer) bound() {
 		w.ltOff -= n
 	case w.holdEl == elScript && w.contentEnd()-w.cs > MaxInline:
 		w.oversizeScript(w.held, len(w.in), true)
-	case w.holdEl == elNoscript && w.contentEnd()-w.cs > MaxInline:
+	case (w.holdEl == elNoscript || w.holdEl == elAmpAnalytics) && w.contentEnd()-w.cs > MaxInline:
 		w.stats.Oversize++
+		w.skip, w.skipEl, w.skipDepth = true, w.holdEl, 1
 		w.holdEl = elOther
 		w.replace(len(w.in), nil)
-		w.skip, w.skipEl, w.skipDepth = true, elNoscript, 1
 	}
 }
 

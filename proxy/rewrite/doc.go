@@ -55,6 +55,55 @@
 //   - noscript: its content is rewritten as markup with the same policy
 //     (for browsers without scripting). If that removes something and only
 //     white space is left, the whole noscript element goes.
+//   - AMP components: amp-pixel, amp-img, amp-anim, amp-iframe, amp-video,
+//     amp-audio, amp-ad and amp-embed by src, srcset, poster, data-src and
+//     data-srcset, like img and iframe; amp-ad and amp-embed also by their
+//     type (the ad network) and amp-analytics by its type (the vendor
+//     configuration), its config URL and its content: the inline JSON
+//     configuration is held through </amp-analytics> (within MaxInline)
+//     and attributed to a denied vendor by a signature or by a denied host
+//     after "//" (JSON "\/" undone). An amp-analytics that nothing
+//     attributes may be first-party: it stays, its content rewritten as
+//     markup like a noscript's. (Its content ends at the first
+//     "</amp-analytics", even one inside the JSON; inside a noscript an
+//     amp-analytics is attributed by its attributes alone.) Only names that start with "amp-" are
+//     looked up, so other tags cost the tokenizer two byte compares.
+//
+// The AMP types mapped to catalogue vendors (rules.Vendor.ID), in any case;
+// other types are attributed by URL alone:
+//
+//	amp-analytics type           vendor
+//	googleanalytics, gtag        google-analytics
+//	googleadwords                google-ads
+//	facebookpixel                meta-pixel
+//	adobeanalytics,              adobe-analytics
+//	adobeanalytics_nativeConfig
+//	chartbeat                    chartbeat
+//	comscore                     comscore
+//	parsely                      parsely
+//	quantcast                    quantcast
+//	segment                      segment
+//	metrika                      yandex-metrica
+//	amplitude                    amplitude
+//	mparticle                    mparticle
+//	permutive                    permutive
+//	lotame                       lotame
+//	newrelic                     new-relic-browser
+//
+//	amp-ad / amp-embed type      vendor
+//	doubleclick, adsense         google-ads
+//	a9                           amazon-ads
+//	criteo                       criteo
+//	taboola                      taboola
+//	outbrain                     outbrain
+//	appnexus                     xandr
+//	pubmatic                     pubmatic
+//	openx                        openx
+//	teads                        teads
+//	triplelift                   triplelift
+//	yieldmo                      yieldmo
+//	adform                       adform
+//	yandex                       yandex-ads
 //
 // URLs match in any case, absolute or protocol-relative, quoted or not,
 // with character references decoded (&#x2F;, &colon;, &amp;, ...), ASCII
@@ -65,17 +114,21 @@
 // The action is site.Actions[vendor.Category]:
 //
 //   - Remove drops the element; for script, iframe, noscript, object,
-//     video and audio its content too, through the matching end tag.
+//     video, audio and the AMP components its content too, through the
+//     matching end tag (nested elements of the same name counted).
 //   - Neutralise keeps the element but makes it inert and restorable:
 //     data-consent-category="<category>" is added right after the tag name
 //     (so it wins over duplicates), and every URL attribute is renamed with
 //     a "data-" prefix (src→data-src, srcset→data-srcset, href→data-href,
 //     poster→data-poster, ping→data-ping). A script also gets
-//     type="text/plain" and its own type becomes data-type.
+//     type="text/plain" and its own type becomes data-type; an amp-ad or
+//     amp-embed's type becomes data-type, which leaves it inert.
 //
 // A denied URL found only in data-src or data-srcset always removes the
 // element: lazy loaders and consent tools load those attributes, so
-// renaming cannot stop them.
+// renaming cannot stop them. An attributed amp-analytics is always
+// removed too: the AMP runtime reads its inline configuration whatever
+// its attributes are called.
 //
 // # Stub
 //
@@ -94,13 +147,14 @@
 // # Bounds and the fail-closed rule
 //
 // A Writer holds at most one element: a start tag being parsed (MaxTag,
-// 64 KiB) and, for an inline script or noscript, its content (MaxInline,
-// 64 KiB). Past a bound, each case is decided without unbounded memory and
+// 64 KiB) and, for an inline script, a noscript or an amp-analytics, its
+// content (MaxInline, 64 KiB). Past a bound, each case is decided without unbounded memory and
 // counted in Stats.Oversize:
 //
 //   - A start tag longer than MaxTag is removed with its content, whatever
 //     its attributes.
-//   - A noscript whose content is longer than MaxInline is removed.
+//   - A noscript, or an amp-analytics that no attribute attributes, whose
+//     content is longer than MaxInline is removed.
 //   - An inline script longer than MaxInline is decided on its first
 //     MaxInline bytes: a denied signature there removes or neutralises it.
 //     Otherwise it streams out, and every later occurrence of a denied

@@ -22,6 +22,16 @@ const (
 	elObject
 	elInput
 	elImage // SVG <image>
+	// AMP components that load a URL or a vendor (see ampElems).
+	elAmpPixel
+	elAmpImg
+	elAmpAnim
+	elAmpIframe
+	elAmpVideo
+	elAmpAudio
+	elAmpAd
+	elAmpEmbed
+	elAmpAnalytics
 	// Elements that change how what follows is tokenized, or where the
 	// stub goes.
 	elSvg
@@ -43,13 +53,18 @@ var elemNames = [...]string{
 	elOther: "", elScript: "script", elNoscript: "noscript", elImg: "img", elIframe: "iframe",
 	elFrame: "frame", elLink: "link", elA: "a", elArea: "area", elVideo: "video", elAudio: "audio",
 	elSource: "source", elTrack: "track", elEmbed: "embed", elObject: "object", elInput: "input",
-	elImage: "image", elSvg: "svg", elMath: "math", elHTML: "html", elHead: "head", elMeta: "meta",
+	elImage: "image", elAmpPixel: "amp-pixel", elAmpImg: "amp-img", elAmpAnim: "amp-anim",
+	elAmpIframe: "amp-iframe", elAmpVideo: "amp-video", elAmpAudio: "amp-audio", elAmpAd: "amp-ad",
+	elAmpEmbed: "amp-embed", elAmpAnalytics: "amp-analytics", elSvg: "svg", elMath: "math", elHTML: "html", elHead: "head", elMeta: "meta",
 	elTitle: "title", elBase: "base", elStyle: "style", elTextarea: "textarea", elXmp: "xmp",
 	elNoembed: "noembed", elNoframes: "noframes", elPlaintext: "plaintext",
 }
 
 // lookupElem maps a tag name, in any case, to its elem.
 func lookupElem(name []byte) elem {
+	if ampName(name) {
+		return lookupAmp(name)
+	}
 	if len(name) == 0 || len(name) >= len(elemTab[0]) {
 		return elOther
 	}
@@ -58,6 +73,26 @@ func lookupElem(name []byte) elem {
 		return elOther
 	}
 	return lookupElemIn(name, t)
+}
+
+// ampName reports whether name may be an AMP component ("amp-..."): two
+// byte compares, so the tokenizer's fast path pays next to nothing for the
+// names of other elements.
+func ampName(name []byte) bool {
+	return len(name) > 4 && name[3] == '-' && name[0]|0x20 == 'a'
+}
+
+// lookupAmp returns the AMP component elem that name is, or elOther.
+func lookupAmp(name []byte) elem {
+	if len(name) > len(elemNames[elAmpAnalytics]) || name[1]|0x20 != 'm' || name[2]|0x20 != 'p' {
+		return elOther
+	}
+	for e := elAmpPixel; e <= elAmpAnalytics; e++ {
+		if lowerEq(name, elemNames[e]) {
+			return e
+		}
+	}
+	return elOther
 }
 
 // lookupElemIn returns the elem among t that name is, or elOther.
@@ -71,9 +106,13 @@ func lookupElemIn(name []byte, t *[2]elem) elem {
 }
 
 // elemTab holds the elems by the low bits of their first byte and their
-// length; no more than two share a slot.
+// length; no more than two share a slot. AMP components are looked up
+// apart (lookupAmp).
 var elemTab = func() (t [32][10][2]elem) {
 	for e := elScript; int(e) < len(elemNames); e++ {
+		if e.amp() {
+			continue
+		}
 		n := elemNames[e]
 		s := &t[n[0]&31][len(n)]
 		if s[0] == elOther {
@@ -99,7 +138,10 @@ func lowerEq(b []byte, s string) bool {
 }
 
 // loads reports whether the element can load a third party.
-func (e elem) loads() bool { return e >= elScript && e <= elImage }
+func (e elem) loads() bool { return e >= elScript && e <= elAmpAnalytics }
+
+// amp reports whether the element is an AMP component.
+func (e elem) amp() bool { return e >= elAmpPixel && e <= elAmpAnalytics }
 
 // container reports whether removing the element removes its content too,
 // through the matching end tag.
@@ -108,7 +150,8 @@ func (e elem) container() bool {
 	case elScript, elNoscript, elIframe, elObject, elVideo, elAudio:
 		return true
 	}
-	return false
+	return e.amp() // AMP components have end tags and fallback content
+
 }
 
 // beforeStub reports whether the element may come before the stub: it runs
@@ -139,12 +182,13 @@ const (
 	aPing
 	aRel
 	aType
+	aConfig // amp-analytics config
 )
 
 var attrNames = [...]string{
 	aSrc: "src", aSrcset: "srcset", aHref: "href", aXlinkHref: "xlink:href", aPoster: "poster",
 	aData: "data", aImagesrcset: "imagesrcset", aDataSrc: "data-src", aDataSrcset: "data-srcset",
-	aPing: "ping", aRel: "rel", aType: "type",
+	aPing: "ping", aRel: "rel", aType: "type", aConfig: "config",
 }
 
 // attrTab holds the akinds by the low bits of their first byte and their
@@ -192,6 +236,8 @@ func (k akind) url(el elem) bool {
 		return true
 	case aHref, aXlinkHref:
 		return el == elLink || el == elScript || el == elImage
+	case aConfig:
+		return el == elAmpAnalytics
 	}
 	return false
 }

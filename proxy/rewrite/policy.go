@@ -18,6 +18,8 @@ type compiled struct {
 	hash   string
 	sigs   []signature // of denied vendors, for oversize scripts
 	maxSig int
+
+	ampAnalytics, ampAds []ampVendor // the AMP type tables for set
 }
 
 type signature struct {
@@ -30,6 +32,8 @@ func compilePolicy(p Policy) *compiled {
 	if p.Set == nil || p.Deny == 0 {
 		return c
 	}
+	c.ampAnalytics = resolveAmp(p.Set, ampAnalyticsTypes)
+	c.ampAds = resolveAmp(p.Set, ampAdTypes)
 	var arrays, funcs []string
 	for _, v := range p.Set.Vendors() {
 		if !c.denied(v) {

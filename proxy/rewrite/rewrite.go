@@ -11,8 +11,8 @@ import (
 const (
 	// MaxTag bounds the start tag of an element that can load a third party.
 	MaxTag = 64 << 10
-	// MaxInline bounds the content of an inline script or a noscript
-	// element held while it is matched.
+	// MaxInline bounds the content of an inline script, a noscript or an
+	// amp-analytics element held while it is matched.
 	MaxInline = 64 << 10
 )
 
@@ -115,11 +115,11 @@ type Writer struct {
 	// Raw text.
 	rawEl  elem
 	ss     sstate
-	ret    sstate  // where a failed end tag candidate returns
-	tb     [8]byte // name after "</" or "<" in raw text
+	ret    sstate   // where a failed end tag candidate returns
+	tb     [16]byte // name after "</" or "<" in raw text
 	tbn    int
 	ltOff  int  // offset of the '<' of a candidate end tag in the held region
-	holdEl elem // element whose content is held: script or noscript
+	holdEl elem // element whose content is held: script, noscript or amp-analytics
 	cs     int  // offset of the held content's first byte
 	tagEnd int  // offset just past the held start tag
 	data   bool // the held script is data (JSON, template), not matched

@@ -96,6 +96,9 @@ func (w *Writer) scan() {
 					el = lookupElemIn(in[k:e], t)
 				}
 			}
+			if el == elOther && ampName(in[k:e]) {
+				el = lookupAmp(in[k:e])
+			}
 			if plain && el == elOther && w.stubDone {
 				// So does "<name>" of an element the rewriter does not tell
 				// apart, once the stub is out.
@@ -284,7 +287,7 @@ func (w *Writer) raw(in []byte, i int) int {
 				w.ss = rData
 			}
 		case rEndName:
-			if isAlpha(c) {
+			if isAlpha(c) || c == '-' && w.rawEl == elAmpAnalytics {
 				if w.tbn < len(w.tb) {
 					w.tb[w.tbn] = lower(c)
 				}
