@@ -102,7 +102,9 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 		// nothing load from a third party.
 		s.metrics.FailClosed.WithLabelValues(e.sm.name, "undecodable").Inc()
 		h.Set("Content-Security-Policy", failClosedCSP)
-		relayBody(ctx, resp, prefix)
+		if relayBody(ctx, resp, prefix) != nil {
+			s.metrics.UpstreamErrors.WithLabelValues(e.sm.name, reasonMidBody).Inc()
+		}
 		return
 	}
 	if rs.gz == nil {

@@ -80,7 +80,9 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 		return
 	}
 	released = true
-	relayBody(ctx, resp, sniffed)
+	if relayBody(ctx, resp, sniffed) != nil {
+		s.metrics.UpstreamErrors.WithLabelValues(sm.name, reasonMidBody).Inc()
+	}
 }
 
 // sniffLen is how much of an unlabelled body is read to decide whether it
@@ -228,20 +230,54 @@ func isReset(err error) bool {
 // and releases resp when done. A body cut short upstream reaches the client
 // visibly cut: a short Content-Length, or no last chunk.
 // prefix, when not nil, are bytes already taken from the stream.
-func relayBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, prefix []byte) {
+//
+// It returns errTruncated when a small body read whole broke off (the
+// visitor gets a 502); a streamed one that breaks off is cut visibly later.
+func relayBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, prefix []byte) error {
 	if resp.IsBodyStream() {
 		n := resp.Header.ContentLength()
+		if n >= 0 && n <= bufferBelow {
+			return bufferBody(ctx, resp, prefix, n)
+		}
 		if n < 0 {
 			n = -1
 		}
 		b := bodyPool.Get().(*upstreamBody)
 		b.resp, b.prefix = resp, prefix
 		ctx.Response.SetBodyStream(b, n)
-		return
+		return nil
 	}
 	ctx.Response.SetBodyRaw(nil)
 	ctx.Response.SwapBody(resp.SwapBody(nil))
 	fasthttp.ReleaseResponse(resp)
+	return nil
+}
+
+// bufferBelow is the largest body of known length read whole before it is
+// sent: headers and body then leave in one write, where streaming costs a
+// write for the headers and one per read. Measured with the bench harness
+// on 1 KB pages (see bench/RESULTS.md).
+const bufferBelow = 64 << 10
+
+// bufferBody reads a small body of known length whole into the response.
+// An upstream that breaks off inside it gets the visitor a 502, since
+// nothing was sent yet.
+func bufferBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, prefix []byte, n int) error {
+	defer fasthttp.ReleaseResponse(resp)
+	defer resp.CloseBodyStream() //nolint:errcheck
+	w := ctx.Response.BodyWriter()
+	w.Write(prefix) //nolint:errcheck // appends to memory
+	rest := int64(n - len(prefix))
+	if rest > 0 {
+		bp := chunkPool.Get().(*[]byte)
+		defer chunkPool.Put(bp)
+		if _, err := io.CopyBuffer(w, io.LimitReader(resp.BodyStream(), rest), *bp); err != nil || int64(len(ctx.Response.Body())) != int64(n) {
+			plainError(ctx, fasthttp.StatusBadGateway, "the site's response broke off")
+			ctx.SetConnectionClose()
+			return errTruncated
+		}
+	}
+	return nil
 }
 
 // upstreamBody is the streamed body of an upstream response; Close releases it.
