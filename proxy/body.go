@@ -133,6 +133,18 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 			}
 		}
 	}
+	if n := resp.Header.ContentLength(); rs.gz == nil && (enc == "" || enc == "identity") && n >= 0 && n <= bufferBelow {
+		// A small plain page is rewritten whole before it is sent: one
+		// write with a Content-Length instead of a chunk per read, and an
+		// upstream that breaks off gets a 502 since nothing was sent.
+		_, err := rs.WriteTo(ctx.Response.BodyWriter())
+		rs.Close() //nolint:errcheck // releases the upstream response
+		if err != nil {
+			plainError(ctx, fasthttp.StatusBadGateway, "the site's response broke off")
+			ctx.SetConnectionClose()
+		}
+		return
+	}
 	ctx.Response.SetBodyStream(rs, -1)
 }
 

@@ -257,7 +257,7 @@ func relayBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, prefix []byte)
 // sent: headers and body then leave in one write, where streaming costs a
 // write for the headers and one per read. Measured with the bench harness
 // on 1 KB pages (see bench/RESULTS.md).
-const bufferBelow = 64 << 10
+const bufferBelow = 256 << 10
 
 // bufferBody reads a small body of known length whole into the response.
 // An upstream that breaks off inside it gets the visitor a 502, since
