@@ -137,8 +137,11 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 		// A small plain page is rewritten whole before it is sent: one
 		// write with a Content-Length instead of a chunk per read, and an
 		// upstream that breaks off gets a 502 since nothing was sent.
-		_, err := rs.WriteTo(ctx.Response.BodyWriter())
+		// Room for the page, the stub and neutralised attributes.
+		w := appendWriter{responseBuffer(ctx, n+n/8+8<<10)}
+		_, err := rs.WriteTo(&w)
 		rs.Close() //nolint:errcheck // releases the upstream response
+		ctx.Response.SwapBody(w.b)
 		if err != nil {
 			plainError(ctx, fasthttp.StatusBadGateway, "the site's response broke off")
 			ctx.SetConnectionClose()

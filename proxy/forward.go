@@ -261,23 +261,40 @@ const bufferBelow = 256 << 10
 
 // bufferBody reads a small body of known length whole into the response.
 // An upstream that breaks off inside it gets the visitor a 502, since
-// nothing was sent yet.
+// nothing was sent yet. The response's own body buffer is reused (it stays
+// with the connection's RequestCtx), sized once: growing it by appends
+// cost more in copies and GC than the saved writes.
 func bufferBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, prefix []byte, n int) error {
 	defer fasthttp.ReleaseResponse(resp)
 	defer resp.CloseBodyStream() //nolint:errcheck
-	w := ctx.Response.BodyWriter()
-	w.Write(prefix) //nolint:errcheck // appends to memory
-	rest := int64(n - len(prefix))
-	if rest > 0 {
-		bp := chunkPool.Get().(*[]byte)
-		defer chunkPool.Put(bp)
-		if _, err := io.CopyBuffer(w, io.LimitReader(resp.BodyStream(), rest), *bp); err != nil || int64(len(ctx.Response.Body())) != int64(n) {
-			plainError(ctx, fasthttp.StatusBadGateway, "the site's response broke off")
-			ctx.SetConnectionClose()
-			return errTruncated
-		}
+	b := responseBuffer(ctx, n)
+	b = append(b, prefix...)
+	m, err := io.ReadFull(resp.BodyStream(), b[len(b):n])
+	ctx.Response.SwapBody(b[:len(b)+m])
+	if err != nil && len(prefix)+m != n {
+		plainError(ctx, fasthttp.StatusBadGateway, "the site's response broke off")
+		ctx.SetConnectionClose()
+		return errTruncated
 	}
 	return nil
+}
+
+// responseBuffer takes the response's body buffer, empty, with room for n
+// bytes; give it back with SwapBody.
+func responseBuffer(ctx *fasthttp.RequestCtx, n int) []byte {
+	b := ctx.Response.SwapBody(nil)[:0]
+	if cap(b) < n {
+		b = make([]byte, 0, n)
+	}
+	return b
+}
+
+// appendWriter appends to a byte slice.
+type appendWriter struct{ b []byte }
+
+func (w *appendWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
 }
 
 // upstreamBody is the streamed body of an upstream response; Close releases it.
