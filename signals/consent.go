@@ -217,6 +217,18 @@ func (x *raw) set(v []byte) {
 }
 
 // complianz cookie names we read, in cmplzRaw order.
+// consentCookies has bit n of entry c set when a consent cookie name read
+// by Read starts with byte c and is n bytes long.
+var consentCookies = func() (t [256]uint64) {
+	names := []string{"usprivacy", "us_privacy", "__gpp", "__gpp_sid", "euconsent-v2",
+		"OptanonConsent", "CookieConsent", "cookieyes-consent", "didomi_token", "klaro"}
+	names = append(names, cmplzNames[:]...)
+	for _, n := range names {
+		t[n[0]] |= 1 << len(n)
+	}
+	return t
+}()
+
 var cmplzNames = [...]string{"cmplz_functional", "cmplz_preferences", "cmplz_statistics", "cmplz_marketing"}
 
 // request holds what one pass over the headers and cookies found.
@@ -325,6 +337,11 @@ func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, addr netip.Ad
 			if string(v) == site.OptOutValue {
 				q.optOutCookie = true
 			}
+			return
+		}
+		// Most cookies are none of ours: one table load by first byte and
+		// length rejects them before the string switch.
+		if len(k) == 0 || len(k) >= 64 || consentCookies[k[0]]&(1<<len(k)) == 0 {
 			return
 		}
 		switch string(k) {
