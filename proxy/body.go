@@ -59,6 +59,25 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 	}
 	rs := &rewriteStream{resp: resp, s: s, sm: e.sm}
 	enc := string(bytes.ToLower(bytes.TrimSpace(resp.Header.ContentEncoding())))
+	n := resp.Header.ContentLength()
+	// A small gzip body is read whole first and kept: when the rewriter
+	// removes nothing, the upstream's own bytes go out and no re-encoding
+	// is done.
+	var raw *[]byte
+	if (enc == "gzip" || enc == "x-gzip") && n >= 0 && n <= bufferBelow && resp.IsBodyStream() && len(prefix) == 0 {
+		raw = rawPool.Get().(*[]byte)
+		defer rawPool.Put(raw)
+		b := (*raw)[:n]
+		if _, err := io.ReadFull(src, b); err != nil {
+			rs.Close() //nolint:errcheck // releases the upstream response
+			s.metrics.UpstreamErrors.WithLabelValues(e.sm.name, reasonMidBody).Inc()
+			plainError(ctx, fasthttp.StatusBadGateway, "the site's response broke off")
+			ctx.SetConnectionClose()
+			return
+		}
+		*raw = b
+		src = bytes.NewReader(b)
+	}
 	var err error
 	switch enc {
 	case "", "identity":
@@ -67,7 +86,7 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 		var zr *gzip.Reader
 		if zr, err = gzip.NewReader(src); err == nil {
 			rs.src, rs.decoder = zr, zr
-			if e.clientGzip {
+			if e.clientGzip && raw == nil {
 				rs.gz = gzipWriterPool.Get().(*gzip.Writer)
 				rs.gz.Reset(&rs.out)
 			}
@@ -107,7 +126,7 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 		}
 		return
 	}
-	if rs.gz == nil {
+	if rs.gz == nil && raw == nil {
 		h.Del("Content-Encoding")
 	}
 	h.Del("Content-Length")
@@ -133,7 +152,11 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 			}
 		}
 	}
-	if n := resp.Header.ContentLength(); rs.gz == nil && (enc == "" || enc == "identity") && n >= 0 && n <= bufferBelow {
+	if raw != nil {
+		s.rewriteKept(ctx, rs, e, *raw)
+		return
+	}
+	if rs.gz == nil && (enc == "" || enc == "identity") && n >= 0 && n <= bufferBelow {
 		// A small plain page is rewritten whole before it is sent: one
 		// write with a Content-Length instead of a chunk per read, and an
 		// upstream that breaks off gets a 502 since nothing was sent.
@@ -149,6 +172,41 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 		return
 	}
 	ctx.Response.SetBodyStream(rs, -1)
+}
+
+// rawPool holds buffers for small compressed bodies read whole.
+var rawPool = sync.Pool{New: func() any { b := make([]byte, 0, bufferBelow); return &b }}
+
+// rewriteKept rewrites a small gzip page read whole (raw) into the
+// response: the upstream's bytes when nothing was removed, else the
+// rewritten page, gzip-encoded for a client that takes it.
+func (s *Server) rewriteKept(ctx *fasthttp.RequestCtx, rs *rewriteStream, e *enforcer, raw []byte) {
+	h := &ctx.Response.Header
+	w := appendWriter{responseBuffer(ctx, 4*len(raw)+16<<10)}
+	_, err := rs.WriteTo(&w)
+	removed := len(rs.rw.Removed())
+	rs.Close() //nolint:errcheck // releases the upstream response and the writer
+	switch {
+	case err != nil:
+		ctx.Response.SwapBody(w.b)
+		plainError(ctx, fasthttp.StatusBadGateway, "the site's response broke off")
+		ctx.SetConnectionClose()
+	case removed == 0:
+		// Nothing to enforce in this page: skip re-encoding.
+		ctx.Response.SwapBody(append(w.b[:0], raw...))
+	case e.clientGzip:
+		gz := gzipWriterPool.Get().(*gzip.Writer)
+		out := appendWriter{raw[:0]} // raw is read; its buffer takes the encoding
+		gz.Reset(&out)
+		gz.Write(w.b) //nolint:errcheck // appends to memory
+		gz.Close()    //nolint:errcheck
+		gz.Reset(io.Discard)
+		gzipWriterPool.Put(gz)
+		ctx.Response.SwapBody(append(w.b[:0], out.b...))
+	default:
+		h.Del("Content-Encoding")
+		ctx.Response.SwapBody(w.b)
+	}
 }
 
 // failClosedCSP is served with an opted-out page the proxy could not read:
