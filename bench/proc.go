@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -123,5 +122,3 @@ func raiseNoFile() (uint64, error) {
 	}
 	return lim.Cur, nil
 }
-
-var errSkipped = errors.New("skipped")

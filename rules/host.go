@@ -58,20 +58,6 @@ func nextSuffix(h []byte) ([]byte, bool) {
 	return h, bytes.IndexByte(h, '.') >= 0
 }
 
-// canonicalHost lower-cases a host and drops a port and a trailing dot. It
-// allocates; the hot path uses hostBuf.canonical.
-func canonicalHost(h string) string {
-	if strings.HasPrefix(h, "[") {
-		if i := strings.IndexByte(h, ']'); i > 0 {
-			return strings.ToLower(h[:i+1])
-		}
-	}
-	if i := strings.LastIndexByte(h, ':'); i >= 0 {
-		h = h[:i]
-	}
-	return strings.ToLower(strings.TrimSuffix(h, "."))
-}
-
 // normaliseHost validates the syntax of a host name from config or catalogue
 // and returns it lower-cased without a trailing dot.
 func normaliseHost(h string) (string, error) {

@@ -138,24 +138,6 @@ const (
 	maxSID     = 63 // ids above this are not defined; we keep a uint64 set
 )
 
-// sectionName returns the short name of a section id, or "".
-func sectionName(id int) string {
-	switch id {
-	case sidTCFEUv2:
-		return "tcfeuv2"
-	case sidTCFCAv1:
-		return "tcfcav1"
-	case sidUSPv1:
-		return "uspv1"
-	}
-	for i := range usSections {
-		if usSections[i].id == id {
-			return usSections[i].name
-		}
-	}
-	return ""
-}
-
 // usSectionFor returns the table for a section id and version, or nil and
 // whether the id is a US section at all.
 func usSectionFor(id int, version uint64) (*usSection, bool) {

@@ -122,7 +122,6 @@ type Writer struct {
 	holdEl elem // element whose content is held: script, noscript or amp-analytics
 	cs     int  // offset of the held content's first byte
 	tagEnd int  // offset just past the held start tag
-	data   bool // the held script is data (JSON, template), not matched
 	stream bool // oversize script: content streams out, signatures are cut
 
 	hosts   hostCache
