@@ -215,9 +215,9 @@ func splitLink(v []byte) [][]byte {
 func makePrivate(h *fasthttp.ResponseHeader) {
 	cc := h.Peek("Cache-Control")
 	out := []byte("private")
-	for _, f := range bytes.Split(cc, []byte{','}) {
-		f = bytes.TrimSpace(f)
-		if len(f) == 0 || bytes.EqualFold(f, []byte("public")) || bytes.EqualFold(f, []byte("private")) ||
+	for rest := cc; len(rest) > 0; {
+		var f []byte
+		if f, rest = nextToken(rest); len(f) == 0 || bytes.EqualFold(f, []byte("public")) || bytes.EqualFold(f, []byte("private")) ||
 			hasPrefixFold(f, "s-maxage") || hasPrefixFold(f, "proxy-revalidate") {
 			continue
 		}

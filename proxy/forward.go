@@ -136,8 +136,9 @@ func (s *Server) prepareRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request,
 	// them before the fixed list so "Connection: X-Forwarded-For" cannot
 	// remove what the proxy adds below.
 	if conn := in.Header.Peek("Connection"); len(conn) > 0 {
-		for _, f := range bytes.Split(conn, []byte{','}) {
-			if f = bytes.TrimSpace(f); len(f) > 0 {
+		for rest := conn; len(rest) > 0; {
+			var f []byte
+			if f, rest = nextToken(rest); len(f) > 0 {
 				req.Header.DelBytes(f)
 			}
 		}
@@ -395,8 +396,9 @@ func canRewrite(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) bool {
 
 func stripHop(h *fasthttp.ResponseHeader) {
 	if conn := h.Peek("Connection"); len(conn) > 0 {
-		for _, f := range bytes.Split(conn, []byte{','}) {
-			if f = bytes.TrimSpace(f); len(f) > 0 && !bytes.EqualFold(f, []byte("close")) && !bytes.EqualFold(f, []byte("keep-alive")) {
+		for rest := conn; len(rest) > 0; {
+			var f []byte
+			if f, rest = nextToken(rest); len(f) > 0 && !bytes.EqualFold(f, []byte("close")) && !bytes.EqualFold(f, []byte("keep-alive")) {
 				h.DelBytes(f)
 			}
 		}
@@ -436,23 +438,30 @@ func addVary(h *fasthttp.ResponseHeader, names ...string) {
 func containsToken(list []byte, tok string) bool {
 	for len(list) > 0 {
 		var f []byte
-		if i := bytes.IndexByte(list, ','); i >= 0 {
-			f, list = list[:i], list[i+1:]
-		} else {
-			f, list = list, nil
-		}
-		if f = bytes.TrimSpace(f); len(f) == len(tok) && strings.EqualFold(string(f), tok) {
+		if f, list = nextToken(list); len(f) == len(tok) && strings.EqualFold(string(f), tok) {
 			return true
 		}
 	}
 	return false
 }
 
+// nextToken splits the first element off a comma-separated header value:
+// it returns that element without surrounding white space, and the rest.
+// It allocates nothing, unlike bytes.Split, which matters per request.
+func nextToken(list []byte) (tok, rest []byte) {
+	if i := bytes.IndexByte(list, ','); i >= 0 {
+		return bytes.TrimSpace(list[:i]), list[i+1:]
+	}
+	return bytes.TrimSpace(list), nil
+}
+
 // acceptsGzip reports whether an Accept-Encoding value allows gzip (a
 // "gzip;q=0" does not).
 func acceptsGzip(ae []byte) bool {
-	for _, f := range bytes.Split(ae, []byte{','}) {
-		name, params, _ := bytes.Cut(bytes.TrimSpace(f), []byte{';'})
+	for rest := ae; len(rest) > 0; {
+		var f []byte
+		f, rest = nextToken(rest)
+		name, params, _ := bytes.Cut(f, []byte{';'})
 		name = bytes.TrimSpace(name)
 		if !bytes.EqualFold(name, []byte("gzip")) && !bytes.Equal(name, []byte("*")) {
 			continue
