@@ -71,8 +71,7 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 		if _, err := io.ReadFull(src, b); err != nil {
 			rs.Close() //nolint:errcheck // releases the upstream response
 			s.metrics.UpstreamErrors.WithLabelValues(e.sm.name, reasonMidBody).Inc()
-			plainError(ctx, fasthttp.StatusBadGateway, "the site's response broke off")
-			ctx.SetConnectionClose()
+			brokeOff(ctx)
 			return
 		}
 		*raw = b
@@ -152,23 +151,13 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 			}
 		}
 	}
-	if raw != nil {
-		s.rewriteKept(ctx, rs, e, *raw)
+	switch {
+	case raw != nil:
+		s.rewriteWhole(ctx, rs, e, *raw, 4*len(*raw)+16<<10)
 		return
-	}
-	if rs.gz == nil && (enc == "" || enc == "identity") && n >= 0 && n <= bufferBelow {
-		// A small plain page is rewritten whole before it is sent: one
-		// write with a Content-Length instead of a chunk per read, and an
-		// upstream that breaks off gets a 502 since nothing was sent.
+	case rs.gz == nil && (enc == "" || enc == "identity") && n >= 0 && n <= bufferBelow:
 		// Room for the page, the stub and neutralised attributes.
-		w := appendWriter{responseBuffer(ctx, n+n/8+8<<10)}
-		_, err := rs.WriteTo(&w)
-		rs.Close() //nolint:errcheck // releases the upstream response
-		ctx.Response.SwapBody(w.b)
-		if err != nil {
-			plainError(ctx, fasthttp.StatusBadGateway, "the site's response broke off")
-			ctx.SetConnectionClose()
-		}
+		s.rewriteWhole(ctx, rs, e, nil, n+n/8+8<<10)
 		return
 	}
 	ctx.Response.SetBodyStream(rs, -1)
@@ -177,20 +166,23 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 // rawPool holds buffers for small compressed bodies read whole.
 var rawPool = sync.Pool{New: func() any { b := make([]byte, 0, bufferBelow); return &b }}
 
-// rewriteKept rewrites a small gzip page read whole (raw) into the
-// response: the upstream's bytes when nothing was removed, else the
-// rewritten page, gzip-encoded for a client that takes it.
-func (s *Server) rewriteKept(ctx *fasthttp.RequestCtx, rs *rewriteStream, e *enforcer, raw []byte) {
-	h := &ctx.Response.Header
-	w := appendWriter{responseBuffer(ctx, 4*len(raw)+16<<10)}
+// rewriteWhole rewrites a small page whole before anything is sent: one
+// write with a Content-Length instead of a chunk per read, and an upstream
+// that breaks off gets a 502 since nothing was sent. size is the buffer to
+// start with. raw, when not nil, is the gzip body as the upstream sent it:
+// served as it is when nothing was removed (no re-encoding), else the
+// rewritten page is gzip-encoded for a client that takes it.
+func (s *Server) rewriteWhole(ctx *fasthttp.RequestCtx, rs *rewriteStream, e *enforcer, raw []byte, size int) {
+	w := appendWriter{responseBuffer(ctx, size)}
 	_, err := rs.WriteTo(&w)
 	removed := len(rs.rw.Removed())
 	rs.Close() //nolint:errcheck // releases the upstream response and the writer
 	switch {
 	case err != nil:
 		ctx.Response.SwapBody(w.b)
-		plainError(ctx, fasthttp.StatusBadGateway, "the site's response broke off")
-		ctx.SetConnectionClose()
+		brokeOff(ctx)
+	case raw == nil:
+		ctx.Response.SwapBody(w.b)
 	case removed == 0:
 		// Nothing to enforce in this page: skip re-encoding.
 		ctx.Response.SwapBody(append(w.b[:0], raw...))
@@ -204,7 +196,7 @@ func (s *Server) rewriteKept(ctx *fasthttp.RequestCtx, rs *rewriteStream, e *enf
 		gzipWriterPool.Put(gz)
 		ctx.Response.SwapBody(append(w.b[:0], out.b...))
 	default:
-		h.Del("Content-Encoding")
+		ctx.Response.Header.Del("Content-Encoding")
 		ctx.Response.SwapBody(w.b)
 	}
 }

@@ -273,11 +273,17 @@ func bufferBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, prefix []byte
 	m, err := io.ReadFull(resp.BodyStream(), b[len(b):n])
 	ctx.Response.SwapBody(b[:len(b)+m])
 	if err != nil && len(prefix)+m != n {
-		plainError(ctx, fasthttp.StatusBadGateway, "the site's response broke off")
-		ctx.SetConnectionClose()
+		brokeOff(ctx)
 		return errTruncated
 	}
 	return nil
+}
+
+// brokeOff answers a 502 for an upstream body that ended early before
+// anything was sent, and closes the connection.
+func brokeOff(ctx *fasthttp.RequestCtx) {
+	plainError(ctx, fasthttp.StatusBadGateway, "the site's response broke off")
+	ctx.SetConnectionClose()
 }
 
 // responseBuffer takes the response's body buffer, empty, with room for n
