@@ -203,11 +203,11 @@ func (m *Metrics) forSet(set *rules.Set) []*siteMetrics {
 type prometheusCollector = prometheus.Collector
 
 // RegisterCaches registers consentgate_cache_hits_total and
-// consentgate_cache_misses_total for the ristretto caches: the decoded
-// consent strings of the signals reader (cache="consent") and those of the
-// rule set in use (cache="site", "host"). A reload starts a new set with new
-// caches, so those counters restart from zero then, which rate() treats as a
-// reset.
+// consentgate_cache_misses_total for the lookup caches: the decoded consent
+// strings of the signals reader (cache="consent") and the rules' host → site
+// and URL host → vendor lookups (cache="site", "host"). All count from
+// process start; a reload does not reset them. Rule lookup hits include
+// front-table hits, which are sampled (see rules.CacheMetrics).
 func (m *Metrics) RegisterCaches(reg prometheus.Registerer, r Rules, sig *signals.Reader) {
 	reg.MustRegister(&cacheCollector{rules: r, sig: sig})
 }
@@ -218,8 +218,8 @@ type cacheCollector struct {
 }
 
 var (
-	cacheHitsDesc   = prometheus.NewDesc("consentgate_cache_hits_total", "Hits of each ristretto cache.", []string{"cache"}, nil)
-	cacheMissesDesc = prometheus.NewDesc("consentgate_cache_misses_total", "Misses of each ristretto cache.", []string{"cache"}, nil)
+	cacheHitsDesc   = prometheus.NewDesc("consentgate_cache_hits_total", "Lookups answered by a cache (site, host: front table or shared cache; front-table hits are sampled 1 in 64).", []string{"cache"}, nil)
+	cacheMissesDesc = prometheus.NewDesc("consentgate_cache_misses_total", "Lookups the cache could not answer (computed from the compiled rules or decoded).", []string{"cache"}, nil)
 )
 
 func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) {

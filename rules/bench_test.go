@@ -196,19 +196,48 @@ func TestZeroAllocs(t *testing.T) {
 	}
 }
 
-// BenchmarkLookupCache compares, in one run, the ristretto-cached lookups
-// of the request path with the compiled tables they sit in front of.
+// BenchmarkLookupCache compares, in one run, the three ways a request-path
+// lookup can be answered: the set's front table (cached), the process-wide
+// ristretto cache after the front slot was taken by another host (shared:
+// each op alternates two hosts that share the one slot of a front table),
+// and the compiled tables (tables).
 func BenchmarkLookupCache(b *testing.B) {
 	s := testSet(b)
+	shared := testSet(b)
+	oneSlot(shared)
 	site := s.Site([]byte("shop.example"))
+	sharedSite := shared.Site([]byte("shop.example"))
+	other := []byte("other-host.example")
 	for _, host := range []string{"www.google-analytics.com", "cdn.shop.example", "a.b.c.d.e.f.cdn.example.org"} {
 		h := []byte(host)
 		s.Classify(site, h)
+		shared.Classify(sharedSite, h)
+		shared.Classify(sharedSite, other)
 		waitCaches()
 		b.Run("Classify/cached/"+host, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				sinkVendor = s.Classify(site, h)
+			}
+		})
+		b.Run("Classify/cached-parallel/"+host, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				var v *Vendor
+				for pb.Next() {
+					v = s.Classify(site, h)
+				}
+				sinkVendor = v
+			})
+		})
+		b.Run("Classify/shared/"+host, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if i&1 == 0 {
+					sinkVendor = shared.Classify(sharedSite, h)
+				} else {
+					sinkVendor = shared.Classify(sharedSite, other)
+				}
 			}
 		})
 		b.Run("Classify/tables/"+host, func(b *testing.B) {

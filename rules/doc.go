@@ -18,8 +18,12 @@
 // entry may be a public suffix (ICANN or private section of the Public
 // Suffix List), so an entry never claims unrelated sites. Lookups use tables
 // built at compile time (a Bloom prefilter and a map of suffixes, a sorted
-// prefix table for cookies), not a cache: there is nothing to warm and no
-// shared state written per request.
+// prefix table for cookies). Set.Site and Set.Classify, the lookups a
+// request makes, are cached in front of the tables in two levels: a
+// lock-free front table owned by the Set (one hash, one atomic load) and a
+// process-wide ristretto cache behind it (cache.go). Every cached entry
+// carries its whole key, so the caches change the cost of a lookup, never
+// its answer.
 //
 // # Config
 //

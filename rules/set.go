@@ -87,7 +87,11 @@ type Set struct {
 	loadedAt time.Time
 	cfg      *Config
 	closed   atomic.Bool
-	id       uint64 // distinguishes this set's entries in the lookup caches
+	id       uint64 // distinguishes this set's entries in the shared lookup caches
+
+	// Front tables of the lookup caches (cache.go).
+	siteFront front[Site]
+	hostFront front[Vendor]
 }
 
 // Compile validates cfg and builds a Set from it, the built-in catalogue and
@@ -118,6 +122,8 @@ func compile(cfg *Config, catalogue []*Vendor, imported map[string][]byte) (*Set
 		loadedAt:  time.Now(),
 		id:        setIDs.Add(1),
 		cfg:       cfg,
+		siteFront: newFront[Site](siteFrontSlots),
+		hostFront: newFront[Vendor](hostFrontSlots),
 	}
 	hostField := make(map[string]string) // host → field that claimed it, for config vendors
 	for _, v := range catalogue {
@@ -529,8 +535,8 @@ func (s *Set) Imports() []ImportStats { return s.imports }
 // Sites returns the sites in config order. Do not modify.
 func (s *Set) Sites() []*Site { return s.sites }
 
-// CacheMetrics returns the hit and miss counts of the process-wide site and
-// host lookup caches (see CacheMetrics in cache.go).
+// CacheMetrics returns the process-wide hit and miss counts of the site and
+// host lookups (see CacheMetrics in cache.go).
 func (s *Set) CacheMetrics() (siteHits, siteMisses, hostHits, hostMisses uint64) {
 	return CacheMetrics()
 }
