@@ -54,6 +54,43 @@ var ampAdTypes = []ampType{
 	{"yandex", "yandex-ads"},
 }
 
+// ampEmbedIDs maps the AMP embed components to the catalogue vendor
+// (rules.Vendor.ID) that their name implies: the AMP runtime builds the
+// vendor's iframe, or loads its script, from data-* attributes, so no URL
+// on the element names the vendor. Only components whose vendor is certain
+// are listed; the package documentation has the same table.
+var ampEmbedIDs = [elAmpAddthis - elAmpYoutube + 1]string{
+	elAmpYoutube - elAmpYoutube:          "youtube",
+	elAmpVimeo - elAmpYoutube:            "vimeo",
+	elAmpInstagram - elAmpYoutube:        "instagram",
+	elAmpTiktok - elAmpYoutube:           "tiktok-embeds",
+	elAmpPinterest - elAmpYoutube:        "pinterest-widgets",
+	elAmpReddit - elAmpYoutube:           "reddit-embeds",
+	elAmpSoundcloud - elAmpYoutube:       "soundcloud",
+	elAmpTwitter - elAmpYoutube:          "x-embeds",
+	elAmpFacebook - elAmpYoutube:         "meta-pixel", // the catalogue's vendor of facebook.com and connect.facebook.net
+	elAmpFacebookPage - elAmpYoutube:     "meta-pixel",
+	elAmpFacebookComments - elAmpYoutube: "meta-pixel",
+	elAmpFacebookLike - elAmpYoutube:     "meta-pixel",
+	elAmpVk - elAmpYoutube:               "vk",
+	elAmpJwplayer - elAmpYoutube:         "jw-player",
+	elAmpWistiaPlayer - elAmpYoutube:     "wistia",
+	elAmpConnatixPlayer - elAmpYoutube:   "connatix",
+	elAmpAddthis - elAmpYoutube:          "addthis",
+}
+
+// ampNamedVendor returns the vendor that the AMP embed component el is
+// attributed to by its name, if it is denied, or nil.
+func (w *Writer) ampNamedVendor(el elem) *rules.Vendor {
+	if w.pol.set == nil {
+		return nil
+	}
+	if v := w.pol.set.VendorByID(ampEmbedIDs[el-elAmpYoutube]); w.pol.denied(v) {
+		return v
+	}
+	return nil
+}
+
 // ampVendor is an entry of the type tables resolved against a rules.Set.
 type ampVendor struct {
 	name string
@@ -72,8 +109,12 @@ func resolveAmp(s *rules.Set, tab []ampType) []ampVendor {
 }
 
 // ampTypeVendor returns the denied vendor that the type attribute of the
-// held AMP component el names, or nil.
+// held AMP component el names, or for an AMP embed component its name, or
+// nil.
 func (w *Writer) ampTypeVendor(tag []byte, el elem) *rules.Vendor {
+	if el.ampNamed() {
+		return w.ampNamedVendor(el)
+	}
 	tab := w.pol.ampAds
 	switch el {
 	case elAmpAnalytics:

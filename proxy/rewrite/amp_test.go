@@ -65,6 +65,8 @@ func TestAmp(t *testing.T) {
 	// Fail-closed: an unattributed config longer than MaxInline goes.
 	f(big+`x`, `x`, 0)
 	// Elements that merely start with "amp-" or look like one.
-	f(`<amp-imgx src="https://www.facebook.com/tr"></amp-imgx><amp src="https://www.facebook.com/tr"><amp-youtube data-videoid="x"></amp-youtube>`,
-		`<amp-imgx src="https://www.facebook.com/tr"></amp-imgx><amp src="https://www.facebook.com/tr"><amp-youtube data-videoid="x"></amp-youtube>`, 0)
+	f(`<amp-imgx src="https://www.facebook.com/tr"></amp-imgx><amp src="https://www.facebook.com/tr"><amp-carousel data-videoid="x"></amp-carousel>`,
+		`<amp-imgx src="https://www.facebook.com/tr"></amp-imgx><amp src="https://www.facebook.com/tr"><amp-carousel data-videoid="x"></amp-carousel>`, 0)
+	// An embed component is attributed by its name (ampembed_test.go).
+	f(`<amp-youtube data-videoid="x"></amp-youtube>y`, `y`, 1)
 }

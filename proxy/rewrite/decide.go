@@ -220,10 +220,11 @@ func (w *Writer) skipContent(el elem) {
 // enforce removes or neutralises the held element el of vendor v.
 func (w *Writer) enforce(j int, tag []byte, el elem, v *rules.Vendor, data bool) {
 	act := w.pol.action(v)
-	if data || el == elAmpAnalytics {
+	if data || el == elAmpAnalytics || el.ampNamed() {
 		// A denied URL in data-src is loaded by lazy loaders and consent
 		// tools alike; renaming attributes cannot stop that. Nor can it
-		// stop the AMP runtime from reading an inline analytics config.
+		// stop the AMP runtime from reading an inline analytics config,
+		// or from building an embed's iframe from its data-* attributes.
 		act = rules.Remove
 	}
 	w.record(v, el, act)
@@ -300,6 +301,8 @@ func (w *Writer) verdict(tag []byte, el elem) (*rules.Vendor, bool) {
 		switch a.kind {
 		case aSrcset, aDataSrcset, aImagesrcset:
 			v = w.classifyList(tag[a.vs:a.ve], true)
+		case aSrcdoc:
+			v = w.srcdocVendor(tag[a.vs:a.ve])
 		default:
 			val := tag[a.vs:a.ve]
 			var ok bool
@@ -311,7 +314,7 @@ func (w *Writer) verdict(tag []byte, el elem) (*rules.Vendor, bool) {
 			return v, a.kind == aDataSrc || a.kind == aDataSrcset
 		}
 	}
-	if el == elAmpAd || el == elAmpEmbed || el == elAmpAnalytics {
+	if el == elAmpAd || el == elAmpEmbed || el == elAmpAnalytics || el.ampNamed() {
 		return w.ampTypeVendor(tag, el), false
 	}
 	return nil, false

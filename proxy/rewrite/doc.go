@@ -51,6 +51,14 @@
 //   - link: href and imagesrcset when rel is preload, prefetch, preconnect,
 //     dns-prefetch, modulepreload, stylesheet, icon, prerender, manifest or
 //     import.
+//   - iframe: srcdoc too. The document in the attribute is decoded and
+//     rewritten with the same policy as a page of its own; if that removes
+//     anything, the iframe is attributed to the first vendor removed and
+//     removed or neutralised like an iframe whose src is denied (srcdoc
+//     renamed to data-srcdoc). The document is not edited in place, so the
+//     output stays the input less whole elements plus the attributes
+//     below. A tracker inside a noscript of that document counts too,
+//     though a browser with scripting would not load it (fail closed).
 //   - a and area: ping; the link stays, only the ping attribute goes.
 //   - noscript: its content is rewritten as markup with the same policy
 //     (for browsers without scripting). If that removes something and only
@@ -67,9 +75,12 @@
 //     markup like a noscript's. (Its content ends at the first
 //     "</amp-analytics", even one inside the JSON; inside a noscript an
 //     amp-analytics is attributed by its attributes alone.) Only names that start with "amp-" are
-//     looked up, so other tags cost the tokenizer two byte compares.
+//     looked up, so other tags cost the tokenizer two byte compares. The
+//     AMP embed components in the table below are attributed to their
+//     vendor by their name alone: the AMP runtime builds the vendor's
+//     iframe, or loads its script, from data-* attributes.
 //
-// The AMP types mapped to catalogue vendors (rules.Vendor.ID), in any case;
+// The AMP types and components mapped to catalogue vendors (rules.Vendor.ID), in any case;
 // other types are attributed by URL alone:
 //
 //	amp-analytics type           vendor
@@ -105,6 +116,25 @@
 //	adform                       adform
 //	yandex                       yandex-ads
 //
+//	AMP embed component          vendor
+//	amp-youtube                  youtube
+//	amp-vimeo                    vimeo
+//	amp-instagram                instagram
+//	amp-tiktok                   tiktok-embeds
+//	amp-pinterest                pinterest-widgets
+//	amp-reddit                   reddit-embeds
+//	amp-soundcloud               soundcloud
+//	amp-twitter                  x-embeds
+//	amp-facebook,                meta-pixel
+//	amp-facebook-page,
+//	amp-facebook-comments,
+//	amp-facebook-like
+//	amp-vk                       vk
+//	amp-jwplayer                 jw-player
+//	amp-wistia-player            wistia
+//	amp-connatix-player          connatix
+//	amp-addthis                  addthis
+//
 // URLs match in any case, absolute or protocol-relative, quoted or not,
 // with character references decoded (&#x2F;, &colon;, &amp;, ...), ASCII
 // tab and newline removed, backslashes read as slashes and
@@ -120,7 +150,7 @@
 //     data-consent-category="<category>" is added right after the tag name
 //     (so it wins over duplicates), and every URL attribute is renamed with
 //     a "data-" prefix (src→data-src, srcset→data-srcset, href→data-href,
-//     poster→data-poster, ping→data-ping). A script also gets
+//     poster→data-poster, ping→data-ping, srcdoc→data-srcdoc). A script also gets
 //     type="text/plain" and its own type becomes data-type; an amp-ad or
 //     amp-embed's type becomes data-type, which leaves it inert.
 //
@@ -128,7 +158,9 @@
 // element: lazy loaders and consent tools load those attributes, so
 // renaming cannot stop them. An attributed amp-analytics is always
 // removed too: the AMP runtime reads its inline configuration whatever
-// its attributes are called.
+// its attributes are called. So is an AMP embed component attributed by
+// its name: the runtime builds its iframe from data-* attributes, which
+// renaming does not touch.
 //
 // # Stub
 //

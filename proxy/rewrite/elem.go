@@ -32,6 +32,26 @@ const (
 	elAmpAd
 	elAmpEmbed
 	elAmpAnalytics
+	// AMP embed components, attributed to their vendor by name (see
+	// ampEmbedIDs): the AMP runtime builds the vendor's iframe or loads its
+	// script from data-* attributes.
+	elAmpYoutube
+	elAmpVimeo
+	elAmpInstagram
+	elAmpTiktok
+	elAmpPinterest
+	elAmpReddit
+	elAmpSoundcloud
+	elAmpTwitter
+	elAmpFacebook
+	elAmpFacebookPage
+	elAmpFacebookComments
+	elAmpFacebookLike
+	elAmpVk
+	elAmpJwplayer
+	elAmpWistiaPlayer
+	elAmpConnatixPlayer
+	elAmpAddthis // the last AMP component: see amp, loads, ampNamed
 	// Elements that change how what follows is tokenized, or where the
 	// stub goes.
 	elSvg
@@ -55,7 +75,14 @@ var elemNames = [...]string{
 	elSource: "source", elTrack: "track", elEmbed: "embed", elObject: "object", elInput: "input",
 	elImage: "image", elAmpPixel: "amp-pixel", elAmpImg: "amp-img", elAmpAnim: "amp-anim",
 	elAmpIframe: "amp-iframe", elAmpVideo: "amp-video", elAmpAudio: "amp-audio", elAmpAd: "amp-ad",
-	elAmpEmbed: "amp-embed", elAmpAnalytics: "amp-analytics", elSvg: "svg", elMath: "math", elHTML: "html", elHead: "head", elMeta: "meta",
+	elAmpEmbed: "amp-embed", elAmpAnalytics: "amp-analytics",
+	elAmpYoutube: "amp-youtube", elAmpVimeo: "amp-vimeo", elAmpInstagram: "amp-instagram",
+	elAmpTiktok: "amp-tiktok", elAmpPinterest: "amp-pinterest", elAmpReddit: "amp-reddit",
+	elAmpSoundcloud: "amp-soundcloud", elAmpTwitter: "amp-twitter", elAmpFacebook: "amp-facebook",
+	elAmpFacebookPage: "amp-facebook-page", elAmpFacebookComments: "amp-facebook-comments",
+	elAmpFacebookLike: "amp-facebook-like", elAmpVk: "amp-vk", elAmpJwplayer: "amp-jwplayer",
+	elAmpWistiaPlayer: "amp-wistia-player", elAmpConnatixPlayer: "amp-connatix-player",
+	elAmpAddthis: "amp-addthis", elSvg: "svg", elMath: "math", elHTML: "html", elHead: "head", elMeta: "meta",
 	elTitle: "title", elBase: "base", elStyle: "style", elTextarea: "textarea", elXmp: "xmp",
 	elNoembed: "noembed", elNoframes: "noframes", elPlaintext: "plaintext",
 }
@@ -82,18 +109,42 @@ func ampName(name []byte) bool {
 	return len(name) > 4 && name[3] == '-' && name[0]|0x20 == 'a'
 }
 
-// lookupAmp returns the AMP component elem that name is, or elOther.
+// lookupAmp returns the AMP component elem that name, which ampName
+// accepted, is, or elOther.
 func lookupAmp(name []byte) elem {
-	if len(name) > len(elemNames[elAmpAnalytics]) || name[1]|0x20 != 'm' || name[2]|0x20 != 'p' {
+	if len(name) >= len(ampTab[0]) || name[1]|0x20 != 'm' || name[2]|0x20 != 'p' {
 		return elOther
 	}
-	for e := elAmpPixel; e <= elAmpAnalytics; e++ {
-		if lowerEq(name, elemNames[e]) {
-			return e
+	t := &ampTab[name[4]&31][len(name)]
+	if t[0] == elOther {
+		return elOther
+	}
+	return lookupElemIn(name, t)
+}
+
+// ampTab holds the AMP components by the low bits of the byte after
+// "amp-" and their length; no more than two share a slot. A name is no
+// longer than the tag name the tokenizer keeps when a name is split
+// between Writes (Writer.name), or a split name would not be told apart
+// as the whole one is: a longer component needs Writer.name to grow.
+var ampTab = func() (t [32][len(Writer{}.name) + 1][2]elem) {
+	for e := elAmpPixel; e.amp(); e++ {
+		n := elemNames[e]
+		if len(n) >= len(t[0]) {
+			panic("rewrite: AMP component name longer than Writer.name: " + n)
+		}
+		s := &t[n[4]&31][len(n)]
+		switch {
+		case s[0] == elOther:
+			s[0] = e
+		case s[1] == elOther:
+			s[1] = e
+		default:
+			panic("rewrite: three AMP component names share an ampTab slot: " + n)
 		}
 	}
-	return elOther
-}
+	return t
+}()
 
 // lookupElemIn returns the elem among t that name is, or elOther.
 func lookupElemIn(name []byte, t *[2]elem) elem {
@@ -138,10 +189,14 @@ func lowerEq(b []byte, s string) bool {
 }
 
 // loads reports whether the element can load a third party.
-func (e elem) loads() bool { return e >= elScript && e <= elAmpAnalytics }
+func (e elem) loads() bool { return e >= elScript && e <= elAmpAddthis }
 
 // amp reports whether the element is an AMP component.
-func (e elem) amp() bool { return e >= elAmpPixel && e <= elAmpAnalytics }
+func (e elem) amp() bool { return e >= elAmpPixel && e <= elAmpAddthis }
+
+// ampNamed reports whether the element is an AMP embed component, whose
+// vendor its name implies (ampEmbedIDs).
+func (e elem) ampNamed() bool { return e >= elAmpYoutube && e <= elAmpAddthis }
 
 // container reports whether removing the element removes its content too,
 // through the matching end tag.
@@ -183,12 +238,13 @@ const (
 	aRel
 	aType
 	aConfig // amp-analytics config
+	aSrcdoc // iframe srcdoc: a document of its own
 )
 
 var attrNames = [...]string{
 	aSrc: "src", aSrcset: "srcset", aHref: "href", aXlinkHref: "xlink:href", aPoster: "poster",
 	aData: "data", aImagesrcset: "imagesrcset", aDataSrc: "data-src", aDataSrcset: "data-srcset",
-	aPing: "ping", aRel: "rel", aType: "type", aConfig: "config",
+	aPing: "ping", aRel: "rel", aType: "type", aConfig: "config", aSrcdoc: "srcdoc",
 }
 
 // attrTab holds the akinds by the low bits of their first byte and their
@@ -238,6 +294,8 @@ func (k akind) url(el elem) bool {
 		return el == elLink || el == elScript || el == elImage
 	case aConfig:
 		return el == elAmpAnalytics
+	case aSrcdoc:
+		return el == elIframe
 	}
 	return false
 }

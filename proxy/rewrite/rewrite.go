@@ -65,6 +65,7 @@ type Writer struct {
 	nested  bool    // rewriting the content of a noscript element
 	sub     *Writer // rewrites noscript content
 	subBuf  bufWriter
+	doc     []byte // a decoded iframe srcdoc
 	removed []Removal
 	stats   Stats
 	changed bool
@@ -95,7 +96,7 @@ type Writer struct {
 	isEnd       bool
 	selfClosing bool
 	nameLen     int
-	name        [16]byte
+	name        [24]byte // the longest name told apart is "amp-facebook-comments"
 	el          elem
 	interesting bool   // the tag is held and its attributes recorded
 	nameEnd     int    // offset of the end of the tag name
@@ -169,7 +170,7 @@ func (w *Writer) reset(dst io.Writer, p Policy, nested bool) {
 		w.out = nil
 	}
 	*w = Writer{
-		dst: dst, p: p, pol: w.pol, nested: nested, sub: w.sub, subBuf: w.subBuf[:0],
+		dst: dst, p: p, pol: w.pol, nested: nested, sub: w.sub, subBuf: w.subBuf[:0], doc: w.doc[:0],
 		removed: w.removed[:0], held: w.held[:0], attrs: w.attrs[:0],
 		scratch: w.scratch[:0], out: w.out[:0], matchFn: w.matchFn,
 		stubDone: nested || !p.Stub || len(w.pol.stub) == 0,
