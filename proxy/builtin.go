@@ -112,8 +112,9 @@ func refererPath(ref, host []byte) []byte {
 	if h == nil || !bytes.EqualFold(h, stripPort(host)) {
 		return nil
 	}
-	i := bytes.Index(ref, []byte("//"))
-	rest := ref[i+2:]
+	// h is a part of ref (URLHost slices its input): the path follows it
+	// and its port, however many slashes came before it.
+	rest := ref[cap(ref)-cap(h)+len(h):]
 	if j := bytes.IndexByte(rest, '/'); j >= 0 {
 		return rest[j:]
 	}

@@ -15,9 +15,11 @@
 // first error of the destination writer is returned by that Write and by
 // every later call. Writers are reused through Reset (for example from a
 // sync.Pool); once warm, rewriting a page allocates nothing in this package.
-// Matching works on bytes and ASCII only, so the page's charset does not
-// matter (UTF-8 with or without BOM, Latin-1, invalid UTF-8); UTF-16 must
-// not be given to a Writer.
+// Markup is matched on bytes and ASCII only, so the page's charset does
+// not matter to the tokenizer (UTF-8 with or without BOM, Latin-1, invalid
+// UTF-8); a URL host with bytes past ASCII is read as UTF-8, as browsers
+// read URLs in a UTF-8 page (in a page of another charset such a host may
+// go unmatched). UTF-16 must not be given to a Writer.
 //
 // # Tokenizing
 //
@@ -136,10 +138,17 @@
 //	amp-addthis                  addthis
 //
 // URLs match in any case, absolute or protocol-relative, quoted or not,
-// with character references decoded (&#x2F;, &colon;, &amp;, ...), ASCII
-// tab and newline removed, backslashes read as slashes and
-// percent-encoded host characters decoded, as the browser's URL parser
-// would. A repeated attribute is ignored, as browsers do.
+// as the browser's URL parser (WHATWG URL Standard) reads them: character
+// references decoded (&#x2F;, &colon;, &amp;, &#x3002;, &shy;, ...),
+// leading and trailing C0 controls and spaces stripped, ASCII tab and
+// newline removed, backslashes read as slashes, any number of slashes
+// after http: or https: skipped (none included: "https:host" counts as
+// absolute) and two or more at the start of a scheme-relative URL, and the
+// host percent-decoded and mapped by UTS #46 (IDNA, nontransitional) as
+// the browser maps it, so full-width letters and the full stops U+3002,
+// U+FF0E and U+FF61 reach the ASCII host. A host the browser refuses
+// (invalid IDNA or UTF-8, a forbidden code point) matches nothing, as it
+// loads nothing. A repeated attribute is ignored, as browsers do.
 //
 // The action is site.Actions[vendor.Category]:
 //

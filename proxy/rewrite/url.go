@@ -2,7 +2,9 @@ package rewrite
 
 import (
 	"encoding/binary"
+	"html"
 	"math/bits"
+	"unicode/utf8"
 
 	"github.com/consentgate/consentgate/rules"
 )
@@ -153,10 +155,13 @@ func urlEnd(s []byte, i int) int {
 }
 
 // clean returns an attribute value as the browser's URL parser sees it,
-// as far as the host goes: character references decoded, ASCII tab and
-// newline removed (unless keepSpace, for lists), backslashes read as
-// slashes, and percent-encoded host characters decoded. The result may
-// alias w.scratch.
+// as far as the host goes: character references decoded (a non-ASCII one
+// to its UTF-8), ASCII tab and newline removed (unless keepSpace, for
+// lists), backslashes read as slashes, and percent-encoded host characters
+// decoded: ASCII letters, digits, '.' and '-', and bytes >= 0x80, which
+// can never be a delimiter (rules.Set.Classify reads non-ASCII hosts as the
+// browser does). Every change makes the value shorter or keeps its length.
+// The result may alias w.scratch.
 func (w *Writer) clean(v []byte, keepSpace bool) []byte {
 	if !needsClean(v) {
 		return v
@@ -164,8 +169,8 @@ func (w *Writer) clean(v []byte, keepSpace bool) []byte {
 	b := w.scratch[:0]
 	for i := 0; i < len(v); {
 		if v[i] == '&' {
-			if c, n := charRef(v[i:]); n > 0 {
-				b = append(b, c)
+			if r, n := charRef(v[i:]); n > 0 {
+				b = utf8.AppendRune(b, r)
 				i += n
 				continue
 			}
@@ -183,7 +188,7 @@ func (w *Writer) clean(v []byte, keepSpace bool) []byte {
 		case c == '\\':
 			c = '/'
 		case c == '%' && i+2 < len(b):
-			if h, ok := unhex(b[i+1], b[i+2]); ok && (isAlpha(h) || h >= '0' && h <= '9' || h == '.' || h == '-') {
+			if h, ok := unhex(b[i+1], b[i+2]); ok && (isAlpha(h) || h >= '0' && h <= '9' || h == '.' || h == '-' || h >= 0x80) {
 				c = h
 				i += 2
 			}
@@ -249,11 +254,14 @@ func hexVal(c byte) (byte, bool) {
 	return 0, false
 }
 
-// charRef decodes the character reference at the start of b ("&...") to
-// an ASCII byte. It returns n == 0 when b does not start with one it
-// knows. A reference to a non-ASCII character decodes to '?', which ends
-// a host.
-func charRef(b []byte) (byte, int) {
+// charRef decodes the character reference at the start of b ("&...") as
+// the HTML tokenizer does in an attribute value, and returns its length n;
+// n == 0 when b does not start with one it knows. A numeric reference may
+// be any code point: as in the tokenizer, 0, a surrogate or one past
+// U+10FFFF reads as U+FFFD and 0x80 to 0x9F as windows-1252 (&#x99; is
+// U+2122, which a host maps to "tm"). It is never longer in UTF-8 than
+// the reference ("&#128" is five bytes, U+20AC three).
+func charRef(b []byte) (rune, int) {
 	if len(b) < 3 {
 		return 0, 0
 	}
@@ -278,10 +286,15 @@ func charRef(b []byte) (byte, int) {
 		if j < len(b) && b[j] == ';' {
 			j++
 		}
-		if cp == 0 || cp >= 0x80 {
-			return '?', j
+		switch {
+		case cp == 0 || cp > utf8.MaxRune || 0xD800 <= cp && cp <= 0xDFFF:
+			return utf8.RuneError, j
+		case 0x80 <= cp && cp <= 0x9F:
+			if r := win1252[cp-0x80]; r != 0 {
+				return r, j
+			}
 		}
-		return byte(cp), j
+		return rune(cp), j
 	}
 	end := 1
 	for end < len(b) && end < 12 && (isAlpha(b[end]) || b[end] >= '0' && b[end] <= '9') {
@@ -291,7 +304,17 @@ func charRef(b []byte) (byte, int) {
 	if end < len(b) && b[end] == ';' {
 		for _, r := range namedRefs {
 			if string(name) == r.name {
-				return r.c, end + 1
+				return rune(r.c), end + 1
+			}
+		}
+		// Any other of the 2 000-odd named references (&shy;, which a host
+		// drops, or &fopf;, which it maps to "f"); rare, so the standard
+		// library's table is used, allocation and all. The ones that stand
+		// for two code points never occur in a host.
+		ref := string(b[:end+1])
+		if s := html.UnescapeString(ref); s != ref {
+			if r, size := utf8.DecodeRuneInString(s); size == len(s) {
+				return r, end + 1
 			}
 		}
 		return 0, 0
@@ -304,10 +327,19 @@ func charRef(b []byte) (byte, int) {
 			if k < len(b) && (isAlpha(b[k]) || b[k] >= '0' && b[k] <= '9' || b[k] == '=') {
 				return 0, 0
 			}
-			return r.c, k
+			return rune(r.c), k
 		}
 	}
 	return 0, 0
+}
+
+// win1252 is what the HTML tokenizer reads for a numeric reference to
+// 0x80 to 0x9F (0: the code point itself).
+var win1252 = [32]rune{
+	0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+	0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
+	0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+	0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
 }
 
 var namedRefs = []struct {
