@@ -80,7 +80,13 @@ type site struct {
 
 func startSite(t *testing.T) *site {
 	t.Helper()
-	up := serve(t, demo.Handler)
+	return startSiteWith(t, demo.Handler)
+}
+
+// startSiteWith is startSite with h as the upstream site.
+func startSiteWith(t *testing.T, h fasthttp.RequestHandler) *site {
+	t.Helper()
+	up := serve(t, h)
 	set, err := rules.Compile(rules.DefaultConfig("http://" + up))
 	if err != nil {
 		t.Fatal(err)
