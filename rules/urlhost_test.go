@@ -167,3 +167,45 @@ func TestEscapedASCIIHostsDoNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// FuzzClassifyHost feeds arbitrary URLs and hosts to every host lookup: no
+// panic, a cached answer equal to the tables' (asked twice, so the second
+// comes from a cache), and a canonical host that is nil or ASCII,
+// lower-case and at most 253 bytes (an ASCII host is only lower-cased:
+// garbage stays garbage and matches no table entry, as entries are
+// validated host names).
+func FuzzClassifyHost(f *testing.F) {
+	for _, tc := range urlForms {
+		f.Add(tc.in)
+	}
+	f.Add("www.FACEBOOK.com.:8443")
+	f.Add("xn--www-8m7a.facebook.com")
+	s := testSet(f)
+	site := s.Site([]byte("shop.example"))
+	f.Fuzz(func(t *testing.T, in string) {
+		u := []byte(in)
+		h := URLHost(u)
+		for range 2 {
+			if got, want := s.ClassifyURL(site, u), s.classify(site, h); h != nil && got != want {
+				t.Fatalf("ClassifyURL(%q) = %s, tables say %s", in, idOf(got), idOf(want))
+			}
+			if got, want := s.Classify(site, u), s.classify(site, u); got != want {
+				t.Fatalf("Classify(%q) = %s, tables say %s", in, idOf(got), idOf(want))
+			}
+			if got, want := s.Site(u), s.lookupSite(u); got != want {
+				t.Fatalf("Site(%q) = %v, tables say %v", in, siteName(got), siteName(want))
+			}
+		}
+		s.VendorForHost(u)
+		var buf hostBuf
+		c := buf.canonical(u)
+		if len(c) > maxHostLen {
+			t.Fatalf("canonical(%q) = %q: %d bytes", in, c, len(c))
+		}
+		for _, b := range c {
+			if b >= 0x80 || 'A' <= b && b <= 'Z' {
+				t.Fatalf("canonical(%q) = %q: byte %q", in, c, b)
+			}
+		}
+	})
+}
