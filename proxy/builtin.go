@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"html"
-	"net/netip"
 
 	"github.com/consentgate/consentgate/rules"
 	"github.com/valyala/fasthttp"
@@ -39,8 +38,7 @@ func (s *Server) builtin(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 	case "optin":
 		s.setOptOut(ctx, site, false)
 	case "status":
-		addr, _ := netip.AddrFromSlice(ctx.RemoteIP())
-		e := s.opts.Signals.ExplainAddr(site, &ctx.Request.Header, addr.Unmap())
+		e := s.opts.Signals.ExplainAddr(site, &ctx.Request.Header, s.clientAddr(ctx))
 		b, _ := json.MarshalIndent(e, "", "  ")
 		ctx.SetStatusCode(fasthttp.StatusOK)
 		ctx.Response.Header.SetContentType("application/json")

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -146,7 +145,7 @@ func (s *Server) prepareRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request,
 	for _, h := range hopHeaders {
 		req.Header.Del(h)
 	}
-	if !s.opts.TrustForwarded {
+	if !s.trusted(peerAddr(ctx)) {
 		req.Header.Del("Forwarded")
 		req.Header.Del("X-Forwarded-For")
 		req.Header.Del("X-Forwarded-Proto")
@@ -154,12 +153,16 @@ func (s *Server) prepareRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request,
 	}
 	var buf [96]byte
 	xff := buf[:0]
-	if prior := req.Header.Peek("X-Forwarded-For"); len(prior) > 0 {
-		xff = append(append(xff, prior...), ", "...)
+	for _, prior := range req.Header.PeekAll("X-Forwarded-For") {
+		// Kept from a trusted peer; several lines are one list.
+		if len(bytes.TrimSpace(prior)) > 0 {
+			xff = append(append(xff, prior...), ", "...)
+		}
 	}
-	if ip, ok := netip.AddrFromSlice(ctx.RemoteIP()); ok {
-		xff = ip.Unmap().AppendTo(xff)
+	if ip := peerAddr(ctx); ip.IsValid() {
+		xff = ip.AppendTo(xff)
 	}
+	req.Header.Del("X-Forwarded-For") // every line: one goes back
 	req.Header.SetBytesV("X-Forwarded-For", xff)
 	if len(req.Header.Peek("X-Forwarded-Proto")) == 0 {
 		if ctx.IsTLS() {

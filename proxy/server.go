@@ -41,9 +41,14 @@ type Options struct {
 	// UpstreamTimeout bounds the wait for the upstream's response headers
 	// (default 30s); past it the visitor gets a 504.
 	UpstreamTimeout time.Duration
-	// TrustForwarded keeps X-Forwarded-For/-Proto/-Host from the client
-	// (appending to XFF) instead of replacing them: set it only behind a
-	// trusted load balancer.
+	// TrustedProxies are the peers (load balancers, CDNs) whose
+	// X-Forwarded-For/-Proto/-Host and Forwarded headers are kept (the
+	// peer appended to X-Forwarded-For) and whose X-Forwarded-For tells the
+	// visitor's address for GeoIP (see clientAddr). Every other peer's are
+	// replaced. ParseTrustedProxies reads the flag's form.
+	TrustedProxies []netip.Prefix
+	// TrustForwarded trusts every peer as TrustedProxies would: only when
+	// nothing but a trusted load balancer can reach the listener.
 	TrustForwarded bool
 	// MaxDecodedBody caps the size of a decompressed HTML body the rewriter
 	// will read (default 64 MiB); past it the response is cut visibly.
@@ -245,9 +250,9 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	sm := st.sites[site.Index()]
 	var addr netip.Addr
 	if site.GeoIPDatabase != "" {
-		addr, _ = netip.AddrFromSlice(ctx.RemoteIP())
+		addr = s.clientAddr(ctx)
 	}
-	consent := s.opts.Signals.ReadAddr(site, &ctx.Request.Header, addr.Unmap())
+	consent := s.opts.Signals.ReadAddr(site, &ctx.Request.Header, addr)
 	if consent.Errors != 0 {
 		consent.EachError(func(src string, r signals.Reason) { s.metrics.ParseErrors.WithLabelValues(src, r.String()).Inc() })
 	}

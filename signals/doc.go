@@ -69,7 +69,8 @@
 //     non-necessary category) and "all accepted" (grant them) decide.
 //   - Region: a trusted country header (rules.Site.CountryHeader, e.g.
 //     CF-IPCountry) or a MaxMind database (rules.Site.GeoIPDatabase, with the
-//     client address passed to ReadAddr). A country in
+//     client address passed to ReadAddr; the proxy passes the TCP peer, or
+//     behind a trusted proxy the rightmost untrusted X-Forwarded-For entry). A country in
 //     rules.Site.OptInCountries selects opt-in mode: everything but necessary
 //     is denied until a consent string or CMP cookie grants it (source
 //     Region). Elsewhere, and when the country is unknown ("XX", no header,

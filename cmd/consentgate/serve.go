@@ -31,7 +31,7 @@ type serveFlags struct {
 	shutdownDelay, shutdownTimeout  time.Duration
 	logFormat, logLevel             string
 	pprof, trustForwarded           bool
-	configURL                       string
+	configURL, trustedProxies       string
 	watch                           time.Duration
 	accessLogEvery                  uint64
 	// explicit are the flags set by command line or environment.
@@ -49,6 +49,7 @@ var envNames = map[string]string{
 	"upstream-timeout": "CONSENTGATE_UPSTREAM_TIMEOUT",
 	"log-format":       "CONSENTGATE_LOG_FORMAT",
 	"log-level":        "CONSENTGATE_LOG_LEVEL",
+	"trusted-proxies":  "CONSENTGATE_TRUSTED_PROXIES",
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet, defListen, defAdmin string) {
@@ -65,7 +66,8 @@ func (f *serveFlags) register(fs *flag.FlagSet, defListen, defAdmin string) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error (env CONSENTGATE_LOG_LEVEL)")
 	fs.Uint64Var(&f.accessLogEvery, "access-log-every", 0, "log one request in N (0: no access log); lines never carry cookie values, consent strings or client addresses")
 	fs.BoolVar(&f.pprof, "pprof", false, "serve /debug/pprof/ on the admin address")
-	fs.BoolVar(&f.trustForwarded, "trust-forwarded", false, "keep X-Forwarded-* from the client (only behind a trusted load balancer)")
+	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "addresses and CIDR prefixes of load balancers whose X-Forwarded-* are kept and whose X-Forwarded-For gives the visitor's address for GeoIP, e.g. 10.0.0.0/8,fd00::/8 (env CONSENTGATE_TRUSTED_PROXIES)")
+	fs.BoolVar(&f.trustForwarded, "trust-forwarded", false, "trust every peer's X-Forwarded-* (only when nothing but a trusted load balancer reaches --listen; prefer --trusted-proxies)")
 }
 
 // applyEnv sets every flag not given on the command line from its
@@ -238,10 +240,14 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(publi
 			metrics.Reloads.WithLabelValues("unchanged").Inc()
 		}
 	}
+	trustedProxies, err := proxy.ParseTrustedProxies(f.trustedProxies)
+	if err != nil {
+		return &usageError{"--trusted-proxies: " + err.Error()}
+	}
 	metrics.RegisterCaches(reg, h, reader)
 	srv, err := proxy.New(proxy.Options{
 		Rules: h, Signals: reader, Metrics: metrics, Logger: log,
-		UpstreamTimeout: f.upstreamTimeout, TrustForwarded: f.trustForwarded,
+		UpstreamTimeout: f.upstreamTimeout, TrustForwarded: f.trustForwarded, TrustedProxies: trustedProxies,
 		AccessLogEvery: f.accessLogEvery,
 	})
 	if err != nil {
