@@ -317,7 +317,7 @@ func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, addr netip.Ad
 		}
 	}
 	// A header parsed from the wire keeps its raw bytes: scanning them is
-	// cheaper than VisitAll, which re-serialises the Cookie header on every
+	// cheaper than All, which re-serialises the Cookie header on every
 	// call. Headers built with Set/Add have none and are visited.
 	if raw := h.RawHeaders(); len(raw) > 0 {
 		lens := uint64(1)<<len("Sec-GPC") | 1<<len("DNT")
@@ -330,9 +330,11 @@ func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, addr netip.Ad
 		}
 		scanRawHeaders(raw, lens, visit)
 	} else {
-		h.VisitAll(visit)
+		for k, v := range h.All() {
+			visit(k, v)
+		}
 	}
-	h.VisitAllCookie(func(k, v []byte) {
+	cookie := func(k, v []byte) {
 		if site != nil && site.OptOutCookie != "" && string(k) == site.OptOutCookie {
 			if string(v) == site.OptOutValue {
 				q.optOutCookie = true
@@ -380,7 +382,10 @@ func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, addr netip.Ad
 				}
 			}
 		}
-	})
+	}
+	for k, v := range h.Cookies() {
+		cookie(k, v)
+	}
 
 	dc := decision{d: d}
 	if q.gpc {
