@@ -19,7 +19,7 @@ func oneSlot(s *Set) {
 // allows a vendor, repeatedly (front-table hits), through a front table of
 // one slot (every lookup evicts the last) and with the shared cache filled.
 func TestLookupCacheAnswersLikeTables(t *testing.T) {
-	cfg, err := ParseConfig([]byte(`
+	const cfg = `
 upstream: http://127.0.0.1:8080
 sites:
   - name: a
@@ -30,10 +30,7 @@ sites:
     first_party: [static.hotjar.com]
   - name: any
     hosts: ["*"]
-`), "t.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+`
 	hosts := []string{
 		"static.hotjar.com", "STATIC.HOTJAR.COM", "www.google-analytics.com", "connect.facebook.net:443",
 		"cdn.jsdelivr.net", "a.example", "x.b.example", "B.example", "other.example.", "", ".", "doubleclick.net",
@@ -46,10 +43,7 @@ sites:
 		{"one front slot", oneSlot},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := Compile(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := compileYAML(t, cfg)
 			tc.setup(s)
 			sites := []*Site{nil}
 			for _, h := range hosts {
@@ -83,15 +77,7 @@ func siteName(s *Site) string {
 // the process-wide cache but never each other's answers.
 func TestLookupCacheIsPerSet(t *testing.T) {
 	compile := func(allow string) *Set {
-		cfg, err := ParseConfig(fmt.Appendf(nil, "upstream: http://127.0.0.1:8080\nsites:\n  - name: a\n    hosts: [\"*\"]\n    allow_vendors: [%s]\n", allow), "t.yaml")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := Compile(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
+		return compileYAML(t, fmt.Sprintf("upstream: http://127.0.0.1:8080\nsites:\n  - name: a\n    hosts: [\"*\"]\n    allow_vendors: [%s]\n", allow))
 	}
 	allowing, denying := compile("hotjar"), compile("meta-pixel")
 	host := []byte("static.hotjar.com")

@@ -144,20 +144,13 @@ func TestClassifyNonTrackers(t *testing.T) {
 }
 
 func TestClassifyAllowVendors(t *testing.T) {
-	cfg, err := ParseConfig([]byte(`
+	s := compileYAML(t, `
 upstream: http://127.0.0.1:8080
 sites:
   - name: a
     hosts: [a.example]
     allow_vendors: [hotjar]
-`), "t.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	site := s.Site([]byte("A.EXAMPLE:8080"))
 	if got := s.Classify(site, []byte("static.hotjar.com")); got != nil {
 		t.Errorf("allowed vendor classified as %s", got.ID)

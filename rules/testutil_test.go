@@ -5,7 +5,7 @@ import "testing"
 // testSet compiles the built-in catalogue with one site.
 func testSet(t testing.TB) *Set {
 	t.Helper()
-	cfg, err := ParseConfig([]byte(`
+	return compileYAML(t, `
 upstream: http://127.0.0.1:8080
 sites:
   - name: shop
@@ -13,7 +13,13 @@ sites:
     first_party: [shop-cdn.example.net]
   - name: other
     hosts: ["*"]
-`), "test.yaml")
+`)
+}
+
+// compileYAML parses and compiles a config, or ends the test.
+func compileYAML(t testing.TB, yaml string) *Set {
+	t.Helper()
+	cfg, err := ParseConfig([]byte(yaml), "test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
