@@ -1,18 +1,26 @@
 package proxy_test
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
-	"github.com/consentgate/consentgate/proxy/demo"
+	"github.com/klauspost/compress/gzip"
 	"github.com/valyala/fasthttp"
+
+	"github.com/consentgate/consentgate/proxy/demo"
 )
 
 // benchProxy drives requests through a real proxy and upstream over
 // loopback with fasthttp's client; allocs/op is almost all the proxy's (the
 // fasthttp client and server allocate nothing per request once warm).
 func benchProxy(b *testing.B, path string, headers ...string) {
-	up := startUpstream(b, demo.Handler)
+	benchProxyWith(b, demo.Handler, path, headers...)
+}
+
+// benchProxyWith is benchProxy with h as the upstream.
+func benchProxyWith(b *testing.B, h fasthttp.RequestHandler, path string, headers ...string) {
+	up := startUpstream(b, h)
 	g := startGate(b, "http://"+up.addr, "")
 	c := &fasthttp.HostClient{Addr: strings.TrimPrefix(g.url, "http://"), MaxConns: 64}
 	direct := &fasthttp.HostClient{Addr: up.addr}
@@ -43,3 +51,21 @@ func benchProxy(b *testing.B, path string, headers ...string) {
 func BenchmarkPassThroughAsset(b *testing.B) { benchProxy(b, "/assets/app.js") }
 func BenchmarkPassThroughPage(b *testing.B)  { benchProxy(b, "/") }
 func BenchmarkOptedOutPage(b *testing.B)     { benchProxy(b, "/", "Sec-GPC: 1") }
+
+// BenchmarkOptedOutGzipPage is BenchmarkOptedOutPage with the upstream
+// answering gzip and the visitor accepting it: decode, rewrite, encode.
+func BenchmarkOptedOutGzipPage(b *testing.B) {
+	var page fasthttp.RequestCtx
+	page.Request.SetRequestURI("/")
+	demo.Handler(&page)
+	var gzb bytes.Buffer
+	zw := gzip.NewWriter(&gzb)
+	zw.Write(page.Response.Body()) //nolint:errcheck
+	zw.Close()                     //nolint:errcheck
+	gz := gzb.Bytes()
+	benchProxyWith(b, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.SetContentType("text/html; charset=utf-8")
+		ctx.Response.Header.Set("Content-Encoding", "gzip")
+		ctx.SetBody(gz)
+	}, "/", "Sec-GPC: 1", "Accept-Encoding: gzip")
+}
