@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
 	"github.com/valyala/fasthttp"
 
@@ -67,5 +68,24 @@ func BenchmarkOptedOutGzipPage(b *testing.B) {
 		ctx.Response.Header.SetContentType("text/html; charset=utf-8")
 		ctx.Response.Header.Set("Content-Encoding", "gzip")
 		ctx.SetBody(gz)
+	}, "/", "Sec-GPC: 1", "Accept-Encoding: gzip")
+}
+
+// BenchmarkOptedOutBrotliPage is BenchmarkOptedOutGzipPage with a brotli
+// upstream (what many origins choose when offered br); the client takes
+// gzip.
+func BenchmarkOptedOutBrotliPage(b *testing.B) {
+	var page fasthttp.RequestCtx
+	page.Request.SetRequestURI("/")
+	demo.Handler(&page)
+	var bb bytes.Buffer
+	bw := brotli.NewWriterLevel(&bb, 5)
+	bw.Write(page.Response.Body()) //nolint:errcheck
+	bw.Close()                     //nolint:errcheck
+	br := bb.Bytes()
+	benchProxyWith(b, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.SetContentType("text/html; charset=utf-8")
+		ctx.Response.Header.Set("Content-Encoding", "br")
+		ctx.SetBody(br)
 	}, "/", "Sec-GPC: 1", "Accept-Encoding: gzip")
 }
