@@ -120,6 +120,7 @@ func TestZeroAllocPaths(t *testing.T) {
 		{"opt-out cookie", "Cookie: consentgate_optout=1\r\n"},
 		{"cached gpp", "Cookie: __gpp=" + benchUSNat + "; __gpp_sid=7\r\n"},
 		{"cached tcf, opt-in region", "CF-IPCountry: DE\r\nCookie: euconsent-v2=" + benchTCF + "\r\n"},
+		{"cached gpp tcfcav1, opt-in region", "CF-IPCountry: DE\r\nCookie: __gpp=" + gppHeader(5) + "~" + tcfcaFull + "; __gpp_sid=5\r\n"},
 		{"cached onetrust", "Cookie: OptanonConsent=isGpcEnabled=0&groups=C0001%3A1%2CC0004%3A0\r\n"},
 	}
 	for _, tt := range tests {

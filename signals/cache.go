@@ -57,6 +57,6 @@ func (sc *stringCache) get(kind entryKind, key []byte) *entry {
 // put stores e; the cost is the string length plus the decoded vendor set,
 // so MaxCost bounds the bytes held.
 func (sc *stringCache) put(key []byte, e *entry) {
-	cost := int64(len(key)) + 64 + int64(len(e.tcf.vendors)+len(e.gpp.tcf.vendors))*8
+	cost := int64(len(key)) + 64 + int64(len(e.tcf.vendors)+len(e.gpp.tcf.vendors)+len(e.gpp.tcfca.vendors))*8
 	sc.c.Set(key, e, cost)
 }

@@ -75,7 +75,8 @@ type Consent struct {
 	// signal of that source could not be used; ReasonNone elsewhere.
 	Reasons [NumSources]Reason
 	// TCFVendorsDenied has bit i set when the site's TCFVendors[i] (i < 64)
-	// has no vendor consent in the TC string read.
+	// has no vendor consent in the TC string read (or no express consent in
+	// a GPP tcfcav1 section).
 	TCFVendorsDenied uint64
 }
 
@@ -555,6 +556,11 @@ func (r *Reader) readGPP(site *rules.Site, q *request, dc *decision) {
 	}
 	if res.sections&(1<<sidTCFEUv2) != 0 && applicable&(1<<sidTCFEUv2) != 0 && res.tcf.present {
 		dc.tcf(GPP, &res.tcf, site)
+	}
+	// tcfcav1 (TCF Canada) decides like tcfeuv2, from its express
+	// consents (see tcfca.go).
+	if res.sections&(1<<sidTCFCAv1) != 0 && applicable&(1<<sidTCFCAv1) != 0 && res.tcfca.present {
+		dc.tcf(GPP, &res.tcfca, site)
 	}
 }
 

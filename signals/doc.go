@@ -24,14 +24,35 @@
 //     Decoded sections: every US section (usnat v1 and v2, usca, usva, usco,
 //     usut, usct, usfl, usmt, usor, ustx, usde, usia, usne, usnh, usnj, ustn,
 //     usmn, usmd, usin, usky, usri; ids 7-27) by its field table, the GPC
-//     sub-section, uspv1 (id 6, the plain US Privacy string) and tcfeuv2
-//     (id 2, a TC string). A US section opts out when SaleOptOut,
-//     SharingOptOut or TargetedAdvertisingOptOut is 1 or its GPC sub-section
-//     is true; uspv1 when its third character is 'Y'. Opt-outs count from
-//     every section present; the tcfeuv2 section grants only when
-//     __gpp_sid lists id 2 (or there is no __gpp_sid). A __gpp starting with
-//     'C' is a bare TC string. Other sections (tcfcav1, unknown ids) are
-//     listed but decide nothing.
+//     sub-section, uspv1 (id 6, the plain US Privacy string), tcfeuv2
+//     (id 2, a TC string) and tcfcav1 (id 5, TCF Canada, see below). A US
+//     section opts out when SaleOptOut, SharingOptOut or
+//     TargetedAdvertisingOptOut is 1 or its GPC sub-section is true; uspv1
+//     when its third character is 'Y'. Opt-outs count from every section
+//     present; the tcfeuv2 section grants or denies only when __gpp_sid
+//     lists id 2 (or there is no __gpp_sid), tcfcav1 only when it lists id
+//     5. A __gpp starting with 'C' is a bare TC string. Unknown ids are
+//     listed but decide nothing. A section that does not parse makes the
+//     whole GPP string fail (an opt-out, below).
+//   - TCF Canada, GPP section tcfcav1: Version 1 (any other is
+//     bad_version), Created, LastUpdated, CmpId, CmpVersion, ConsentScreen,
+//     ConsentLanguage, VendorListVersion, TcfPolicyVersion,
+//     UseNonStandardStacks, SpecialFeatureExpressConsent (12 bits),
+//     PurposesExpressConsent and PurposesImpliedConsent (24 bits each),
+//     VendorExpressConsent and VendorImpliedConsent (MaxVendorId, then a bit
+//     field or an int range, as the IAB encoders write them),
+//     PubRestrictions (TCF CA v1.1; absent in v1.0 strings), optional
+//     DisclosedVendors and publisher purposes segments. Example:
+//     __gpp=DBABDA~BPXuQIAPXuQIAAfKABENB-CgAAAAAAAAAAAAAAAA. It decides
+//     exactly like a TC string: PurposesExpressConsent is read as
+//     PurposesConsent (same purpose ids, same category table, purpose 1
+//     required; the section specification says purpose 1 "is not used in
+//     TCF Canada", so a string that leaves it 0 grants nothing and denies
+//     every category: fail closed), VendorExpressConsent as the vendor
+//     consents for TCFVendors. Implied consent is TCF Canada's counterpart
+//     of legitimate interest and, like it, grants nothing: a purpose with
+//     implied consent only counts as not consented. Special features,
+//     restrictions and publisher purposes decide nothing.
 //   - IAB TCF v2 TC string, cookie euconsent-v2: version 2, CMP id, purposes
 //     consented, special features, vendor consents (bit field or ranges),
 //     publisher restrictions, optional segments. Example:
@@ -41,7 +62,9 @@
 //     functional 1,5,6; analytics 1,7,8,9; advertising 1,2,3,4; social
 //     1,2,3,4. Purposes 10 and 11 and legitimate interest grant nothing. If
 //     the site lists TCFVendors, a listed vendor without consent keeps
-//     advertising denied and sets its bit in Consent.TCFVendorsDenied.
+//     advertising denied and sets its bit in Consent.TCFVendorsDenied. The
+//     same applies to a tcfcav1 or tcfeuv2 section of a GPP string (source
+//     GPP); with both, a category is denied when either denies it.
 //   - CMP cookies, source CMP:
 //     OneTrust OptanonConsent, a URL query string:
 //     isGpcEnabled=0&browserGpcFlag=0&groups=C0001%3A1%2CC0002%3A0%2CC0004%3A0;

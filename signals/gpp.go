@@ -13,6 +13,9 @@ type gppResult struct {
 	optOut uint64
 	// tcf is the decoded tcfeuv2 section, when sections has bit 2.
 	tcf tcfResult
+	// tcfca is the decoded tcfcav1 section (TCF Canada), when sections has
+	// bit 5: purposes and vendors are its express consents.
+	tcfca tcfResult
 	// fail is the first problem; a GPP string with a problem is an opt-out.
 	fail failure
 }
@@ -166,6 +169,16 @@ func (res *gppResult) section(id int, part []byte, sink *gppSink) failure {
 			sink.sections["tcfeuv2"] = ts.out
 		}
 		return res.tcf.fail
+	case sidTCFCAv1:
+		var ts *tcfSink
+		if sink != nil {
+			ts = &tcfSink{}
+		}
+		res.tcfca = parseTCFCA(part, ts)
+		if sink != nil {
+			sink.sections["tcfcav1"] = ts.out
+		}
+		return res.tcfca.fail
 	case sidUSPv1:
 		// The US Privacy string, unencoded ("1YNN").
 		u, err := ParseUSP(part)
@@ -194,8 +207,8 @@ func (res *gppResult) section(id int, part []byte, sink *gppSink) failure {
 	version := r.read(6)
 	sec, known := usSectionFor(id, version)
 	if !known {
-		// A section this package does not decode (tcfcav1, or a newer
-		// one): its presence is recorded, it decides nothing.
+		// A section this package does not decode (a newer one): its
+		// presence is recorded, it decides nothing.
 		return failure{}
 	}
 	if sec == nil {

@@ -29,7 +29,10 @@ func TestGPPHeaderSpecExamples(t *testing.T) {
 	}
 	f("DBABMA", []string{"CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA"}, []int{2})
 	f("DBACNYA", []string{"CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA", "1YNN"}, []int{2, 6})
-	f("DBABjw", []string{"BAAAAAAAAAAA", "1YNN"}, []int{5, 6}) // a range: 5..6
+	// A range: 5..6. The specification's example puts a TC string (version
+	// 2) in the tcfcav1 slot; a real tcfcav1 section (iabgpp-rs "basic")
+	// stands in, since section 5 is decoded.
+	f("DBABjw", []string{"BPXuQIAPXuQIAAfKABENB-CgAAAAAAAAAAAAAAAA", "1YNN"}, []int{5, 6})
 	f("DBABLA", []string{"BVVqAAEABCA.QA"}, []int{7})
 	f("DBABTA", []string{"1YYY"}, []int{6})
 }
