@@ -13,8 +13,9 @@ import (
 
 // urlForms are ways to write a tracker's URL in a page that the rewriter
 // reads as the browser's URL parser does (rules.URLHost, proxy/rewrite
-// clean). Each loads https://www.facebook.com/tr?case=NAME in an img,
-// except where the markup says otherwise.
+// clean), and CSS that loads a URL (proxy/rewrite css.go). Each loads
+// https://www.facebook.com/tr?case=NAME, in an img unless the markup says
+// otherwise.
 var urlForms = []struct{ name, markup string }{
 	{"plain", `<img src="https://www.facebook.com/tr?case=plain">`},
 	{"json-slashes", `<img src="https:\/\/www.facebook.com/tr?case=json-slashes">`},
@@ -31,6 +32,10 @@ var urlForms = []struct{ name, markup string }{
 	{"percent-utf8", `<img src="https://www%E3%80%82facebook.com/tr?case=percent-utf8">`},
 	{"entities", `<img src="https&colon;&sol;&sol;www&period;facebook&period;com/tr?case=entities">`},
 	{"srcdoc", `<iframe srcdoc="&lt;img src=&quot;https://www.facebook.com/tr?case=srcdoc&quot;&gt;"></iframe>`},
+	{"css-url", `<style>.css-url{background-image:url(https://www.facebook.com/tr?case=css-url)}</style><div class="css-url" style="width:4px;height:4px"></div>`},
+	{"css-escaped", `<style>.css-escaped{background:URL( "https\3a\2f\2fwww.facebook.com/tr?case=css-escaped" )}</style><div class="css-escaped" style="width:4px;height:4px"></div>`},
+	{"css-image-set", `<style>.css-image-set{background-image:image-set("https://www.facebook.com/tr?case=css-image-set" 1x)}</style><div class="css-image-set" style="width:4px;height:4px"></div>`},
+	{"css-import", `<style>@import url("https://www.facebook.com/tr?case=css-import"); p{margin:0}</style>`},
 	{"srcdoc-nested", `<iframe srcdoc="<iframe srcdoc='&amp;lt;img src=https://www.facebook.com/tr?case=srcdoc-nested&amp;gt;'></iframe>"></iframe>`},
 }
 

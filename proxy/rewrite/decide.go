@@ -135,6 +135,9 @@ func (w *Writer) enter(el elem) {
 		}
 	case elScript, elStyle, elTextarea, elTitle, elXmp, elIframe, elNoembed, elNoframes:
 		w.rawText(el)
+		if el == elStyle {
+			w.cssStart()
+		}
 	case elNoscript:
 		// Browsers with scripting on read noscript as raw text; its content
 		// is rewritten as markup separately (see finishHeld).
@@ -506,6 +509,8 @@ func (w *Writer) bound() {
 		w.skip, w.skipEl, w.skipDepth = true, w.holdEl, 1
 		w.holdEl = elOther
 		w.replace(len(w.in), nil)
+	case w.css.on:
+		w.cssBound()
 	}
 }
 
@@ -585,6 +590,9 @@ func (w *Writer) cut(win []byte, end int, final bool) int {
 
 // finish decides what is held at the end of the page.
 func (w *Writer) finish() {
+	if w.css.on {
+		w.cssEnd(0, true)
+	}
 	if w.holdEl != elOther {
 		if w.st == sRaw {
 			// The page ended inside the content: it ends there.

@@ -10,7 +10,8 @@
 // across calls and every bound below is applied at a fixed offset of the
 // element, not where a Write happens to end. Close ends the page and writes
 // what is still held. Output is the input byte for byte except where an
-// element was removed or neutralised and where the stub was inserted; with
+// element was removed or neutralised, where a URL was deleted from a style
+// element and where the stub was inserted; with
 // a Policy that denies nothing (or no Set) it is the input exactly. The
 // first error of the destination writer is returned by that Write and by
 // every later call. Writers are reused through Reset (for example from a
@@ -62,6 +63,17 @@
 //     below. A tracker inside a noscript of that document counts too,
 //     though a browser with scripting would not load it (fail closed).
 //   - a and area: ping; the link stays, only the ping attribute goes.
+//   - style: the URLs its CSS loads: url(...) in any case, quoted or not,
+//     image-set( and -webkit-image-set( strings, and @import (a string or
+//     url(...)), with CSS escapes (\2f , \/) decoded before the URL is
+//     classified; comments and other strings load nothing. CSS cannot be
+//     neutralised: a denied URL is deleted, always, whatever the action:
+//     the argument of url(...) (an empty url() loads nothing), the
+//     contents of an image-set string, a whole @import rule through its
+//     ';'. Each deleted URL is a Removal with Element "style". The content
+//     ends at "</style" as the HTML tokenizer reads it, inside a CSS string
+//     or URL too. Not handled: style attributes, SVG style, and escaped
+//     names such as u\72l(.
 //   - noscript: its content is rewritten as markup with the same policy
 //     (for browsers without scripting). If that removes something and only
 //     white space is left, the whole noscript element goes.
@@ -187,13 +199,22 @@
 //
 // # Bounds and the fail-closed rule
 //
-// A Writer holds at most one element: a start tag being parsed (MaxTag,
+// A Writer holds at most one element or CSS URL token: a start tag being
+// parsed (MaxTag,
 // 64 KiB) and, for an inline script, a noscript or an amp-analytics, its
 // content (MaxInline, 64 KiB). Past a bound, each case is decided without unbounded memory and
 // counted in Stats.Oversize:
 //
 //   - A start tag longer than MaxTag is removed with its content, whatever
 //     its attributes.
+//   - A style element is never held: only each URL token is, from its
+//     first byte (past "url(", past an image-set string's quote, or an
+//     @import's '@') to its end, within MaxCSSToken (4 KiB). A longer
+//     token is decided on its first MaxCSSToken bytes: when the URL's host
+//     ends there (or the URL has none, as data: URLs), by that host;
+//     otherwise it is deleted, through its end (an @import rule through
+//     its ';'). Either way it counts in Stats.Oversize; one deleted without
+//     a known vendor is not a Removal.
 //   - A noscript, or an amp-analytics that no attribute attributes, whose
 //     content is longer than MaxInline is removed.
 //   - An inline script longer than MaxInline is decided on its first

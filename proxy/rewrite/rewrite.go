@@ -38,15 +38,16 @@ type Policy struct {
 type Removal struct {
 	Vendor *rules.Vendor
 	// Element is the lower-case element name: "script", "img", "iframe",
-	// "link", "a", ...
+	// "link", "a", ...; "style" for one URL deleted from a style element.
 	Element string
 	Action  rules.Action
 }
 
 // Stats counts the fail-closed branches a Writer took.
 type Stats struct {
-	// Oversize counts elements that passed a bound (MaxTag, MaxInline) and
-	// were handled by the fail-closed rule.
+	// Oversize counts elements, and URL tokens of style elements, that
+	// passed a bound (MaxTag, MaxInline, MaxCSSToken) and were handled by
+	// the fail-closed rule.
 	Oversize int
 	// Cut counts vendor signatures deleted from the unheld part of an
 	// oversize inline script.
@@ -124,6 +125,8 @@ type Writer struct {
 	cs     int  // offset of the held content's first byte
 	tagEnd int  // offset just past the held start tag
 	stream bool // oversize script: content streams out, signatures are cut
+
+	css cssState // the CSS scanner of a style element
 
 	hosts   hostCache
 	scratch []byte

@@ -267,10 +267,23 @@ func (w *Writer) raw(in []byte, i int) int {
 		switch w.ss {
 		case rData:
 			j := bytes.IndexByte(in[i:], '<')
+			if w.css.on {
+				e := len(in)
+				if j >= 0 {
+					e = i + j
+				}
+				w.cssScan(in, i, e)
+			}
 			if j < 0 {
 				return len(in)
 			}
 			i += j
+			if w.css.drop {
+				// A candidate end tag is held, not dropped, until known.
+				w.emitTo(i)
+				w.startHold(i)
+				w.css.ltHold = true
+			}
 			w.lt(i)
 			w.ss = rLt
 			i++
@@ -285,6 +298,9 @@ func (w *Writer) raw(in []byte, i int) int {
 				i++
 			default:
 				w.ss = rData
+				if w.css.on {
+					w.cssReplay(false)
+				}
 			}
 		case rEndName:
 			if isAlpha(c) || c == '-' && w.rawEl == elAmpAnalytics {
@@ -298,6 +314,9 @@ func (w *Writer) raw(in []byte, i int) int {
 			if (c == '>' || c == '/' || isSpace(c)) && w.tbn == len(elemNames[w.rawEl]) && string(w.tb[:w.tbn]) == elemNames[w.rawEl] {
 				// The end tag; its attributes are tokenized (and ignored)
 				// like a start tag's.
+				if w.css.on {
+					w.cssEnd(i, false)
+				}
 				w.isEnd, w.el, w.interesting, w.selfClosing = true, w.rawEl, false, false
 				switch c {
 				case '>':
@@ -310,6 +329,9 @@ func (w *Writer) raw(in []byte, i int) int {
 				return i + 1
 			}
 			w.ss = w.ret
+			if w.css.on {
+				w.cssReplay(true)
+			}
 		case rEscStart:
 			if c == '-' {
 				w.ss = rEscStartDash

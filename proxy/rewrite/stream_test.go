@@ -78,6 +78,8 @@ func FuzzRewrite(f *testing.F) {
 	f.Add([]byte(`<scr<script src=//doubleclick.net/x></script><!--<script>`), uint64(1), true)
 	f.Add([]byte(`<svg><![CDATA[<img src=//facebook.com/tr>]]><script href="https://www.googletagmanager.com/x"/></svg>`), uint64(2), false)
 	f.Add([]byte(`<script><!--<script>gtag('config','x')</script>--></script><a ping="//google-analytics.com/c">`), uint64(3), true)
+	f.Add([]byte(`<style>@import url("//www.facebook.com/a.css") print;b{background:image-set("https:\2f \2fwww.facebook.com/x" 1x,url( '//connect.facebook.net/y' ))}/* url(//facebook.com/z) */</style><p>`), uint64(4), false)
+	f.Add([]byte(`<style>b{content:"</style>"}x{background:url(//www.facebook.com/tr</stylex>)}</style><style>@import '//www.facebook.com/b.css`), uint64(5), true)
 	w1, w2 := NewWriter(nil, Policy{}), NewWriter(nil, Policy{})
 	f.Fuzz(func(t *testing.T, in []byte, seed uint64, neutralise bool) {
 		if len(in) > 1<<16 {
