@@ -7,6 +7,7 @@ import (
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 	"github.com/valyala/fasthttp"
 
 	"github.com/consentgate/consentgate/proxy/demo"
@@ -87,5 +88,24 @@ func BenchmarkOptedOutBrotliPage(b *testing.B) {
 		ctx.Response.Header.SetContentType("text/html; charset=utf-8")
 		ctx.Response.Header.Set("Content-Encoding", "br")
 		ctx.SetBody(br)
+	}, "/", "Sec-GPC: 1", "Accept-Encoding: gzip")
+}
+
+// BenchmarkOptedOutZstdPage is BenchmarkOptedOutGzipPage with a zstd
+// upstream; the client takes gzip.
+func BenchmarkOptedOutZstdPage(b *testing.B) {
+	var page fasthttp.RequestCtx
+	page.Request.SetRequestURI("/")
+	demo.Handler(&page)
+	zw, err := zstd.NewWriter(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	zs := zw.EncodeAll(page.Response.Body(), nil)
+	zw.Close() //nolint:errcheck
+	benchProxyWith(b, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.SetContentType("text/html; charset=utf-8")
+		ctx.Response.Header.Set("Content-Encoding", "zstd")
+		ctx.SetBody(zs)
 	}, "/", "Sec-GPC: 1", "Accept-Encoding: gzip")
 }

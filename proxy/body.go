@@ -97,10 +97,19 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 		rs.br.Reset(src) //nolint:errcheck // always nil
 		rs.src = rs.br
 	case "zstd":
-		var zr *zstd.Decoder
-		if zr, err = zstd.NewReader(src, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(s.opts.MaxDecodedBody))); err == nil {
-			rs.src = zr
-			rs.zstd = zr
+		zr, _ := s.zstd.Get().(*zstd.Decoder)
+		if zr == nil {
+			// One goroutine: Reset decodes synchronously and starts none,
+			// so a pooled decoder the GC drops leaks nothing.
+			zr, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(s.opts.MaxDecodedBody)))
+		}
+		if err == nil {
+			if err = zr.Reset(src); err == nil {
+				rs.src, rs.zstd, rs.zstdPool = zr, zr, &s.zstd
+			} else {
+				zr.Reset(nil) //nolint:errcheck // drops src
+				s.zstd.Put(zr)
+			}
 		}
 	case "deflate":
 		// HTTP's deflate is zlib-wrapped (RFC 9110 §8.4.1.2); some servers
@@ -215,22 +224,23 @@ const failClosedCSP = "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: bl
 // rewriteStream is the body of a rewritten response, read by fasthttp as it
 // writes to the client.
 type rewriteStream struct {
-	s       *Server
-	sm      *siteMetrics
-	resp    *fasthttp.Response
-	src     io.Reader
-	decoder io.Closer
-	gzr     *gzip.Reader // pooled; released on Close
-	br      *brotli.Reader
-	zstd    *zstd.Decoder
-	gz      *gzip.Writer
-	rw      *rewrite.Writer
-	pol     rewrite.Policy
-	out     bytes.Buffer
-	chunk   *[]byte
-	in      int64
-	spent   time.Duration
-	err     error
+	s        *Server
+	sm       *siteMetrics
+	resp     *fasthttp.Response
+	src      io.Reader
+	decoder  io.Closer
+	gzr      *gzip.Reader // pooled; released on Close
+	br       *brotli.Reader
+	zstd     *zstd.Decoder
+	zstdPool *sync.Pool
+	gz       *gzip.Writer
+	rw       *rewrite.Writer
+	pol      rewrite.Policy
+	out      bytes.Buffer
+	chunk    *[]byte
+	in       int64
+	spent    time.Duration
+	err      error
 }
 
 // gzipReaderPool keeps gzip readers: a new one allocates its 32 KiB
@@ -382,7 +392,9 @@ func (r *rewriteStream) Close() error {
 		r.br = nil
 	}
 	if r.zstd != nil {
-		r.zstd.Close()
+		r.zstd.Reset(nil) //nolint:errcheck // drops the source; the decoder is reused
+		r.zstdPool.Put(r.zstd)
+		r.zstd = nil
 	}
 	if r.resp != nil {
 		r.resp.CloseBodyStream() //nolint:errcheck

@@ -71,6 +71,7 @@ type Server struct {
 	clients map[string]*fasthttp.HostClient
 	srv     *fasthttp.Server
 	seq     atomic.Uint64 // requests seen, for access-log sampling
+	zstd    sync.Pool     // *zstd.Decoder, single-goroutine, capped at MaxDecodedBody
 }
 
 // state is everything derived from one rule set, swapped as a whole.
