@@ -35,6 +35,8 @@ var urlForms = []struct{ name, markup string }{
 	{"css-url", `<style>.css-url{background-image:url(https://www.facebook.com/tr?case=css-url)}</style><div class="css-url" style="width:4px;height:4px"></div>`},
 	{"css-escaped", `<style>.css-escaped{background:URL( "https\3a\2f\2fwww.facebook.com/tr?case=css-escaped" )}</style><div class="css-escaped" style="width:4px;height:4px"></div>`},
 	{"css-image-set", `<style>.css-image-set{background-image:image-set("https://www.facebook.com/tr?case=css-image-set" 1x)}</style><div class="css-image-set" style="width:4px;height:4px"></div>`},
+	{"css-style-attr", `<div style="width:4px;height:4px;background-image:url(https://www.facebook.com/tr?case=css-style-attr)"></div>`},
+	{"css-style-attr-ref", `<div style="width:4px;height:4px;background:url(&quot;https:&#x2F;&#x2F;www.facebook.com/tr?case=css-style-attr-ref&quot;)"></div>`},
 	{"css-import", `<style>@import url("https://www.facebook.com/tr?case=css-import"); p{margin:0}</style>`},
 	{"srcdoc-nested", `<iframe srcdoc="<iframe srcdoc='&amp;lt;img src=https://www.facebook.com/tr?case=srcdoc-nested&amp;gt;'></iframe>"></iframe>`},
 }

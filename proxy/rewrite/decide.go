@@ -18,7 +18,7 @@ func (w *Writer) nameDone(i int) {
 // elemDone is called when the name of a tag, el, ends at in[i].
 func (w *Writer) elemDone(i int, el elem) {
 	w.el = el
-	w.selfClosing, w.interesting, w.oversize, w.cur = false, false, false, false
+	w.selfClosing, w.interesting, w.oversize, w.cur, w.sseen = false, false, false, false, false
 	w.attrs = w.attrs[:0]
 	if w.isEnd {
 		return
@@ -58,8 +58,8 @@ func (w *Writer) attrNameDone(in []byte, i int) {
 	} else {
 		k = lookupAttr(w.region(i)[w.ns:w.off(i)])
 	}
-	if k == aOther || (w.el == elA || w.el == elArea) && k != aPing {
-		return // a and area are read for ping alone
+	if k == aOther || (w.el == elA || w.el == elArea) && k != aPing && k != aStyle {
+		return // a and area are read for ping (and style) alone
 	}
 	ne := w.off(i)
 	a := attr{kind: k, ns: w.ns, ne: ne, vs: -1, ve: -1, end: ne}
@@ -186,18 +186,24 @@ func (w *Writer) decide(i int) {
 		return
 	}
 	if el == elA || el == elArea {
+		tag = w.tagStyle(tag, j)
 		w.ping(tag, j)
 		w.enter(el)
 		return
 	}
 	v, data := w.verdict(tag, el)
+	if v == nil || w.action(v, el, data) != rules.Remove {
+		tag = w.tagStyle(tag, j)
+	}
 	switch {
 	case v != nil:
 		w.enforce(j, tag, el, v, data)
 	case el == elScript && !(w.foreign > 0 && w.selfClosing) && !w.external() && !w.dataScript(tag):
 		w.holdEl, w.cs, w.ltOff = elScript, len(tag), len(tag)
 		w.enter(el)
-	case el == elNoscript:
+	case el == elNoscript && w.foreign == 0:
+		// (In SVG or MathML a noscript is a foreign element: its content
+		// is markup, tokenized as any other.)
 		w.holdEl, w.cs, w.ltOff = elNoscript, len(tag), len(tag)
 		w.enter(el)
 	case el == elAmpAnalytics && !w.nested && !(w.foreign > 0 && w.selfClosing):
@@ -220,16 +226,22 @@ func (w *Writer) skipContent(el elem) {
 	}
 }
 
-// enforce removes or neutralises the held element el of vendor v.
-func (w *Writer) enforce(j int, tag []byte, el elem, v *rules.Vendor, data bool) {
-	act := w.pol.action(v)
+// action is what enforce does to the held element el of vendor v; data:
+// v was found in data-src or data-srcset.
+func (w *Writer) action(v *rules.Vendor, el elem, data bool) rules.Action {
 	if data || el == elAmpAnalytics || el.ampNamed() {
 		// A denied URL in data-src is loaded by lazy loaders and consent
 		// tools alike; renaming attributes cannot stop that. Nor can it
 		// stop the AMP runtime from reading an inline analytics config,
 		// or from building an embed's iframe from its data-* attributes.
-		act = rules.Remove
+		return rules.Remove
 	}
+	return w.pol.action(v)
+}
+
+// enforce removes or neutralises the held element el of vendor v.
+func (w *Writer) enforce(j int, tag []byte, el elem, v *rules.Vendor, data bool) {
+	act := w.action(v, el, data)
 	w.record(v, el, act)
 	if act == rules.Remove {
 		w.replace(j, nil)
@@ -493,6 +505,12 @@ func (w *Writer) onMatch(v *rules.Vendor) bool {
 // output does not depend on where the input was split.
 func (w *Writer) bound() {
 	switch {
+	case w.sval && len(w.held) > MaxTag:
+		// A style attribute value past MaxTag: deleted through its end,
+		// as styleDone deletes one that ends in a single Write.
+		w.stats.Oversize++
+		w.replace(len(w.in), w.keep(w.held))
+		w.sdrop, w.skip = true, true
 	case w.interesting && len(w.held) > MaxTag:
 		w.stats.Oversize++
 		w.replace(len(w.in), nil)

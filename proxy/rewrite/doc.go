@@ -11,7 +11,7 @@
 // element, not where a Write happens to end. Close ends the page and writes
 // what is still held. Output is the input byte for byte except where an
 // element was removed or neutralised, where a URL was deleted from a style
-// element and where the stub was inserted; with
+// element or a style attribute and where the stub was inserted; with
 // a Policy that denies nothing (or no Set) it is the input exactly. The
 // first error of the destination writer is returned by that Write and by
 // every later call. Writers are reused through Reset (for example from a
@@ -72,8 +72,18 @@
 //     contents of an image-set string, a whole @import rule through its
 //     ';'. Each deleted URL is a Removal with Element "style". The content
 //     ends at "</style" as the HTML tokenizer reads it, inside a CSS string
-//     or URL too. Not handled: style attributes, SVG style, and escaped
-//     names such as u\72l(.
+//     or URL too. Not handled: SVG style elements and escaped names such
+//     as u\72l(.
+//   - style attributes, on any element (SVG too): the first style
+//     attribute of a tag (browsers ignore repeats) is decoded (character
+//     references) and its url(...) arguments and image-set strings are
+//     classified as in a style element; a denied one is deleted, whatever
+//     the element's action. If the value held a character reference, the
+//     whole value is deleted instead (quotes kept; an unquoted value keeps
+//     its first byte, or the next attribute would be read as the value).
+//     Each deleted URL is a Removal with Element "style". Only the value of
+//     a tag's first style attribute is held, from its first byte to its
+//     end; a value with neither '(' nor '&' passes at once.
 //   - noscript: its content is rewritten as markup with the same policy
 //     (for browsers without scripting). If that removes something and only
 //     white space is left, the whole noscript element goes.
@@ -207,6 +217,9 @@
 //
 //   - A start tag longer than MaxTag is removed with its content, whatever
 //     its attributes.
+//   - A style attribute value longer than MaxTag is deleted, whatever it
+//     holds (an unquoted one keeps its first byte); in a held tag the
+//     start-tag rule above applies.
 //   - A style element is never held: only each URL token is, from its
 //     first byte (past "url(", past an image-set string's quote, or an
 //     @import's '@') to its end, within MaxCSSToken (4 KiB). A longer

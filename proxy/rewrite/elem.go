@@ -239,12 +239,13 @@ const (
 	aType
 	aConfig // amp-analytics config
 	aSrcdoc // iframe srcdoc: a document of its own
+	aStyle  // CSS: its url() and image-set strings (see styleCuts)
 )
 
 var attrNames = [...]string{
 	aSrc: "src", aSrcset: "srcset", aHref: "href", aXlinkHref: "xlink:href", aPoster: "poster",
 	aData: "data", aImagesrcset: "imagesrcset", aDataSrc: "data-src", aDataSrcset: "data-srcset",
-	aPing: "ping", aRel: "rel", aType: "type", aConfig: "config", aSrcdoc: "srcdoc",
+	aPing: "ping", aRel: "rel", aType: "type", aConfig: "config", aSrcdoc: "srcdoc", aStyle: "style",
 }
 
 // attrTab holds the akinds by the low bits of their first byte and their

@@ -38,7 +38,8 @@ type Policy struct {
 type Removal struct {
 	Vendor *rules.Vendor
 	// Element is the lower-case element name: "script", "img", "iframe",
-	// "link", "a", ...; "style" for one URL deleted from a style element.
+	// "link", "a", ...; "style" for one URL deleted from a style element
+	// or from a style attribute (of any element).
 	Element string
 	Action  rules.Action
 }
@@ -128,6 +129,17 @@ type Writer struct {
 
 	css cssState // the CSS scanner of a style element
 
+	// The style attribute of a tag that is not held (see style.go).
+	sseen bool    // the tag has had a style attribute
+	spend bool    // the attribute name that just ended is the tag's first style
+	sval  bool    // in the value of that attribute: held from its first byte
+	sunq  bool    // and the value is not quoted
+	sdrop bool    // that value passed MaxTag and is being deleted (w.skip is set)
+	pn    int     // length of an attribute name cut off by the end of a Write
+	pb    [5]byte // its first bytes, lower case
+	sdec  []byte  // a style attribute value with character references decoded
+	cuts  []int   // denied URLs of a style attribute value: start, end pairs
+
 	hosts   hostCache
 	scratch []byte
 	out     []byte
@@ -172,10 +184,14 @@ func (w *Writer) reset(dst io.Writer, p Policy, nested bool) {
 	if cap(w.out) > MaxInline {
 		w.out = nil
 	}
+	if cap(w.sdec) > MaxTag {
+		w.sdec = nil
+	}
 	*w = Writer{
 		dst: dst, p: p, pol: w.pol, nested: nested, sub: w.sub, subBuf: w.subBuf[:0], doc: w.doc[:0],
 		removed: w.removed[:0], held: w.held[:0], attrs: w.attrs[:0],
 		scratch: w.scratch[:0], out: w.out[:0], matchFn: w.matchFn,
+		sdec: w.sdec[:0], cuts: w.cuts[:0],
 		stubDone: nested || !p.Stub || len(w.pol.stub) == 0,
 	}
 }

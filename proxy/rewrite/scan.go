@@ -470,10 +470,13 @@ var class = func() (t [256]uint8) {
 // self-closing start tag) from in[i], in state w.st. It returns past the
 // '>' that ends the tag, after tagDone set the next state, or at the end of
 // the input with the state saved. The attributes are recorded only for a
-// held tag (w.interesting); for every other tag this only finds the '>'.
+// held tag (w.interesting); for every other start tag this only finds the
+// '>' and the first style attribute, whose value is held (style.go).
 func (w *Writer) attrStates(in []byte, i int) int {
 	st := w.st
 	rec := w.interesting
+	sty := !rec && !w.skip && !w.isEnd
+	ns := -1 // start of the attribute name in in; -1: in an earlier Write
 	for i < len(in) {
 		switch st {
 		case sBeforeAttrName:
@@ -494,6 +497,7 @@ func (w *Writer) attrStates(in []byte, i int) int {
 				if rec {
 					w.attrBegin(i)
 				}
+				ns = i
 				st = sAttrName
 				if c == '=' { // starts the name here
 					i++
@@ -503,11 +507,16 @@ func (w *Writer) attrStates(in []byte, i int) int {
 		case sAttrName:
 			i = attrNameEnd(in, i)
 			if i == len(in) {
+				if sty {
+					w.partName(in, ns)
+				}
 				w.st = sAttrName
 				return i
 			}
 			if rec {
 				w.attrNameDone(in, i)
+			} else if sty {
+				w.spend = (ns < 0 || i-ns == 5) && w.styleName(in, ns, i)
 			}
 			switch in[i] {
 			case '=':
@@ -540,6 +549,8 @@ func (w *Writer) attrStates(in []byte, i int) int {
 			case '"', '\'':
 				if rec {
 					w.valBegin(i + 1)
+				} else if w.spend {
+					w.styleBegin(i+1, false)
 				}
 				i++
 				j := quote(in[i:], c)
@@ -553,6 +564,8 @@ func (w *Writer) attrStates(in []byte, i int) int {
 				i += j
 				if rec {
 					w.valDone(i, i+1)
+				} else if w.sval {
+					w.styleDone(i)
 				}
 				i++
 				st = sAfterAttrValueQ
@@ -561,6 +574,8 @@ func (w *Writer) attrStates(in []byte, i int) int {
 			default:
 				if rec {
 					w.valBegin(i)
+				} else if w.spend {
+					w.styleBegin(i, true)
 				}
 				st = sAttrValueUnq
 			}
@@ -584,6 +599,7 @@ func (w *Writer) attrStates(in []byte, i int) int {
 				if rec {
 					w.attrBegin(i)
 				}
+				ns = i
 				st = sAttrName
 			}
 		case sAttrValueDQ, sAttrValueSQ:
@@ -599,6 +615,8 @@ func (w *Writer) attrStates(in []byte, i int) int {
 			i += j
 			if rec {
 				w.valDone(i, i+1)
+			} else if w.sval {
+				w.styleDone(i)
 			}
 			st = sAfterAttrValueQ
 			i++
@@ -612,6 +630,8 @@ func (w *Writer) attrStates(in []byte, i int) int {
 			}
 			if rec {
 				w.valDone(i, i)
+			} else if w.sval {
+				w.styleDone(i)
 			}
 			if in[i] == '>' {
 				return w.closeTag(i)
