@@ -26,14 +26,12 @@ type tcfSink struct{ out map[string]any }
 // list holds about 1,500 ids; the bound only caps the bit set's size.
 const maxVendorID = 1<<16 - 1
 
-// parseTCF decodes a TC string v2 (IAB Europe TCF v2.2, "TC String Format",
-// core segment and vendor sections). Optional segments after '.' are
-// checked for a valid segment type only.
-func parseTCF(s []byte, sink *tcfSink) tcfResult {
-	var res tcfResult
+// tcfCore checks the length of a TC string or TCF section s, splits off
+// its optional segments (after '.') and opens its core segment past the
+// 6-bit version, which must be want (else a failure saying wrongVersion).
+func tcfCore(s []byte, want uint64, wrongVersion string) (r bitReader, segs []byte, hasSegs bool, f failure) {
 	if len(s) > MaxSignalLen {
-		res.fail = failure{reason: ReasonTooLong, what: "string too long"}
-		return res
+		return r, nil, false, failure{reason: ReasonTooLong, what: "string too long"}
 	}
 	core, segs, hasSegs := bytes.Cut(s, dot)
 	r, why := newBitReader(core)
@@ -42,12 +40,22 @@ func parseTCF(s []byte, sink *tcfSink) tcfResult {
 		if why == ReasonBadBase64 {
 			what = "bad base64"
 		}
-		res.fail = failure{reason: why, what: what}
-		return res
+		return r, nil, false, failure{reason: why, what: what}
 	}
-	version := r.read(6)
-	if r.err == 0 && version != 2 {
-		res.fail = failure{reason: ReasonBadVersion, what: "TC string version is not 2"}
+	if version := r.read(6); r.err == 0 && version != want {
+		return r, nil, false, failure{reason: ReasonBadVersion, what: wrongVersion}
+	}
+	return r, segs, hasSegs, failure{}
+}
+
+// parseTCF decodes a TC string v2 (IAB Europe TCF v2.2, "TC String Format",
+// core segment and vendor sections). Optional segments after '.' are
+// checked for a valid segment type only.
+func parseTCF(s []byte, sink *tcfSink) tcfResult {
+	var res tcfResult
+	r, segs, hasSegs, fail := tcfCore(s, 2, "TC string version is not 2")
+	if fail.reason != ReasonNone {
+		res.fail = fail
 		return res
 	}
 	created := r.read(36)

@@ -64,23 +64,9 @@ import "bytes"
 // are the express consents.
 func parseTCFCA(s []byte, sink *tcfSink) tcfResult {
 	var res tcfResult
-	if len(s) > MaxSignalLen {
-		res.fail = failure{reason: ReasonTooLong, what: "string too long"}
-		return res
-	}
-	core, segs, hasSegs := bytes.Cut(s, dot)
-	r, why := newBitReader(core)
-	if why != ReasonNone {
-		what := "bad core segment"
-		if why == ReasonBadBase64 {
-			what = "bad base64"
-		}
-		res.fail = failure{reason: why, what: what}
-		return res
-	}
-	version := r.read(6)
-	if r.err == 0 && version != 1 {
-		res.fail = failure{reason: ReasonBadVersion, what: "tcfcav1 version is not 1"}
+	r, segs, hasSegs, fail := tcfCore(s, 1, "tcfcav1 version is not 1")
+	if fail.reason != ReasonNone {
+		res.fail = fail
 		return res
 	}
 	created := r.read(36)
@@ -153,7 +139,7 @@ func parseTCFCA(s []byte, sink *tcfSink) tcfResult {
 	var out map[string]any
 	if explain {
 		out = map[string]any{
-			"Version":                      int(version),
+			"Version":                      1,
 			"Created":                      created,
 			"LastUpdated":                  updated,
 			"CmpId":                        int(cmpID),
