@@ -16,14 +16,15 @@
 //     link sets the opt-out cookie, and the pages loaded after it make no
 //     tracker request;
 //   - the rewriter reads URLs as Chromium does (TestURLFormsAsChromiumReadsThem):
-//     twenty-two ways to load a tracker URL — JSON-escaped or missing
+//     twenty-three ways to load a tracker URL — JSON-escaped or missing
 //     slashes, leading controls, tabs inside, IDNA look-alikes (ideographic
 //     full stops, full-width letters, &shy;, &fopf;), percent-encoded
 //     hosts, iframe srcdoc documents, nested, CSS url(), escaped url(),
 //     image-set() and @import in a style element, url() in style
-//     attributes — are each requested by Chromium without a signal and
-//     none with Sec-GPC: 1. (Before the rewriter followed the URL Standard
-//     and read CSS, seventeen of them leaked.)
+//     attributes, a base href on a tracker — are each requested by
+//     Chromium without a signal and none with Sec-GPC: 1. (Before the
+//     rewriter followed the URL Standard, read CSS and base, eighteen of
+//     them leaked.)
 //
 // Requests are recorded through the DevTools protocol (Network domain). Every
 // server is on 127.0.0.1, and the browser is started with --host-resolver-rules

@@ -39,6 +39,8 @@ var urlForms = []struct{ name, markup string }{
 	{"css-style-attr-ref", `<div style="width:4px;height:4px;background:url(&quot;https:&#x2F;&#x2F;www.facebook.com/tr?case=css-style-attr-ref&quot;)"></div>`},
 	{"css-import", `<style>@import url("https://www.facebook.com/tr?case=css-import"); p{margin:0}</style>`},
 	{"srcdoc-nested", `<iframe srcdoc="<iframe srcdoc='&amp;lt;img src=https://www.facebook.com/tr?case=srcdoc-nested&amp;gt;'></iframe>"></iframe>`},
+	// Last: from here on, relative URLs resolve against the base.
+	{"base-href", `<base href="https://www.facebook.com/"><img src="tr?case=base-href">`},
 }
 
 // urlFormsPage is a page with every form, and first-party content.

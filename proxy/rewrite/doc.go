@@ -62,6 +62,10 @@
 //     output stays the input less whole elements plus the attributes
 //     below. A tracker inside a noscript of that document counts too,
 //     though a browser with scripting would not load it (fail closed).
+//   - base: href. A base on a denied vendor's host would make every
+//     relative URL of the page load from it; removed (relative URLs then
+//     resolve against the page) or neutralised (href renamed) like any
+//     other element.
 //   - a and area: ping; the link stays, only the ping attribute goes.
 //   - style: the URLs its CSS loads: url(...) in any case, quoted or not,
 //     image-set( and -webkit-image-set( strings, and @import (a string or

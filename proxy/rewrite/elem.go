@@ -189,7 +189,7 @@ func lowerEq(b []byte, s string) bool {
 }
 
 // loads reports whether the element can load a third party.
-func (e elem) loads() bool { return e >= elScript && e <= elAmpAddthis }
+func (e elem) loads() bool { return e >= elScript && e <= elAmpAddthis || e == elBase }
 
 // amp reports whether the element is an AMP component.
 func (e elem) amp() bool { return e >= elAmpPixel && e <= elAmpAddthis }
@@ -292,7 +292,8 @@ func (k akind) url(el elem) bool {
 	case aSrc, aSrcset, aPoster, aData, aImagesrcset, aDataSrc, aDataSrcset:
 		return true
 	case aHref, aXlinkHref:
-		return el == elLink || el == elScript || el == elImage
+		// A base href is where every relative URL of the page then loads.
+		return el == elLink || el == elScript || el == elImage || el == elBase && k == aHref
 	case aConfig:
 		return el == elAmpAnalytics
 	case aSrcdoc:
