@@ -26,12 +26,26 @@ type tcfSink struct{ out map[string]any }
 // list holds about 1,500 ids; the bound only caps the bit set's size.
 const maxVendorID = 1<<16 - 1
 
+// tcfHeader is the start of the core segment that a TC string and a
+// tcfcav1 section share, after the version.
+type tcfHeader struct {
+	created, updated, cmpID, cmpVersion, screen uint64
+	lang1, lang2, vlVersion, policy             uint64
+}
+
+// language is ConsentLanguage as two letters.
+func (h *tcfHeader) language() string {
+	return string([]byte{byte('A' + h.lang1), byte('A' + h.lang2)})
+}
+
 // tcfCore checks the length of a TC string or TCF section s, splits off
-// its optional segments (after '.') and opens its core segment past the
-// 6-bit version, which must be want (else a failure saying wrongVersion).
-func tcfCore(s []byte, want uint64, wrongVersion string) (r bitReader, segs []byte, hasSegs bool, f failure) {
+// its optional segments (after '.'), opens its core segment and reads its
+// 6-bit version, which must be want (else a failure saying wrongVersion),
+// and the header that follows. A core segment too short for the header
+// leaves r.err set, for the caller's own check.
+func tcfCore(s []byte, want uint64, wrongVersion string) (r bitReader, h tcfHeader, segs []byte, hasSegs bool, f failure) {
 	if len(s) > MaxSignalLen {
-		return r, nil, false, failure{reason: ReasonTooLong, what: "string too long"}
+		return r, h, nil, false, failure{reason: ReasonTooLong, what: "string too long"}
 	}
 	core, segs, hasSegs := bytes.Cut(s, dot)
 	r, why := newBitReader(core)
@@ -40,12 +54,14 @@ func tcfCore(s []byte, want uint64, wrongVersion string) (r bitReader, segs []by
 		if why == ReasonBadBase64 {
 			what = "bad base64"
 		}
-		return r, nil, false, failure{reason: why, what: what}
+		return r, h, nil, false, failure{reason: why, what: what}
 	}
 	if version := r.read(6); r.err == 0 && version != want {
-		return r, nil, false, failure{reason: ReasonBadVersion, what: wrongVersion}
+		return r, h, nil, false, failure{reason: ReasonBadVersion, what: wrongVersion}
 	}
-	return r, segs, hasSegs, failure{}
+	h = tcfHeader{created: r.read(36), updated: r.read(36), cmpID: r.read(12), cmpVersion: r.read(12),
+		screen: r.read(6), lang1: r.read(6), lang2: r.read(6), vlVersion: r.read(12), policy: r.read(6)}
+	return r, h, segs, hasSegs, failure{}
 }
 
 // parseTCF decodes a TC string v2 (IAB Europe TCF v2.2, "TC String Format",
@@ -53,19 +69,11 @@ func tcfCore(s []byte, want uint64, wrongVersion string) (r bitReader, segs []by
 // checked for a valid segment type only.
 func parseTCF(s []byte, sink *tcfSink) tcfResult {
 	var res tcfResult
-	r, segs, hasSegs, fail := tcfCore(s, 2, "TC string version is not 2")
+	r, h, segs, hasSegs, fail := tcfCore(s, 2, "TC string version is not 2")
 	if fail.reason != ReasonNone {
 		res.fail = fail
 		return res
 	}
-	created := r.read(36)
-	updated := r.read(36)
-	cmpID := r.read(12)
-	cmpVersion := r.read(12)
-	screen := r.read(6)
-	lang1, lang2 := r.read(6), r.read(6)
-	vlVersion := r.read(12)
-	policy := r.read(6)
 	serviceSpecific := r.readBool()
 	nonStandard := r.readBool()
 	sf := r.read(12)
@@ -137,14 +145,14 @@ func parseTCF(s []byte, sink *tcfSink) tcfResult {
 	if sink != nil {
 		sink.out = map[string]any{
 			"version":                2,
-			"created":                created,
-			"last_updated":           updated,
-			"cmp_id":                 cmpID,
-			"cmp_version":            cmpVersion,
-			"consent_screen":         screen,
-			"consent_language":       string([]byte{byte('A' + lang1), byte('A' + lang2)}),
-			"vendor_list_version":    vlVersion,
-			"policy_version":         policy,
+			"created":                h.created,
+			"last_updated":           h.updated,
+			"cmp_id":                 h.cmpID,
+			"cmp_version":            h.cmpVersion,
+			"consent_screen":         h.screen,
+			"consent_language":       h.language(),
+			"vendor_list_version":    h.vlVersion,
+			"policy_version":         h.policy,
 			"is_service_specific":    serviceSpecific,
 			"use_non_standard_texts": nonStandard,
 			"special_features":       bitList(uint64(res.specialFeatures), 12),

@@ -64,19 +64,11 @@ import "bytes"
 // are the express consents.
 func parseTCFCA(s []byte, sink *tcfSink) tcfResult {
 	var res tcfResult
-	r, segs, hasSegs, fail := tcfCore(s, 1, "tcfcav1 version is not 1")
+	r, h, segs, hasSegs, fail := tcfCore(s, 1, "tcfcav1 version is not 1")
 	if fail.reason != ReasonNone {
 		res.fail = fail
 		return res
 	}
-	created := r.read(36)
-	updated := r.read(36)
-	cmpID := r.read(12)
-	cmpVersion := r.read(12)
-	screen := r.read(6)
-	lang1, lang2 := r.read(6), r.read(6)
-	vlVersion := r.read(12)
-	policy := r.read(6)
 	nonStandard := r.readBool()
 	sf := r.read(12)
 	pe := r.read(24)
@@ -140,14 +132,14 @@ func parseTCFCA(s []byte, sink *tcfSink) tcfResult {
 	if explain {
 		out = map[string]any{
 			"Version":                      1,
-			"Created":                      created,
-			"LastUpdated":                  updated,
-			"CmpId":                        int(cmpID),
-			"CmpVersion":                   int(cmpVersion),
-			"ConsentScreen":                int(screen),
-			"ConsentLanguage":              string([]byte{byte('A' + lang1), byte('A' + lang2)}),
-			"VendorListVersion":            int(vlVersion),
-			"TcfPolicyVersion":             int(policy),
+			"Created":                      h.created,
+			"LastUpdated":                  h.updated,
+			"CmpId":                        int(h.cmpID),
+			"CmpVersion":                   int(h.cmpVersion),
+			"ConsentScreen":                int(h.screen),
+			"ConsentLanguage":              h.language(),
+			"VendorListVersion":            int(h.vlVersion),
+			"TcfPolicyVersion":             int(h.policy),
 			"UseNonStandardStacks":         nonStandard,
 			"SpecialFeatureExpressConsent": bitList(uint64(res.specialFeatures), 12),
 			"PurposesExpressConsent":       bitList(uint64(res.purposes), 24),
