@@ -145,7 +145,8 @@ func (s *Server) prepareRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request,
 	for _, h := range hopHeaders {
 		req.Header.Del(h)
 	}
-	if !s.trusted(peerAddr(ctx)) {
+	peer := peerAddr(ctx)
+	if !s.trusted(peer) {
 		req.Header.Del("Forwarded")
 		req.Header.Del("X-Forwarded-For")
 		req.Header.Del("X-Forwarded-Proto")
@@ -159,8 +160,8 @@ func (s *Server) prepareRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request,
 			xff = append(append(xff, prior...), ", "...)
 		}
 	}
-	if ip := peerAddr(ctx); ip.IsValid() {
-		xff = ip.AppendTo(xff)
+	if peer.IsValid() {
+		xff = peer.AppendTo(xff)
 	}
 	req.Header.Del("X-Forwarded-For") // every line: one goes back
 	req.Header.SetBytesV("X-Forwarded-For", xff)
