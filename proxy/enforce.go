@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"strings"
 
 	"github.com/consentgate/consentgate/rules"
 	"github.com/valyala/fasthttp"
@@ -28,9 +29,15 @@ type heldCookie struct {
 	cat  rules.Category
 }
 
-// maxExpire bounds how many cookies one response expires (each in several
-// domain variants), so a crafted Cookie header cannot blow up the response.
-const maxExpire = 64
+// Bounds on the expiring Set-Cookie lines one response carries, so a crafted
+// Cookie header cannot blow up the response: at most maxExpire cookies (each
+// in at most three domain variants, see cookieDomains), and at most
+// maxExpireBytes of added header lines; a cookie that does not fit is left
+// for the next response, which expires it after the ones sent here are gone.
+const (
+	maxExpire      = 32
+	maxExpireBytes = 16 << 10
+)
 
 func (e *enforcer) active() bool { return e.deny != 0 }
 
@@ -52,7 +59,7 @@ func (e *enforcer) requestCookies(in *fasthttp.RequestHeader, out *fasthttp.Requ
 		if vendor := e.cookieDenied(k); vendor != nil {
 			dropped = true
 			e.metrics.CookiesDropped.WithLabelValues(e.sm.name, vendor.Category.String(), "request").Inc()
-			if len(e.held) < maxExpire {
+			if len(e.held) < maxExpire && !e.holds(k) {
 				e.held = append(e.held, heldCookie{string(k), vendor.Category})
 			}
 			continue
@@ -72,6 +79,17 @@ func (e *enforcer) requestCookies(in *fasthttp.RequestHeader, out *fasthttp.Requ
 	if len(kept) > 0 {
 		out.SetBytesV("Cookie", kept)
 	}
+}
+
+// holds reports whether the cookie name is among e.held already (a name
+// sent twice is expired once).
+func (e *enforcer) holds(name []byte) bool {
+	for _, c := range e.held {
+		if c.name == string(name) {
+			return true
+		}
+	}
+	return false
 }
 
 // responseHeaders enforces on the upstream's response headers: tracking
@@ -96,12 +114,28 @@ func (e *enforcer) responseHeaders(h *fasthttp.ResponseHeader, host []byte) {
 		}
 	}
 	if len(e.held) > 0 {
-		domains := cookieDomains(host)
+		host, reg := cookieDomains(host)
+		var buf [256]byte
+		budget := maxExpireBytes
 		for _, c := range e.held {
+			// host-only, then Domain=host, then Domain=the registrable domain.
+			n := 3
+			switch {
+			case host == "":
+				n = 1
+			case host == reg:
+				n = 2
+			}
+			if budget -= n * (len(c.name) + len(expirySuffix) + len("; Domain=") + len(host)); budget < 0 {
+				break
+			}
 			e.metrics.CookiesExpired.WithLabelValues(e.sm.name, c.cat.String()).Inc()
-			h.Add("Set-Cookie", c.name+"=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
-			for _, d := range domains {
-				h.Add("Set-Cookie", c.name+"=; Path=/; Domain="+d+"; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
+			line := append(append(append(buf[:0], c.name...), "=; Path=/"...), expirySuffix...)
+			h.AddBytesV("Set-Cookie", line)
+			domains := [2]string{host, reg}
+			for _, d := range domains[:n-1] {
+				line = append(append(append(append(buf[:0], c.name...), "=; Path=/; Domain="...), d...), expirySuffix...)
+				h.AddBytesV("Set-Cookie", line)
 			}
 		}
 	}
@@ -109,31 +143,30 @@ func (e *enforcer) responseHeaders(h *fasthttp.ResponseHeader, host []byte) {
 	makePrivate(h)
 }
 
-// cookieDomains lists the Domain= values a tracking cookie may have been set
-// with for a page on host: the host itself and each parent down to the
-// registrable domain (never a public suffix). IPs and single-label hosts have
-// none: their cookies are host-only.
-func cookieDomains(host []byte) []string {
-	h := string(bytes.ToLower(stripPort(host)))
-	if h == "" || bytes.IndexByte(host, '.') < 0 || isIP(h) {
-		return nil
+// expirySuffix ends an expiring Set-Cookie line.
+const expirySuffix = "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+
+// cookieDomains gives the Domain= values a tracking cookie held by a visitor
+// of host is expired with, besides the host-only cookie: the host itself and
+// its registrable domain (equal when the host is registrable). IPs and
+// single-label hosts have neither: their cookies are host-only.
+//
+// A cookie can also have been set on a parent between the two (a page on
+// a.b.example.com may write Domain=b.example.com), but only by code that
+// names that parent: trackers' own scripts write the registrable domain
+// (Google Analytics' and Meta's "auto" cookie domain) or, configured so,
+// the host. Expiring every parent made the work per request grow with the
+// square of the host's length; two names bound it.
+func cookieDomains(host []byte) (h, reg string) {
+	h = string(bytes.ToLower(bytes.TrimSuffix(stripPort(host), []byte{'.'})))
+	if h == "" || strings.IndexByte(h, '.') < 0 || isIP(h) {
+		return "", ""
 	}
 	reg, err := publicsuffix.EffectiveTLDPlusOne(h)
 	if err != nil {
-		return nil
+		return "", ""
 	}
-	var out []string
-	for {
-		out = append(out, h)
-		if h == reg {
-			return out
-		}
-		i := bytes.IndexByte([]byte(h), '.')
-		if i < 0 {
-			return out
-		}
-		h = h[i+1:]
-	}
+	return h, reg
 }
 
 func isIP(h string) bool {

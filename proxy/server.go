@@ -242,6 +242,13 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		ctx.SetConnectionClose()
 		return
 	}
+	if !saneHost(host) {
+		// No site has such a name, and work per request (cookie domains,
+		// lookups) must not grow with whatever a client sends.
+		plainError(ctx, fasthttp.StatusBadRequest, "the Host header is not a valid host name")
+		ctx.SetConnectionClose()
+		return
+	}
 	site := st.set.Site(host)
 	if site == nil {
 		s.metrics.Requests.WithLabelValues(noSiteLabel, decisionNoSite).Inc()
@@ -322,6 +329,38 @@ func requestHost(ctx *fasthttp.RequestCtx) ([]byte, bool) {
 		}
 	}
 	return host, len(host) > 0 || len(uri) > 0
+}
+
+// Bounds on a Host header, from DNS (RFC 1035 §2.3.4): a name of at most
+// 253 bytes (one more for a final dot), labels of at most 63; and at most
+// 32 labels, where DNS allows 127 but no web site's name comes near.
+const (
+	maxHostLen   = 253
+	maxLabelLen  = 63
+	maxHostLabel = 32
+)
+
+// saneHost reports whether host (with an optional port) is within the
+// bounds of a DNS name. An IP literal passes: it is short anyway.
+func saneHost(host []byte) bool {
+	h := stripPort(host)
+	h = bytes.TrimSuffix(h, []byte{'.'})
+	if len(h) > maxHostLen || len(host)-len(h) > 7 { // ":65535" and a final dot
+		return false
+	}
+	label, labels := 0, 1
+	for _, c := range h {
+		if c == '.' {
+			if label, labels = 0, labels+1; labels > maxHostLabel {
+				return false
+			}
+			continue
+		}
+		if label++; label > maxLabelLen {
+			return false
+		}
+	}
+	return true
 }
 
 func stripPort(h []byte) []byte {

@@ -1,0 +1,116 @@
+package proxy_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// rawExchange writes raw to the proxy on a new connection and reads one
+// response; it returns the response (nil on none) and the bytes of its
+// header block.
+func rawExchange(t testing.TB, addr, raw string) (*http.Response, []byte, int) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second)) //nolint:errcheck
+	if _, err := io.WriteString(conn, raw); err != nil {
+		t.Fatal(err)
+	}
+	cr := &countingReader{r: conn}
+	resp, err := http.ReadResponse(bufio.NewReader(cr), nil)
+	if err != nil {
+		return nil, nil, cr.n
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, body, cr.n
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// TestCookieExpiryIsBounded: a long Host on a site that answers every host,
+// with tracking cookies and Sec-GPC, used to get an expiring Set-Cookie per
+// cookie for every domain suffix of the host: quadratic in the host (8 000
+// labels and 16 cookies took the process past 6 GB). Absurd hosts are
+// refused, and what a response adds in headers is bounded whatever the
+// request.
+func TestCookieExpiryIsBounded(t *testing.T) {
+	up := startUpstream(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") })
+	g := startGate(t, "http://"+up.addr, "sites:\n  - name: any\n    hosts: ['*']\n")
+	addr := strings.TrimPrefix(g.url, "http://")
+	var cookies []string
+	for i := range 16 {
+		cookies = append(cookies, fmt.Sprintf("_ga%02d%s=GA1.1.%d", i, strings.Repeat("x", 200), i))
+	}
+	cookie := strings.Join(cookies, "; ")
+	for _, c := range []struct {
+		name   string
+		host   string
+		status int
+	}{
+		{"8000 labels", strings.Repeat("a.", 8000) + "example.com", 400},
+		{"300 byte host", strings.Repeat("a", 290) + ".example.com", 400},
+		{"64 byte label", strings.Repeat("a", 64) + ".example.com", 400},
+		{"122 labels", strings.Repeat("a.", 120) + "example.com", 400},
+		{"deep but legal", strings.Repeat("abcdefgh.", 20) + "example.com", 200},
+	} {
+		raw := "GET / HTTP/1.1\r\nHost: " + c.host + "\r\nSec-GPC: 1\r\nCookie: " + cookie + "\r\nConnection: close\r\n\r\n"
+		resp, _, n := rawExchange(t, addr, raw)
+		if resp == nil {
+			t.Fatalf("%s: no response", c.name)
+		}
+		if resp.StatusCode != c.status {
+			t.Errorf("%s: status %d, want %d", c.name, resp.StatusCode, c.status)
+		}
+		if n > 64<<10 {
+			t.Errorf("%s: response of %d bytes; what one request adds must be bounded", c.name, n)
+		}
+		if c.status != 200 {
+			continue
+		}
+		// host-only, Domain=host and Domain=the registrable domain: at most
+		// three lines a cookie.
+		if got := len(resp.Header.Values("Set-Cookie")); got == 0 || got > 3*16 {
+			t.Errorf("%s: %d Set-Cookie lines, want 1..48", c.name, got)
+		}
+	}
+}
+
+// TestCookieExpiryHeaderBytesCapped: many long tracking cookie names on a
+// legal host still add a bounded number of header bytes.
+func TestCookieExpiryHeaderBytesCapped(t *testing.T) {
+	up := startUpstream(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") })
+	g := startGate(t, "http://"+up.addr, "sites:\n  - name: any\n    hosts: ['*']\n")
+	var cookies []string
+	for i := range 120 {
+		cookies = append(cookies, fmt.Sprintf("_ga%03d%s=1", i, strings.Repeat("y", 200)))
+	}
+	raw := "GET / HTTP/1.1\r\nHost: www.shop.example.co.uk\r\nSec-GPC: 1\r\nCookie: " + strings.Join(cookies, "; ") + "\r\nConnection: close\r\n\r\n"
+	resp, _, n := rawExchange(t, strings.TrimPrefix(g.url, "http://"), raw)
+	if resp == nil || resp.StatusCode != 200 {
+		t.Fatalf("no 200: %v", resp)
+	}
+	if n > 40<<10 {
+		t.Errorf("response of %d bytes for %d cookies; added headers must be capped", n, len(cookies))
+	}
+}
