@@ -58,8 +58,14 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 		// escape the rewriter for want of a label, so look at its start.
 		html, sniffed = sniffHTML(resp)
 	}
-	if html {
-		addVary(&resp.Header, "Sec-GPC", "Cookie")
+	if html || mayVary(ctx, resp) {
+		// The decision's inputs select the variant a shared cache may
+		// serve; one it cannot name (the address, for GeoIP) keeps shared
+		// caches out altogether.
+		addVary(&resp.Header, st.vary[site.Index()]...)
+		if site.GeoIPDatabase != "" {
+			makePrivate(&resp.Header)
+		}
 	}
 	stripHop(&resp.Header)
 	rewrite := e.active() && html && canRewrite(ctx, resp)
@@ -82,6 +88,31 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 	if relayBody(ctx, resp, sniffed) != nil {
 		s.metrics.UpstreamErrors.WithLabelValues(sm.name, reasonMidBody).Inc()
 	}
+}
+
+// mayVary reports whether the proxy changes, or would change for another
+// visitor, a response that is not labelled HTML: an unlabelled body (sniffed
+// as HTML for an opted-out visitor), tracking Set-Cookie lines, Link
+// preloads.
+func mayVary(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) bool {
+	h := &resp.Header
+	return len(h.ContentType()) == 0 && canRewrite(ctx, resp) ||
+		len(h.Peek("Set-Cookie")) > 0 || len(h.Peek("Link")) > 0
+}
+
+// varyNames lists the request headers a site's decision reads: Sec-GPC and
+// Cookie always (GPC, the opt-out cookie, consent strings, CMP cookies),
+// DNT where the site reads it, and the trusted country header where region
+// modes use one.
+func varyNames(site *rules.Site) []string {
+	names := []string{"Sec-GPC", "Cookie"}
+	if site.DNT {
+		names = append(names, "DNT")
+	}
+	if site.CountryHeader != "" {
+		names = append(names, site.CountryHeader)
+	}
+	return names
 }
 
 // sniffLen is how much of an unlabelled body is read to decide whether it

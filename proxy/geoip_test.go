@@ -56,7 +56,12 @@ func TestGeoIPBehindTrustedProxy(t *testing.T) {
 			}
 			defer sig.Close()
 			g := startGate(t, "http://"+up.addr, cfg, func(o *proxy.Options) { o.Signals = sig; o.TrustedProxies = trusted })
-			_, body := get(t, g.url+"/", "X-Forwarded-For: 203.0.113.7")
+			resp, body := get(t, g.url+"/", "X-Forwarded-For: 203.0.113.7")
+			// The variant depends on the address, which no Vary can name:
+			// no shared cache may store it, whoever asked.
+			if cc := resp.Header.Get("Cache-Control"); !strings.HasPrefix(cc, "private") {
+				t.Errorf("Cache-Control = %q on a GeoIP site, want private", cc)
+			}
 			if got := strings.Contains(string(body), "googletagmanager.com"); got != tc.tracker {
 				t.Errorf("tracker on the page: %v, want %v\n%s", got, tc.tracker, body)
 			}

@@ -79,6 +79,7 @@ type state struct {
 	set     *rules.Set
 	sites   []*siteMetrics         // by site index
 	clients []*fasthttp.HostClient // by site index
+	vary    [][]string             // by site index: the headers responses vary on
 }
 
 // New returns a Server. It does not listen; see Serve and Run.
@@ -139,6 +140,7 @@ func (s *Server) current() *state {
 	st := &state{set: set, sites: s.metrics.forSet(set)}
 	for _, site := range set.Sites() {
 		st.clients = append(st.clients, s.client(site))
+		st.vary = append(st.vary, varyNames(site))
 	}
 	s.state.Store(st)
 	return st
