@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -311,7 +312,7 @@ func (r *rewriteStream) fill() {
 	defer func() {
 		if p := recover(); p != nil {
 			r.s.metrics.Panics.Inc()
-			r.s.log.Error("panic while rewriting a body", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			limitedLog(r.s.log, &r.s.logLim, slog.LevelError, "panic while rewriting a body", "panic/rewrite", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			r.out.Reset()
 			r.err = errTruncated
 		}

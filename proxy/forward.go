@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -230,7 +231,8 @@ func (s *Server) prepareRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request,
 func (s *Server) upstreamError(ctx *fasthttp.RequestCtx, sm *siteMetrics, err error) {
 	reason := upstreamReason(err)
 	s.metrics.UpstreamErrors.WithLabelValues(sm.name, reason).Inc()
-	s.log.Warn("upstream request failed", "site", sm.name, "reason", reason, "err", err)
+	// Not the error: fasthttp quotes the upstream's bytes in it.
+	limitedLog(s.log, &s.logLim, slog.LevelWarn, "upstream request failed", "upstream/"+sm.name+"/"+reason, "site", sm.name, "reason", reason)
 	if reason == reasonTimeout {
 		plainError(ctx, fasthttp.StatusGatewayTimeout, "the site did not answer in time")
 		return

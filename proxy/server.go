@@ -72,6 +72,7 @@ type Server struct {
 	srv     *fasthttp.Server
 	seq     atomic.Uint64 // requests seen, for access-log sampling
 	zstd    sync.Pool     // *zstd.Decoder, single-goroutine, capped at MaxDecodedBody
+	logLim  logLimiter    // error lines per kind
 }
 
 // state is everything derived from one rule set, swapped as a whole.
@@ -120,7 +121,7 @@ func New(opts Options) (*Server, error) {
 		NoDefaultDate:         true,
 		CloseOnShutdown:       true,
 		ErrorHandler:          s.requestError,
-		Logger:                fasthttpLogger{s.log},
+		Logger:                fasthttpLogger{s.log, &s.logLim},
 	}
 	return s, nil
 }
@@ -312,7 +313,7 @@ const noSiteLabel = "_none"
 func (s *Server) recoverPanic(ctx *fasthttp.RequestCtx) {
 	if p := recover(); p != nil {
 		s.metrics.Panics.Inc()
-		s.log.Error("panic while handling a request", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		limitedLog(s.log, &s.logLim, slog.LevelError, "panic while handling a request", "panic/handle", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		plainError(ctx, fasthttp.StatusInternalServerError, "internal error")
 		ctx.SetConnectionClose()
 	}
@@ -377,9 +378,3 @@ type nopRegisterer struct{}
 func (nopRegisterer) Register(c prometheusCollector) error   { return nil }
 func (nopRegisterer) MustRegister(cs ...prometheusCollector) {}
 func (nopRegisterer) Unregister(c prometheusCollector) bool  { return true }
-
-type fasthttpLogger struct{ l *slog.Logger }
-
-func (f fasthttpLogger) Printf(format string, args ...any) {
-	f.l.Warn("http server", "msg", fmt.Sprintf(format, args...))
-}
