@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"html"
+	"net/url"
 
 	"github.com/consentgate/consentgate/rules"
 	"github.com/valyala/fasthttp"
@@ -17,7 +18,8 @@ const optOutMaxAge = 365 * 24 * 3600
 //
 //	/.well-known/gpc.json   the GPC support resource (GPC spec §4.1)
 //	PREFIX optout           sets the opt-out cookie, redirects back
-//	PREFIX optin            clears it, redirects back
+//	PREFIX optin            GET: a page whose button POSTs back; a same-origin
+//	                        POST clears the cookie and redirects back
 //	PREFIX status           the decision for this request, as JSON
 func (s *Server) builtin(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, host []byte) bool {
 	path := ctx.Path()
@@ -36,7 +38,7 @@ func (s *Server) builtin(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 	case "optout":
 		s.setOptOut(ctx, site, true)
 	case "optin":
-		s.setOptOut(ctx, site, false)
+		s.optIn(ctx, site)
 	case "status":
 		e := s.opts.Signals.ExplainAddr(site, &ctx.Request.Header, s.clientAddr(ctx))
 		b, _ := json.MarshalIndent(e, "", "  ")
@@ -48,6 +50,71 @@ func (s *Server) builtin(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 		return false // the site's own path: proxy it
 	}
 	return true
+}
+
+// optIn withdraws the opt-out, but only when a page of the site asks: a
+// POST whose Sec-Fetch-Site is same-origin and whose Origin is this host.
+// A link or a form on another site must not be able to switch trackers
+// back on for a visitor (opting out may stay one click; opting back in is
+// the direction that can hurt). A GET answers with a page whose button
+// makes that POST.
+func (s *Server) optIn(ctx *fasthttp.RequestCtx, site *rules.Site) {
+	target := returnTarget(ctx)
+	if !ctx.IsPost() {
+		action := site.Prefix + "optin?return=" + url.QueryEscape(target)
+		ctx.SetStatusCode(fasthttp.StatusOK)
+		ctx.Response.Header.SetContentType("text/html; charset=utf-8")
+		ctx.Response.Header.Set("Cache-Control", "no-store")
+		ctx.SetBodyString("<!doctype html><title>Withdraw your opt-out</title>" +
+			`<form method="post" action="` + html.EscapeString(action) + `">` +
+			"<p>You have opted out of the sale and sharing of your personal information.</p>" +
+			`<button type="submit">Withdraw my opt-out</button> <a href="` + html.EscapeString(target) + `">Keep it</a></form>` + "\n")
+		return
+	}
+	if !sameOrigin(ctx) {
+		plainError(ctx, fasthttp.StatusForbidden, "an opt-out can only be withdrawn from a page of this site")
+		return
+	}
+	s.setOptOut(ctx, site, false)
+}
+
+// sameOrigin reports whether a request comes from a page of the host it is
+// sent to: Sec-Fetch-Site, when sent (browsers set it; pages cannot), is
+// same-origin, and Origin, when sent, names this host. A request with
+// neither, or with Origin: null, is not.
+func sameOrigin(ctx *fasthttp.RequestCtx) bool {
+	h := &ctx.Request.Header
+	sfs := h.Peek("Sec-Fetch-Site")
+	origin := h.Peek("Origin")
+	if len(sfs) == 0 && len(origin) == 0 {
+		return false
+	}
+	if len(sfs) > 0 && !bytes.Equal(sfs, []byte("same-origin")) {
+		return false
+	}
+	if len(origin) == 0 {
+		return true
+	}
+	rest, ok := bytes.CutPrefix(origin, []byte("https://"))
+	if !ok {
+		if rest, ok = bytes.CutPrefix(origin, []byte("http://")); !ok {
+			return false
+		}
+	}
+	return bytes.EqualFold(rest, h.Host())
+}
+
+// returnTarget is where the built-in paths send the visitor back to: the
+// return query parameter, else the Referer on this host, else /.
+func returnTarget(ctx *fasthttp.RequestCtx) string {
+	target := safeReturn(ctx.QueryArgs().Peek("return"))
+	if target == "" {
+		target = safeReturn(refererPath(ctx.Request.Header.Referer(), ctx.Request.Header.Host()))
+	}
+	if target == "" {
+		target = "/"
+	}
+	return target
 }
 
 // setOptOut sets or clears the site's opt-out cookie and sends the visitor
@@ -69,13 +136,7 @@ func (s *Server) setOptOut(ctx *fasthttp.RequestCtx, site *rules.Site, out bool)
 	ctx.Response.Header.SetCookie(c)
 	ctx.Response.Header.Set("Cache-Control", "no-store")
 	ctx.Response.Header.Set("Vary", "Cookie")
-	target := safeReturn(ctx.QueryArgs().Peek("return"))
-	if target == "" {
-		target = safeReturn(refererPath(ctx.Request.Header.Referer(), ctx.Request.Header.Host()))
-	}
-	if target == "" {
-		target = "/"
-	}
+	target := returnTarget(ctx)
 	ctx.Response.Header.Set("Location", target)
 	ctx.Response.Header.SetContentType("text/html; charset=utf-8")
 	ctx.SetStatusCode(fasthttp.StatusSeeOther)

@@ -363,7 +363,15 @@ func TestBuiltinPaths(t *testing.T) {
 			t.Errorf("optout?return=%s redirects to %q, want /", evil, loc)
 		}
 	}
-	resp, _ = get(t, g.url+"/.consentgate/optin", "Referer: "+g.url+"/product?x=1")
+	req, _ := http.NewRequest("POST", g.url+"/.consentgate/optin", nil)
+	req.Header.Set("Referer", g.url+"/product?x=1")
+	req.Header.Set("Origin", g.url)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 	if resp.Header.Get("Location") != "/product?x=1" || !strings.Contains(resp.Header.Get("Set-Cookie"), "consentgate_optout=;") {
 		t.Errorf("optin: Location=%q Set-Cookie=%q", resp.Header.Get("Location"), resp.Header.Get("Set-Cookie"))
 	}

@@ -114,3 +114,74 @@ func TestCookieExpiryHeaderBytesCapped(t *testing.T) {
 		t.Errorf("response of %d bytes for %d cookies; added headers must be capped", n, len(cookies))
 	}
 }
+
+// TestOptInIsNotForgeable: withdrawing an opt-out takes a POST from a page
+// of the site; a link or a form on another site cannot do it. Opting out
+// stays one click (GET).
+func TestOptInIsNotForgeable(t *testing.T) {
+	up := startUpstream(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") })
+	g := startGate(t, "http://"+up.addr, "")
+	host := strings.TrimPrefix(g.url, "http://")
+	clears := func(resp *http.Response) bool {
+		for _, c := range resp.Header.Values("Set-Cookie") {
+			if strings.HasPrefix(c, "consentgate_optout=;") {
+				return true
+			}
+		}
+		return false
+	}
+	post := func(headers ...string) *http.Response {
+		req, _ := http.NewRequest("POST", g.url+"/.consentgate/optin", strings.NewReader(""))
+		for _, h := range headers {
+			k, v, _ := strings.Cut(h, ":")
+			req.Header.Set(k, strings.TrimSpace(v))
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body) //nolint:errcheck
+		resp.Body.Close()
+		return resp
+	}
+	for _, c := range []struct {
+		name  string
+		resp  *http.Response
+		clear bool
+	}{
+		{"cross-site GET (a link)", func() *http.Response {
+			r, _ := get(t, g.url+"/.consentgate/optin", "Sec-Fetch-Site: cross-site", "Cookie: consentgate_optout=1")
+			return r
+		}(), false},
+		{"GET without fetch metadata", func() *http.Response {
+			r, _ := get(t, g.url+"/.consentgate/optin", "Cookie: consentgate_optout=1")
+			return r
+		}(), false},
+		{"same-origin GET", func() *http.Response {
+			r, _ := get(t, g.url+"/.consentgate/optin", "Sec-Fetch-Site: same-origin", "Origin: http://"+host)
+			return r
+		}(), false},
+		{"cross-site POST", post("Sec-Fetch-Site: cross-site", "Origin: http://evil.test"), false},
+		{"POST from another origin", post("Origin: http://evil.test"), false},
+		{"POST from a sibling subdomain", post("Sec-Fetch-Site: same-site", "Origin: http://evil."+host), false},
+		{"POST with no origin at all", post(), false},
+		{"POST with Origin null", post("Origin: null"), false},
+		{"same-origin POST", post("Sec-Fetch-Site: same-origin", "Origin: http://"+host), true},
+		{"same-origin POST, Origin only", post("Origin: http://" + host), true},
+	} {
+		if got := clears(c.resp); got != c.clear {
+			t.Errorf("%s: status %d, clears the opt-out = %v, want %v", c.name, c.resp.StatusCode, got, c.clear)
+		}
+	}
+	// The GET answers with a page whose form posts back: one more click
+	// for the visitor, none for another site.
+	_, body := get(t, g.url+"/.consentgate/optin?return=/pricing")
+	if !strings.Contains(string(body), `method="post"`) || !strings.Contains(string(body), `/.consentgate/optin?return=%2Fpricing`) {
+		t.Errorf("GET optin: no form posting back: %s", body)
+	}
+	// Opting out is still one GET.
+	resp, _ := get(t, g.url+"/.consentgate/optout", "Sec-Fetch-Site: cross-site")
+	if !strings.HasPrefix(resp.Header.Get("Set-Cookie"), "consentgate_optout=1;") {
+		t.Errorf("optout by GET: Set-Cookie %q", resp.Header.Get("Set-Cookie"))
+	}
+}

@@ -131,7 +131,9 @@ func TestLogsHoldNoPersonalData(t *testing.T) {
 	sendRaw(t, strings.TrimPrefix(g2.url, "http://"), "GET / HTTP/1.1\r\n"+head+"\r\n", false)
 
 	// A flood of one malformed request: the log must not grow with it.
-	errorLines := func() int { return strings.Count(buf.String(), `"level":"WARN"`) + strings.Count(buf.String(), `"level":"ERROR"`) }
+	errorLines := func() int {
+		return strings.Count(buf.String(), `"level":"WARN"`) + strings.Count(buf.String(), `"level":"ERROR"`)
+	}
 	before := errorLines()
 	for range 200 {
 		sendRaw(t, addr, "GET / HTTP/1.1\r\n"+head+"X-A: a\x01b\r\n\r\n", false)
