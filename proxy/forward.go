@@ -51,6 +51,7 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 		s.upstreamError(ctx, sm, err)
 		return
 	}
+	bodyIdleTimeout(resp, s.opts.UpstreamIdleTimeout)
 
 	var sniffed []byte
 	html := isHTML(resp)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/consentgate/consentgate/proxy"
 	"github.com/valyala/fasthttp"
 )
 
@@ -183,5 +184,51 @@ func TestOptInIsNotForgeable(t *testing.T) {
 	resp, _ := get(t, g.url+"/.consentgate/optout", "Sec-Fetch-Site: cross-site")
 	if !strings.HasPrefix(resp.Header.Get("Set-Cookie"), "consentgate_optout=1;") {
 		t.Errorf("optout by GET: Set-Cookie %q", resp.Header.Get("Set-Cookie"))
+	}
+}
+
+// TestUpstreamTimeoutIsForHeaders: --upstream-timeout bounds the wait for
+// the response headers; a body that keeps coming, however slowly, is never
+// cut, and one that stops coming for the idle timeout is cut visibly.
+func TestUpstreamTimeoutIsForHeaders(t *testing.T) {
+	up := startUpstream(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.SetContentType("text/html")
+		stall := string(ctx.Path()) == "/stall"
+		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+			for i := range 8 {
+				fmt.Fprintf(w, "<p>part %d</p>\n", i)
+				w.Flush() //nolint:errcheck
+				d := 100 * time.Millisecond
+				if stall && i == 2 {
+					d = 1500 * time.Millisecond
+				}
+				time.Sleep(d)
+			}
+			io.WriteString(w, "<p>end</p>\n") //nolint:errcheck
+		})
+	})
+	g := startGate(t, "http://"+up.addr, "", func(o *proxy.Options) {
+		o.UpstreamTimeout = 300 * time.Millisecond
+		o.UpstreamIdleTimeout = 500 * time.Millisecond
+	})
+	for _, sig := range []string{"X-None: 1", "Sec-GPC: 1"} {
+		// 8 parts 100 ms apart: 800 ms, past the 300 ms header timeout.
+		_, body := get(t, g.url+"/trickle", sig)
+		if !strings.HasSuffix(string(body), "<p>end</p>\n") {
+			t.Errorf("%s: a healthy slow body was cut: %q", sig, body)
+		}
+		// A stall of 1.5 s mid-body: past the 500 ms idle timeout.
+		req, _ := http.NewRequest("GET", g.url+"/stall", nil)
+		k, v, _ := strings.Cut(sig, ":")
+		req.Header.Set(k, strings.TrimSpace(v))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil || strings.Contains(string(b), "<p>end") {
+			t.Errorf("%s: a body stalled past the idle timeout was not cut visibly: err %v, %q", sig, err, b)
+		}
 	}
 }

@@ -41,6 +41,10 @@ type Options struct {
 	// UpstreamTimeout bounds the wait for the upstream's response headers
 	// (default 30s); past it the visitor gets a 504.
 	UpstreamTimeout time.Duration
+	// UpstreamIdleTimeout bounds each wait for more of a response body once
+	// the headers are in (default 30s); past it the body is cut visibly. A
+	// body that keeps coming is never cut, however long it takes.
+	UpstreamIdleTimeout time.Duration
 	// TrustedProxies are the peers (load balancers, CDNs) whose
 	// X-Forwarded-For/-Proto/-Host and Forwarded headers are kept (the
 	// peer appended to X-Forwarded-For) and whose X-Forwarded-For tells the
@@ -93,6 +97,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.UpstreamTimeout <= 0 {
 		opts.UpstreamTimeout = rules.DefaultUpstreamTimout
+	}
+	if opts.UpstreamIdleTimeout <= 0 {
+		opts.UpstreamIdleTimeout = rules.DefaultUpstreamTimout
 	}
 	if opts.MaxDecodedBody <= 0 {
 		opts.MaxDecodedBody = 64 << 20
@@ -173,6 +180,7 @@ func (s *Server) client(site *rules.Site) *fasthttp.HostClient {
 		DisableHeaderNamesNormalizing: false,
 		DisablePathNormalizing:        true,
 		StreamResponseBody:            true,
+		DialTimeout:                   dialUpstream,
 		MaxIdleConnDuration:           50 * time.Second, // below the usual 60-75 s origin keep-alive
 		ReadBufferSize:                32 << 10,
 		MaxConns:                      4096,

@@ -27,7 +27,7 @@ import (
 // default.
 type serveFlags struct {
 	listen, admin, upstream, config string
-	upstreamTimeout                 time.Duration
+	upstreamTimeout, upstreamIdle   time.Duration
 	shutdownDelay, shutdownTimeout  time.Duration
 	logFormat, logLevel             string
 	pprof, trustForwarded           bool
@@ -40,16 +40,17 @@ type serveFlags struct {
 
 // envNames maps flags to the environment variables that may set them.
 var envNames = map[string]string{
-	"listen":           "CONSENTGATE_LISTEN",
-	"admin":            "CONSENTGATE_ADMIN",
-	"upstream":         "CONSENTGATE_UPSTREAM",
-	"config":           "CONSENTGATE_CONFIG",
-	"config-url":       "CONSENTGATE_CONFIG_URL",
-	"watch":            "CONSENTGATE_WATCH",
-	"upstream-timeout": "CONSENTGATE_UPSTREAM_TIMEOUT",
-	"log-format":       "CONSENTGATE_LOG_FORMAT",
-	"log-level":        "CONSENTGATE_LOG_LEVEL",
-	"trusted-proxies":  "CONSENTGATE_TRUSTED_PROXIES",
+	"listen":                "CONSENTGATE_LISTEN",
+	"admin":                 "CONSENTGATE_ADMIN",
+	"upstream":              "CONSENTGATE_UPSTREAM",
+	"config":                "CONSENTGATE_CONFIG",
+	"config-url":            "CONSENTGATE_CONFIG_URL",
+	"watch":                 "CONSENTGATE_WATCH",
+	"upstream-timeout":      "CONSENTGATE_UPSTREAM_TIMEOUT",
+	"upstream-idle-timeout": "CONSENTGATE_UPSTREAM_IDLE_TIMEOUT",
+	"log-format":            "CONSENTGATE_LOG_FORMAT",
+	"log-level":             "CONSENTGATE_LOG_LEVEL",
+	"trusted-proxies":       "CONSENTGATE_TRUSTED_PROXIES",
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet, defListen, defAdmin string) {
@@ -60,6 +61,7 @@ func (f *serveFlags) register(fs *flag.FlagSet, defListen, defAdmin string) {
 	fs.StringVar(&f.configURL, "config-url", "", "fetch the config from this URL and poll it with If-None-Match every --watch (env CONSENTGATE_CONFIG_URL)")
 	fs.DurationVar(&f.watch, "watch", 0, "poll the config file (or URL) for changes this often, e.g. 10s; 0 reloads only on SIGHUP (URL default 30s)")
 	fs.DurationVar(&f.upstreamTimeout, "upstream-timeout", 0, "wait at most this long for the upstream's response headers, then answer 504 (default 30s; env CONSENTGATE_UPSTREAM_TIMEOUT, config upstream_timeout)")
+	fs.DurationVar(&f.upstreamIdle, "upstream-idle-timeout", 0, "once the headers are in, wait at most this long for each further part of the body, then cut it visibly; a body that keeps coming is never cut (default 30s; env CONSENTGATE_UPSTREAM_IDLE_TIMEOUT)")
 	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, fail /readyz for this long before closing listeners, so load balancers stop sending traffic")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGTERM, wait at most this long for in-flight requests")
 	fs.StringVar(&f.logFormat, "log-format", "json", "log format: json or text (env CONSENTGATE_LOG_FORMAT)")
@@ -247,7 +249,7 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(publi
 	metrics.RegisterCaches(reg, h, reader)
 	srv, err := proxy.New(proxy.Options{
 		Rules: h, Signals: reader, Metrics: metrics, Logger: log,
-		UpstreamTimeout: f.upstreamTimeout, TrustForwarded: f.trustForwarded, TrustedProxies: trustedProxies,
+		UpstreamTimeout: f.upstreamTimeout, UpstreamIdleTimeout: f.upstreamIdle, TrustForwarded: f.trustForwarded, TrustedProxies: trustedProxies,
 		AccessLogEvery: f.accessLogEvery,
 	})
 	if err != nil {

@@ -1,0 +1,81 @@
+package proxy
+
+import (
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// The upstream timeout is two: UpstreamTimeout bounds the wait for the
+// response headers (fasthttp's request deadline), UpstreamIdleTimeout the
+// wait for each read of the body after them. fasthttp keeps the request's
+// deadline on the connection while the body streams, which cut a healthy
+// slow body (a page trickling for longer than the timeout, a big page to a
+// slow visitor). So upstream connections are dialled as idleConns: once the
+// headers are in, the proxy switches the connection to idle mode, where
+// every read pushes the deadline on; fasthttp setting a deadline for the
+// next request on it switches it back.
+
+// idleConn is an upstream connection whose reads can be timed one by one.
+type idleConn struct {
+	net.Conn
+	addr connAddr
+	idle atomic.Int64 // nanoseconds; 0: fasthttp's deadline holds
+}
+
+// connAddr is the local address of an idleConn, and the way back to it
+// from a response: fasthttp keeps a response's connection addresses
+// (Response.LocalAddr) but not the connection.
+type connAddr struct {
+	net.Addr
+	c *idleConn
+}
+
+func newIdleConn(c net.Conn) *idleConn {
+	ic := &idleConn{Conn: c}
+	ic.addr = connAddr{Addr: c.LocalAddr(), c: ic}
+	return ic
+}
+
+func (c *idleConn) LocalAddr() net.Addr { return &c.addr }
+
+func (c *idleConn) Read(p []byte) (int, error) {
+	if d := c.idle.Load(); d > 0 {
+		c.Conn.SetReadDeadline(time.Now().Add(time.Duration(d))) //nolint:errcheck // a failed set shows on Read
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *idleConn) SetReadDeadline(t time.Time) error {
+	c.idle.Store(0)
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *idleConn) SetDeadline(t time.Time) error {
+	c.idle.Store(0)
+	return c.Conn.SetDeadline(t)
+}
+
+// bodyIdleTimeout switches the connection a streamed response is read from
+// to idle mode: from now on each read of the body may wait d. A response
+// read whole has given its connection back already and is left alone.
+func bodyIdleTimeout(resp *fasthttp.Response, d time.Duration) {
+	if !resp.IsBodyStream() {
+		return
+	}
+	if a, ok := resp.LocalAddr().(*connAddr); ok {
+		a.c.idle.Store(int64(d))
+		a.c.Conn.SetReadDeadline(time.Now().Add(d)) //nolint:errcheck // a failed set shows on Read
+	}
+}
+
+// dialUpstream dials like fasthttp's default dialer and wraps the connection.
+func dialUpstream(addr string, timeout time.Duration) (net.Conn, error) {
+	c, err := fasthttp.DialTimeout(addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	return newIdleConn(c), nil
+}
