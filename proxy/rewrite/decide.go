@@ -469,7 +469,8 @@ func (w *Writer) noscript(all, content []byte, j int) {
 		w.release()
 		return
 	}
-	w.removed = append(w.removed, w.sub.removed...)
+	w.merge(w.sub)
+	w.changed = true
 	w.stats.Oversize += w.sub.stats.Oversize
 	w.stats.Cut += w.sub.stats.Cut
 	if len(bytes.TrimSpace(w.subBuf)) == 0 {

@@ -111,15 +111,15 @@ func TestSplit(t *testing.T) {
 	for _, pg := range pages(t) {
 		t.Run(pg.name, func(t *testing.T) {
 			want := append([]byte(nil), rewriteSplit(t, w, pg.in, pg.p, nil)...)
-			wantRm := len(w.Removed())
+			wantRm := removals(w)
 			check := func(cuts []int) {
 				t.Helper()
 				got := rewriteSplit(t, w, pg.in, pg.p, cuts)
 				if !bytes.Equal(got, want) {
 					t.Fatalf("split at %v: output differs from whole page\n%s", cuts[:min(len(cuts), 10)], firstDiff(got, want))
 				}
-				if len(w.Removed()) != wantRm {
-					t.Fatalf("split at %v: %d removals, whole page %d", cuts[:min(len(cuts), 10)], len(w.Removed()), wantRm)
+				if removals(w) != wantRm {
+					t.Fatalf("split at %v: %d removals, whole page %d", cuts[:min(len(cuts), 10)], removals(w), wantRm)
 				}
 			}
 			n := len(pg.in)

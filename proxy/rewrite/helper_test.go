@@ -63,3 +63,12 @@ func rewriteString(tb testing.TB, in string, p Policy) (string, []Removal) {
 	}
 	return out.String(), rm
 }
+
+// removals is the number of elements w removed or neutralised.
+func removals(w *Writer) int {
+	n := 0
+	for _, r := range w.Removed() {
+		n += r.Count
+	}
+	return n
+}

@@ -34,7 +34,10 @@ type Policy struct {
 	Stub bool
 }
 
-// Removal is one element the rewriter removed or neutralised.
+// Removal counts the elements of one vendor and kind the rewriter removed
+// or neutralised the same way. A page yields one Removal per (vendor,
+// element, action), so what a Writer records is bounded by the rule set,
+// not by the page: a stream of a million tracker images is one Removal.
 type Removal struct {
 	Vendor *rules.Vendor
 	// Element is the lower-case element name: "script", "img", "iframe",
@@ -42,6 +45,21 @@ type Removal struct {
 	// or from a style attribute (of any element).
 	Element string
 	Action  rules.Action
+	// Count is how many times (at least 1).
+	Count int
+
+	el elem
+}
+
+// MaxRemovals bounds the distinct Removals a Writer keeps; further kinds
+// are counted in Stats.Unrecorded only.
+const MaxRemovals = 1024
+
+// removalKey identifies a Removal.
+type removalKey struct {
+	v   *rules.Vendor
+	el  elem
+	act rules.Action
 }
 
 // Stats counts the fail-closed branches a Writer took.
@@ -53,6 +71,8 @@ type Stats struct {
 	// Cut counts vendor signatures deleted from the unheld part of an
 	// oversize inline script.
 	Cut int
+	// Unrecorded counts removals past MaxRemovals distinct kinds.
+	Unrecorded int
 }
 
 // Writer is a streaming HTML rewriter. Write may be called with any split
@@ -69,6 +89,7 @@ type Writer struct {
 	subBuf  bufWriter
 	doc     []byte // a decoded iframe srcdoc
 	removed []Removal
+	rmIndex map[removalKey]int32 // into removed
 	stats   Stats
 	changed bool
 	closed  bool
@@ -187,9 +208,10 @@ func (w *Writer) reset(dst io.Writer, p Policy, nested bool) {
 	if cap(w.sdec) > MaxTag {
 		w.sdec = nil
 	}
+	clear(w.rmIndex)
 	*w = Writer{
 		dst: dst, p: p, pol: w.pol, nested: nested, sub: w.sub, subBuf: w.subBuf[:0], doc: w.doc[:0],
-		removed: w.removed[:0], held: w.held[:0], attrs: w.attrs[:0],
+		removed: w.removed[:0], rmIndex: w.rmIndex, held: w.held[:0], attrs: w.attrs[:0],
 		scratch: w.scratch[:0], out: w.out[:0], matchFn: w.matchFn,
 		sdec: w.sdec[:0], cuts: w.cuts[:0],
 		stubDone: nested || !p.Stub || len(w.pol.stub) == 0,
@@ -248,8 +270,9 @@ func (w *Writer) Close() error {
 	return w.err
 }
 
-// Removed returns the elements removed or neutralised so far, in page
-// order. The slice is owned by w and valid until Reset.
+// Removed returns what was removed or neutralised so far, one Removal per
+// vendor, element and action in the order each was first seen. The slice
+// is owned by w and valid until Reset.
 func (w *Writer) Removed() []Removal { return w.removed }
 
 // Changed reports whether any output byte differs from the input so far.
@@ -330,8 +353,33 @@ func (w *Writer) replace(i int, out []byte) {
 }
 
 func (w *Writer) record(v *rules.Vendor, el elem, a rules.Action) {
-	w.removed = append(w.removed, Removal{Vendor: v, Element: elemNames[el], Action: a})
+	w.recordN(removalKey{v, el, a}, 1)
 	w.changed = true
+}
+
+// recordN adds n removals of one kind.
+func (w *Writer) recordN(k removalKey, n int) {
+	if i, ok := w.rmIndex[k]; ok {
+		w.removed[i].Count += n
+		return
+	}
+	if len(w.removed) >= MaxRemovals {
+		w.stats.Unrecorded += n
+		return
+	}
+	if w.rmIndex == nil {
+		w.rmIndex = make(map[removalKey]int32)
+	}
+	w.rmIndex[k] = int32(len(w.removed))
+	w.removed = append(w.removed, Removal{Vendor: k.v, Element: elemNames[k.el], Action: k.act, Count: n, el: k.el})
+}
+
+// merge adds the removals of a nested Writer.
+func (w *Writer) merge(sub *Writer) {
+	for _, r := range sub.removed {
+		w.recordN(removalKey{r.Vendor, r.el, r.Action}, r.Count)
+	}
+	w.stats.Unrecorded += sub.stats.Unrecorded
 }
 
 // bufWriter appends to itself.

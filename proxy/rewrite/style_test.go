@@ -92,8 +92,8 @@ func TestStyleAttr(t *testing.T) {
 			t.Errorf("%s:\n got %.200q\nwant %.200q", name, got, want)
 			continue
 		}
-		if len(w.Removed()) != tc.n || w.Stats().Oversize != tc.oversize {
-			t.Errorf("%s: %d removals, %d oversize; want %d, %d", name, len(w.Removed()), w.Stats().Oversize, tc.n, tc.oversize)
+		if removals(w) != tc.n || w.Stats().Oversize != tc.oversize {
+			t.Errorf("%s: %d removals, %d oversize; want %d, %d", name, removals(w), w.Stats().Oversize, tc.n, tc.oversize)
 		}
 		for _, rm := range w.Removed() {
 			if rm.Vendor == nil {
@@ -109,7 +109,7 @@ func TestStyleAttr(t *testing.T) {
 		check := func(cuts []int) {
 			t.Helper()
 			got := rewriteSplit(t, w, in, p, cuts)
-			if !bytes.Equal(got, []byte(want)) || len(w.Removed()) != tc.n || w.Stats().Oversize != tc.oversize {
+			if !bytes.Equal(got, []byte(want)) || removals(w) != tc.n || w.Stats().Oversize != tc.oversize {
 				t.Fatalf("%s: split at %v: differs\n%s", name, cuts[:min(len(cuts), 10)], firstDiff(got, []byte(want)))
 			}
 		}
