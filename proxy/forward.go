@@ -170,7 +170,9 @@ func (s *Server) prepareRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request,
 	if conn := in.Header.Peek("Connection"); len(conn) > 0 {
 		for rest := conn; len(rest) > 0; {
 			var f []byte
-			if f, rest = nextToken(rest); len(f) > 0 {
+			// Never Host: "Connection: Host" made the upstream request
+			// invalid, a 502 counted against the upstream.
+			if f, rest = nextToken(rest); len(f) > 0 && !bytes.EqualFold(f, []byte("Host")) {
 				req.Header.DelBytes(f)
 			}
 		}

@@ -128,6 +128,7 @@ func New(opts Options) (*Server, error) {
 		NoDefaultDate:         true,
 		CloseOnShutdown:       true,
 		ErrorHandler:          s.requestError,
+		SecureErrorLogMessage: true, // no request bytes in fasthttp's errors (see logging.go)
 		Logger:                fasthttpLogger{s.log, &s.logLim},
 	}
 	return s, nil
@@ -250,6 +251,11 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	host, ok := requestHost(ctx)
 	if !ok {
 		plainError(ctx, fasthttp.StatusBadRequest, "the request target names another host than the Host header")
+		ctx.SetConnectionClose()
+		return
+	}
+	if why := framingProblem(&ctx.Request.Header); why != "" {
+		plainError(ctx, fasthttp.StatusBadRequest, "the request is framed ambiguously: "+why)
 		ctx.SetConnectionClose()
 		return
 	}
