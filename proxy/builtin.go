@@ -125,7 +125,9 @@ func (s *Server) setOptOut(ctx *fasthttp.RequestCtx, site *rules.Site, out bool)
 	c.SetKey(site.OptOutCookie)
 	c.SetPath("/")
 	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
-	c.SetSecure(ctx.IsTLS() || bytes.Equal(ctx.Request.Header.Peek("X-Forwarded-Proto"), []byte("https")))
+	// X-Forwarded-Proto only from a trusted proxy: anyone else could
+	// change the cookie's attributes.
+	c.SetSecure(ctx.IsTLS() || s.trusted(peerAddr(ctx)) && bytes.Equal(ctx.Request.Header.Peek("X-Forwarded-Proto"), []byte("https")))
 	if out {
 		c.SetValue(site.OptOutValue)
 		c.SetMaxAge(optOutMaxAge)

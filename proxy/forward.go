@@ -55,6 +55,14 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 
 	var sniffed []byte
 	html := isHTML(resp)
+	if e.active() && resp.StatusCode() == fasthttp.StatusPartialContent && (html || len(resp.Header.ContentType()) == 0 || isScriptDocument(resp)) {
+		// The request went up without Range: a part of a page is all that
+		// came back, and it cannot be rewritten as a page.
+		resp.CloseBodyStream() //nolint:errcheck
+		s.metrics.UpstreamErrors.WithLabelValues(sm.name, reasonBadResp).Inc()
+		plainError(ctx, fasthttp.StatusBadGateway, "the site answered a part of the page where the whole was asked for")
+		return
+	}
 	if !html && e.active() && len(resp.Header.ContentType()) == 0 && canRewrite(ctx, resp) {
 		// No Content-Type: a page served to an opted-out visitor must not
 		// escape the rewriter for want of a label, so look at its start.
@@ -73,6 +81,13 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 	rewrite := e.active() && html && canRewrite(ctx, resp)
 	if e.active() {
 		e.responseHeaders(&resp.Header, ctx.Request.Header.Host())
+		if !html && isScriptDocument(resp) {
+			// SVG and XML documents run scripts when opened as documents
+			// and are not HTML to the rewriter: trackers are kept out by a
+			// CSP that lets nothing load from a third party.
+			s.metrics.FailClosed.WithLabelValues(sm.name, "script_document").Inc()
+			resp.Header.Set("Content-Security-Policy", failClosedCSP)
+		}
 	}
 	resp.Header.CopyTo(&ctx.Response.Header)
 	// The upstream closing its connection says nothing about the client's.
@@ -98,8 +113,17 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 // preloads.
 func mayVary(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) bool {
 	h := &resp.Header
-	return len(h.ContentType()) == 0 && canRewrite(ctx, resp) ||
+	return len(h.ContentType()) == 0 && canRewrite(ctx, resp) || isScriptDocument(resp) ||
 		len(h.Peek("Set-Cookie")) > 0 || len(h.Peek("Link")) > 0
+}
+
+// isScriptDocument reports whether a response is a document that can run
+// scripts without being HTML: SVG and XML (XHTML served as XML).
+func isScriptDocument(resp *fasthttp.Response) bool {
+	ct, _, _ := bytes.Cut(resp.Header.ContentType(), []byte{';'})
+	ct = bytes.TrimSpace(ct)
+	return bytes.HasSuffix(bytes.ToLower(ct), []byte("+xml")) && !hasPrefixFold(ct, "application/xhtml+xml") ||
+		bytes.EqualFold(ct, []byte("text/xml")) || bytes.EqualFold(ct, []byte("application/xml"))
 }
 
 // varyNames lists the request headers a site's decision reads: Sec-GPC and
@@ -181,12 +205,7 @@ func (s *Server) prepareRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request,
 		req.Header.Del(h)
 	}
 	peer := peerAddr(ctx)
-	if !s.trusted(peer) {
-		req.Header.Del("Forwarded")
-		req.Header.Del("X-Forwarded-For")
-		req.Header.Del("X-Forwarded-Proto")
-		req.Header.Del("X-Forwarded-Host")
-	}
+	dropForwarding(&req.Header, s.trusted(peer))
 	var buf [96]byte
 	xff := buf[:0]
 	for _, prior := range req.Header.PeekAll("X-Forwarded-For") {
@@ -228,6 +247,58 @@ func (s *Server) prepareRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request,
 	}
 	e.clientGzip = acceptsGzip(in.Header.Peek("Accept-Encoding"))
 	req.Header.Set("Accept-Encoding", acceptEncodingUpstream)
+}
+
+// forwardingHeaders are the request headers that tell an origin who the
+// visitor is or how they connected, in lower case with '-' for '_' (CGI
+// and many frameworks read X_Forwarded_For as X-Forwarded-For).
+var forwardingHeaders = map[string]bool{
+	"forwarded": true, "x-forwarded-for": true, "x-forwarded-proto": true, "x-forwarded-host": true,
+	"x-forwarded-port": true, "x-forwarded-prefix": true, "x-forwarded-server": true, "x-forwarded-ssl": true,
+	"x-forwarded-scheme": true, "x-forwarded-protocol": true, "x-real-ip": true, "true-client-ip": true,
+	"x-client-ip": true, "client-ip": true, "cf-connecting-ip": true, "fastly-client-ip": true,
+	"x-cluster-client-ip": true, "x-original-forwarded-for": true, "x-originating-ip": true,
+	"x-remote-ip": true, "x-remote-addr": true, "x-host": true, "x-original-host": true, "x-url-scheme": true,
+	"front-end-https": true, "x-proxyuser-ip": true,
+}
+
+// dropForwarding removes forwarding headers a peer may not set: every one
+// from an untrusted peer; from a trusted one, the spellings with '_' (no
+// load balancer writes those, and a backend may read them as the real
+// ones). X-Forwarded-For/-Proto/-Host are set again by prepareRequest.
+func dropForwarding(h *fasthttp.RequestHeader, trusted bool) {
+	var drop [8][]byte
+	n := 0
+	var buf [64]byte
+	for k := range h.All() {
+		if len(k) > len(buf) {
+			continue
+		}
+		under := bytes.IndexByte(k, '_') >= 0
+		if trusted && !under {
+			continue
+		}
+		norm := buf[:len(k)]
+		for i, c := range k {
+			switch {
+			case c == '_':
+				c = '-'
+			case c >= 'A' && c <= 'Z':
+				c += 'a' - 'A'
+			}
+			norm[i] = c
+		}
+		if forwardingHeaders[string(norm)] && n < len(drop) {
+			drop[n] = append([]byte(nil), k...)
+			n++
+		}
+	}
+	for _, k := range drop[:n] {
+		h.DelBytes(k)
+	}
+	if n == len(drop) {
+		dropForwarding(h, trusted) // more than fit: another pass
+	}
 }
 
 // upstreamError answers 502 or 504 for a failed upstream round trip.

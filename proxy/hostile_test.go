@@ -232,3 +232,60 @@ func TestUpstreamTimeoutIsForHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestUntrustedForwardingHeaders: from a peer that is not a trusted proxy,
+// no forwarding header reaches the upstream (any spelling a framework
+// maps to the same variable), and X-Forwarded-Proto does not make the
+// opt-out cookie Secure.
+func TestUntrustedForwardingHeaders(t *testing.T) {
+	up := startUpstream(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") })
+	g := startGate(t, "http://"+up.addr, "")
+	forged := []string{"X-Real-IP: 6.6.6.1", "True-Client-IP: 6.6.6.2", "X-Client-IP: 6.6.6.3", "CF-Connecting-IP: 6.6.6.4",
+		"Fastly-Client-IP: 6.6.6.5", "X-Cluster-Client-IP: 6.6.6.6", "X-Original-Forwarded-For: 6.6.6.7", "Forwarded: for=6.6.6.8",
+		"X_Forwarded_For: 6.6.6.9", "X_Real_IP: 6.6.6.10", "X-Forwarded_Host: evil.test", "X-Forwarded-Port: 6666"}
+	get(t, g.url+"/", forged...)
+	h := up.lastHeader()
+	for _, f := range forged {
+		_, v, _ := strings.Cut(f, ": ")
+		if strings.Contains(h, v) {
+			t.Errorf("the upstream received %q from an untrusted peer:\n%s", f, h)
+		}
+	}
+	resp, _ := get(t, g.url+"/.consentgate/optout", "X-Forwarded-Proto: https")
+	if c := resp.Header.Get("Set-Cookie"); strings.Contains(strings.ToLower(c), "secure") {
+		t.Errorf("an untrusted X-Forwarded-Proto: https made the cookie Secure: %q", c)
+	}
+}
+
+// TestScriptDocumentsAndStray206: documents that run script without being
+// text/html (SVG, XHTML) are enforced for an opted-out visitor, and a 206
+// to a request the proxy sent without Range never passes a page
+// unrewritten.
+func TestScriptDocumentsAndStray206(t *testing.T) {
+	tag := `<script href="https://www.googletagmanager.com/gtm.js"/><script xlink:href="https://www.googletagmanager.com/gtm.js"/><script src="https://www.googletagmanager.com/gtm.js"></script>`
+	up := startUpstream(t, func(ctx *fasthttp.RequestCtx) {
+		switch string(ctx.Path()) {
+		case "/svg":
+			ctx.Response.Header.SetContentType("image/svg+xml")
+			ctx.SetBodyString(`<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">` + tag + `<circle r="4"/></svg>`)
+		case "/xhtml":
+			ctx.Response.Header.SetContentType("application/xhtml+xml; charset=utf-8")
+			ctx.SetBodyString(`<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><head>` + tag + `</head><body><p>x</p></body></html>`)
+		case "/xml":
+			ctx.Response.Header.SetContentType("text/xml")
+			ctx.SetBodyString(`<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><head>` + tag + `</head><body><p>x</p></body></html>`)
+		case "/206":
+			ctx.Response.Header.SetContentType("text/html")
+			ctx.Response.Header.Set("Content-Range", "bytes 0-99/100")
+			ctx.SetStatusCode(206)
+			ctx.SetBodyString(`<html><head>` + tag + `</head></html>`)
+		}
+	})
+	g := startGate(t, "http://"+up.addr, "")
+	for _, p := range []string{"/svg", "/xhtml", "/xml", "/206"} {
+		resp, body := get(t, g.url+p, "Sec-GPC: 1")
+		if strings.Contains(string(body), "googletagmanager") && !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+			t.Errorf("%s: an opted-out visitor got the tracker (status %d, CSP %q): %s", p, resp.StatusCode, resp.Header.Get("Content-Security-Policy"), body)
+		}
+	}
+}
