@@ -134,7 +134,7 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 		// nothing load from a third party.
 		s.metrics.FailClosed.WithLabelValues(e.sm.name, "undecodable").Inc()
 		h.Set("Content-Security-Policy", failClosedCSP)
-		if relayBody(ctx, resp, prefix) != nil {
+		if relayBody(ctx, resp, prefix, e.sm.midBody) != nil {
 			s.metrics.UpstreamErrors.WithLabelValues(e.sm.name, reasonMidBody).Inc()
 		}
 		return

@@ -15,6 +15,7 @@ import (
 
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/signals"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 )
 
@@ -102,7 +103,7 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 		return
 	}
 	released = true
-	if relayBody(ctx, resp, sniffed) != nil {
+	if relayBody(ctx, resp, sniffed, sm.midBody) != nil {
 		s.metrics.UpstreamErrors.WithLabelValues(sm.name, reasonMidBody).Inc()
 	}
 }
@@ -345,7 +346,7 @@ func isReset(err error) bool {
 //
 // It returns errTruncated when a small body read whole broke off (the
 // visitor gets a 502); a streamed one that breaks off is cut visibly later.
-func relayBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, prefix []byte) error {
+func relayBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, prefix []byte, cut prometheus.Counter) error {
 	if resp.IsBodyStream() {
 		n := resp.Header.ContentLength()
 		if n >= 0 && n <= bufferBelow {
@@ -355,7 +356,23 @@ func relayBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, prefix []byte)
 			n = -1
 		}
 		b := bodyPool.Get().(*upstreamBody)
-		b.resp, b.prefix = resp, prefix
+		b.resp, b.prefix, b.cut = resp, prefix, cut
+		if prefix == nil && n != 0 {
+			// The first read happens before anything is sent: an upstream
+			// that breaks off there gets the visitor a 502, where a stream
+			// failing at once left an empty reply.
+			b.first = chunkPool.Get().(*[]byte)
+			m, err := b.resp.BodyStream().Read(*b.first)
+			if err != nil && err != io.EOF && m == 0 {
+				b.Close() //nolint:errcheck // releases resp
+				brokeOff(ctx)
+				return errTruncated
+			}
+			b.prefix = (*b.first)[:m]
+			if err == io.EOF {
+				b.err = io.EOF
+			}
+		}
 		ctx.Response.SetBodyStream(b, n)
 		return nil
 	}
@@ -419,7 +436,9 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 type upstreamBody struct {
 	resp   *fasthttp.Response
 	prefix []byte // sent before the rest of the stream
+	first  *[]byte
 	err    error
+	cut    prometheus.Counter // counts a body that ended early
 }
 
 func (b *upstreamBody) Read(p []byte) (int, error) {
@@ -434,6 +453,9 @@ func (b *upstreamBody) Read(p []byte) (int, error) {
 	n, err := b.resp.BodyStream().Read(p)
 	if err != nil && err != io.EOF {
 		err = errTruncated
+		if b.cut != nil {
+			b.cut.Inc()
+		}
 	}
 	b.err = err
 	if n > 0 && err == io.EOF {
@@ -476,6 +498,9 @@ func (b *upstreamBody) Close() error {
 	if b.resp != nil {
 		b.resp.CloseBodyStream() //nolint:errcheck // nothing to do about it
 		fasthttp.ReleaseResponse(b.resp)
+		if b.first != nil {
+			chunkPool.Put(b.first)
+		}
 		*b = upstreamBody{}
 		bodyPool.Put(b)
 	}

@@ -67,6 +67,7 @@ type siteMetrics struct {
 	upstream                         prometheus.Observer
 	rewrite                          prometheus.Observer
 	bytes                            prometheus.Counter
+	midBody                          prometheus.Counter // upstream errors, reason mid_body
 	name                             string
 }
 
@@ -188,6 +189,7 @@ func (m *Metrics) forSet(set *rules.Set) []*siteMetrics {
 			upstream:           m.UpstreamDur.WithLabelValues(name),
 			rewrite:            m.RewriteDuration.WithLabelValues(name),
 			bytes:              m.BytesRewritten.WithLabelValues(name),
+			midBody:            m.UpstreamErrors.WithLabelValues(name, reasonMidBody),
 		}
 		for j, src := range sourceLabels {
 			c.sources[j] = m.OptOutSources.WithLabelValues(name, src)
