@@ -40,6 +40,19 @@ func ParseCategory(s string) (Category, error) {
 	return 0, fmt.Errorf("unknown category %q (want one of %s)", s, strings.Join(categoryNames[:], ", "))
 }
 
+// strictness ranks categories by when an opt-out denies them with the
+// default policy: necessary never, functional only in opt-in regions,
+// analytics, advertising and social by every opt-out.
+var strictness = [NumCategories]uint8{Necessary: 0, Functional: 1, Analytics: 2, Advertising: 2, Social: 2}
+
+// Stricter reports whether c is denied in more situations than d under the
+// default policy: necessary < functional < analytics = advertising = social.
+// Analytics, advertising and social are equally strict; a site's own deny
+// list can tell them apart, so no one of them is stricter than another.
+func (c Category) Stricter(d Category) bool {
+	return c < NumCategories && d < NumCategories && strictness[c] > strictness[d]
+}
+
 // Categories is a set of categories, one bit each. The zero value is the empty set.
 type Categories uint8
 

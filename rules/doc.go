@@ -52,5 +52,7 @@
 // vendor. Signatures
 // are case-sensitive byte strings. Imported lists are capped at 64 MiB and
 // fetched configs at 8 MiB. Imported vendors never take a host, cookie or
-// cookie prefix from the catalogue or from config vendors.
+// cookie prefix from the catalogue or from config vendors, nor a subdomain
+// of a curated host: an import adds what the catalogue lacks and never
+// changes the category of what it has (keepCurated in import.go).
 package rules

@@ -52,6 +52,28 @@ type ImportStats struct {
 	Ignored int `json:"ignored"`
 	// Duplicates counts vendors dropped because their id was taken.
 	Duplicates int `json:"duplicates"`
+	// Covered counts hosts of the list that a catalogue or config vendor
+	// already covers (the host itself or a parent domain of it): they were
+	// dropped from the list's vendors and keep the curated vendor and its
+	// category. Hosts and Vendors do not count them.
+	Covered int `json:"covered"`
+	// Conflicts are the covered hosts the list gives another category than
+	// the curated vendor does, in list order.
+	Conflicts []ImportConflict `json:"conflicts,omitempty"`
+}
+
+// ImportConflict is a host an imported list names under a curated vendor's
+// host with another category. The curated vendor keeps it.
+type ImportConflict struct {
+	Host string `json:"host"`
+	// Listed is the category the list gives the host.
+	Listed string `json:"listed"`
+	// Vendor and Category are the curated vendor that keeps the host.
+	Vendor   string `json:"vendor"`
+	Category string `json:"category"`
+	// Stricter is true when the list's category is denied in more
+	// situations than the curated one (see Category.Stricter).
+	Stricter bool `json:"stricter"`
 }
 
 // importPath resolves an import path against the config file's directory.
@@ -136,6 +158,63 @@ func loadImport(cfg *Config, ic ImportConfig, imported map[string][]byte) ([]*Ve
 		return nil, st2, probs
 	}
 	return vs, st2, nil
+}
+
+// keepCurated removes from the imported vendors vs every host that a
+// curated vendor (the catalogue and config vendors, in curated by host)
+// covers: the host itself or a parent domain of it. Host matching takes the
+// longest listed suffix, so without this a list naming "static.chartbeat.com"
+// as functional would take that host from the catalogue's analytics vendor
+// for chartbeat.com. A curated vendor's category is never changed by a list,
+// in either direction: a weaker category un-blocks a tracker, and a stricter
+// one breaks what the catalogue keeps on purpose (Disconnect rates
+// stripe.network and intercom.io advertising); a site that wants a vendor
+// denied says so with vendor_categories. Hosts that no curated vendor
+// covers, cookies and the vendors themselves are kept; a vendor left with
+// nothing to match is dropped. Each dropped host is counted in st, and those
+// with another category are listed in st.Conflicts.
+func keepCurated(vs []*Vendor, curated map[string]*Vendor, st *ImportStats) []*Vendor {
+	out := vs[:0]
+	for _, v := range vs {
+		hosts := v.Hosts[:0]
+		for _, h := range v.Hosts {
+			cv := coveringVendor(curated, h)
+			if cv == nil {
+				hosts = append(hosts, h)
+				continue
+			}
+			st.Covered++
+			st.Hosts--
+			if cv.Category != v.Category {
+				st.Conflicts = append(st.Conflicts, ImportConflict{
+					Host: h, Listed: v.Category.String(), Vendor: cv.ID, Category: cv.Category.String(),
+					Stricter: v.Category.Stricter(cv.Category),
+				})
+			}
+		}
+		v.Hosts = hosts
+		if len(v.Hosts) == 0 && len(v.Cookies) == 0 && len(v.CookiePrefixes) == 0 {
+			st.Vendors--
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// coveringVendor returns the vendor in byHost that lists h or a parent
+// domain of h, the longest such entry first, or nil.
+func coveringVendor(byHost map[string]*Vendor, h string) *Vendor {
+	for p := h; ; {
+		if v, ok := byHost[p]; ok {
+			return v
+		}
+		i := strings.IndexByte(p, '.')
+		if i < 0 {
+			return nil
+		}
+		p = p[i+1:]
+	}
 }
 
 var importers = map[string]func(io.Reader, ImportOptions) ([]*Vendor, ImportStats, error){

@@ -174,12 +174,23 @@ func compile(cfg *Config, catalogue []*Vendor, imported map[string][]byte) (*Set
 		}
 	}
 	firstImport := len(s.vendors)
+	// The hosts of the catalogue and config vendors: an import never takes
+	// one of them, nor a subdomain of one (keepCurated).
+	curatedHosts := make(map[string]*Vendor)
+	for _, v := range s.vendors {
+		for _, h := range v.Hosts {
+			if _, ok := curatedHosts[h]; !ok {
+				curatedHosts[h] = v
+			}
+		}
+	}
 	for i, ic := range cfg.Imports {
 		field := fmt.Sprintf("imports[%d]", i)
 		vs, st, probs := loadImport(cfg, ic, imported)
 		for _, p := range probs {
 			add(field+p.Field, "%s", p.Msg)
 		}
+		vs = keepCurated(vs, curatedHosts, &st)
 		for _, v := range vs {
 			if _, dup := s.byID[v.ID]; dup {
 				st.Duplicates++
