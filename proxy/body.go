@@ -359,7 +359,7 @@ func (r *rewriteStream) finish() {
 	sm.bytes.Add(float64(r.in))
 	sm.rewrite.Observe(r.spent.Seconds())
 	for _, rm := range r.rw.Removed() {
-		r.s.metrics.ElementsRemoved.WithLabelValues(sm.name, rm.Vendor.Category.String(), rm.Vendor.ID, rm.Action.String()).Add(float64(rm.Count))
+		r.s.metrics.ElementsRemoved.WithLabelValues(sm.name, r.pol.Site.Category(rm.Vendor).String(), rm.Vendor.ID, rm.Action.String()).Add(float64(rm.Count))
 	}
 }
 

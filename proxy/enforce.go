@@ -58,9 +58,9 @@ func (e *enforcer) requestCookies(in *fasthttp.RequestHeader, out *fasthttp.Requ
 	for k, v := range in.Cookies() {
 		if vendor := e.cookieDenied(k); vendor != nil {
 			dropped = true
-			e.metrics.CookiesDropped.WithLabelValues(e.sm.name, vendor.Category.String(), "request").Inc()
+			e.metrics.CookiesDropped.WithLabelValues(e.sm.name, e.site.Category(vendor).String(), "request").Inc()
 			if len(e.held) < maxExpire && !e.holds(k) {
-				e.held = append(e.held, heldCookie{string(k), vendor.Category})
+				e.held = append(e.held, heldCookie{string(k), e.site.Category(vendor)})
 			}
 			continue
 		}
@@ -102,7 +102,7 @@ func (e *enforcer) responseHeaders(h *fasthttp.ResponseHeader, host []byte) {
 	for name, line := range h.Cookies() {
 		if v := e.cookieDenied(name); v != nil {
 			dropped = true
-			e.metrics.CookiesDropped.WithLabelValues(e.sm.name, v.Category.String(), "response").Inc()
+			e.metrics.CookiesDropped.WithLabelValues(e.sm.name, e.site.Category(v).String(), "response").Inc()
 			continue
 		}
 		keep = append(keep, append([]byte(nil), line...))

@@ -94,6 +94,11 @@ type SiteConfig struct {
 	OneTrustGroups map[string]string `yaml:"onetrust_groups"`
 	// TCFVendors are IAB TCF vendor ids whose consent the site checks.
 	TCFVendors []int `yaml:"tcf_vendors"`
+	// VendorCategories maps a vendor id to the category this site gives
+	// it, replacing the catalogue's category on this site only (the site's
+	// cookie policy may call a vendor "essential" that the catalogue calls
+	// advertising).
+	VendorCategories map[string]string `yaml:"vendor_categories"`
 }
 
 // CookieConfig names a cookie and the value that means "opted out".

@@ -111,6 +111,8 @@ func TestFullConfigValues(t *testing.T) {
 		{"opt-in IT", shop.OptInCountries["IT"], false},
 		{"onetrust SPD_BG", shop.OneTrustGroups["SPD_BG"], Advertising},
 		{"tcf", len(shop.TCFVendors), 2},
+		{"vendor category", shop.Category(s.VendorByID("pendo")), Advertising},
+		{"vendor category warned", len(s.Warnings()), 1}, // x-embeds: social made functional
 		{"acme host", idOf(s.VendorForHost([]byte("pixel.acme-ads.example"))), "acme-pixel"},
 		{"acme cookie", idOf(s.CookieVendor([]byte("acme_seg_42"))), "acme-pixel"},
 		{"hotjar replaced", s.VendorByID("hotjar").Category, Functional},

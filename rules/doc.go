@@ -31,6 +31,12 @@
 // of every field; Compile validates and compiles in one step. Both report
 // every problem at once in a *ConfigError whose Problems carry line and
 // field path ("sites[0].hosts[1]"). docs/rules.md documents every key.
+// Set.Warnings lists what a valid config is warned about.
+//
+// A site may give a vendor its own category (vendor_categories). It is
+// compiled into the Site: Site.Category is the category of a vendor on a
+// site, and Site.Denied and Site.Action use it, so callers decide with
+// those and never with Vendor.Category directly.
 //
 // # Reload
 //

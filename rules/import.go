@@ -202,6 +202,37 @@ func keepCurated(vs []*Vendor, curated map[string]*Vendor, st *ImportStats) []*V
 	return out
 }
 
+// conflictWarning summarises st.Conflicts for check, or returns "".
+func conflictWarning(st ImportStats) string {
+	if len(st.Conflicts) == 0 {
+		return ""
+	}
+	var weaker, stricter []string
+	for _, c := range st.Conflicts {
+		ex := fmt.Sprintf("%s %s (%s: %s)", c.Host, c.Listed, c.Vendor, c.Category)
+		if c.Stricter {
+			stricter = append(stricter, ex)
+		} else {
+			weaker = append(weaker, ex)
+		}
+	}
+	some := func(l []string) string {
+		const n = 3
+		if len(l) <= n {
+			return strings.Join(l, ", ")
+		}
+		return strings.Join(l[:n], ", ") + fmt.Sprintf(" and %d more", len(l)-n)
+	}
+	msg := fmt.Sprintf("%d hosts of the list lie under catalogue vendors' hosts and keep the catalogue's vendor and category", st.Covered)
+	if len(weaker) > 0 {
+		msg += fmt.Sprintf("; the list rates %d of them otherwise, not stricter: %s", len(weaker), some(weaker))
+	}
+	if len(stricter) > 0 {
+		msg += fmt.Sprintf("; it rates %d stricter, ignored too: %s (to deny such a vendor on a site, set its category in the site's vendor_categories)", len(stricter), some(stricter))
+	}
+	return msg
+}
+
 // coveringVendor returns the vendor in byHost that lists h or a parent
 // domain of h, the longest such entry first, or nil.
 func coveringVendor(byHost map[string]*Vendor, h string) *Vendor {

@@ -351,6 +351,11 @@ imports:
 	if st.Covered < len(st.Conflicts) || st.Hosts == 0 {
 		t.Errorf("stats = covered %d, hosts %d, %d conflicts", st.Covered, st.Hosts, len(st.Conflicts))
 	}
+	// check warns once per import, naming what the list rates stricter.
+	ws := s.Warnings()
+	if len(ws) != 1 || ws[0].Field != "imports[0]" || ws[0].Line != 4 || !strings.Contains(ws[0].Msg, "stricter") || !strings.Contains(ws[0].Msg, "vendor_categories") {
+		t.Errorf("warnings = %+v, want one on imports[0], line 4, about stricter hosts", ws)
+	}
 }
 
 func TestCategoryStricter(t *testing.T) {

@@ -55,6 +55,7 @@ type Site struct {
 	// index is the site's position in the Set.
 	index      int
 	allow      []bool              // by vendor index
+	category   []Category          // by vendor index; nil when the site declares none (vendor_categories)
 	firstParty map[string]struct{} // host suffixes: the site's own hosts and first_party
 }
 
@@ -83,6 +84,7 @@ type Set struct {
 	siteAny   *Site
 
 	imports  []ImportStats
+	warnings []Problem
 	version  string
 	loadedAt time.Time
 	cfg      *Config
@@ -191,6 +193,9 @@ func compile(cfg *Config, catalogue []*Vendor, imported map[string][]byte) (*Set
 			add(field+p.Field, "%s", p.Msg)
 		}
 		vs = keepCurated(vs, curatedHosts, &st)
+		if w := conflictWarning(st); w != "" {
+			s.warnings = append(s.warnings, Problem{Line: cfg.lines.line(field), Field: field, Msg: w})
+		}
 		for _, v := range vs {
 			if _, dup := s.byID[v.ID]; dup {
 				st.Duplicates++
@@ -261,9 +266,14 @@ func compile(cfg *Config, catalogue []*Vendor, imported map[string][]byte) (*Set
 	siteNames := make(map[string]string)
 	for i, sc := range sites {
 		field := fmt.Sprintf("sites[%d]", i)
-		site, probs := compileSite(sc, cfg.Upstream, s.byID, len(s.vendors))
+		site, probs, warns := compileSite(sc, cfg.Upstream, s.byID, len(s.vendors))
 		for _, p := range probs {
 			add(field+p.Field, "%s", p.Msg)
+		}
+		for _, p := range warns {
+			p.Field = field + p.Field
+			p.Line = cfg.lines.line(p.Field)
+			s.warnings = append(s.warnings, p)
 		}
 		if prev, dup := siteNames[sc.Name]; dup && sc.Name != "" {
 			add(field+".name", "site name %q is already used by %s; names label metrics and must be unique", sc.Name, prev)
@@ -295,6 +305,7 @@ func compile(cfg *Config, catalogue []*Vendor, imported map[string][]byte) (*Set
 			}
 		}
 	}
+	sort.SliceStable(s.warnings, func(i, j int) bool { return s.warnings[i].Line < s.warnings[j].Line })
 	if len(ce.Problems) > 0 {
 		sort.SliceStable(ce.Problems, func(i, j int) bool { return ce.Problems[i].Line < ce.Problems[j].Line })
 		return nil, ce
@@ -303,8 +314,10 @@ func compile(cfg *Config, catalogue []*Vendor, imported map[string][]byte) (*Set
 	return s, nil
 }
 
-func compileSite(sc SiteConfig, defUp string, byID map[string]*Vendor, nv int) (*Site, []Problem) {
-	var probs []Problem
+// compileSite compiles one site. It returns the site, or nil and the
+// problems that make it invalid, and warnings about a valid site.
+func compileSite(sc SiteConfig, defUp string, byID map[string]*Vendor, nv int) (*Site, []Problem, []Problem) {
+	var probs, warns []Problem
 	bad := func(field, format string, args ...any) {
 		probs = append(probs, Problem{Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
@@ -395,11 +408,7 @@ func compileSite(sc SiteConfig, defUp string, byID map[string]*Vendor, nv int) (
 	for j, id := range sc.AllowVendors {
 		v, ok := byID[id]
 		if !ok {
-			hint := "see consentgate rules list"
-			if c := closest(id, sortedKeys(byID)); c != "" {
-				hint = fmt.Sprintf("did you mean %q?", c)
-			}
-			bad(fmt.Sprintf(".allow_vendors[%d]", j), "no vendor with id %q (%s)", id, hint)
+			bad(fmt.Sprintf(".allow_vendors[%d]", j), "no vendor with id %q (%s)", id, vendorHint(id, byID))
 			continue
 		}
 		site.allow[v.index] = true
@@ -453,10 +462,43 @@ func compileSite(sc SiteConfig, defUp string, byID map[string]*Vendor, nv int) (
 			bad(fmt.Sprintf(".tcf_vendors[%d]", j), "%d is not a TCF vendor id (a positive number)", id)
 		}
 	}
-	if len(probs) > 0 {
-		return nil, probs
+	for _, id := range sortedKeys(sc.VendorCategories) {
+		field := ".vendor_categories." + id
+		v, ok := byID[id]
+		if !ok {
+			bad(field, "no vendor with id %q (%s)", id, vendorHint(id, byID))
+			continue
+		}
+		c, err := ParseCategory(sc.VendorCategories[id])
+		if err != nil {
+			bad(field, "%v", err)
+			continue
+		}
+		if site.category == nil {
+			site.category = make([]Category, nv)
+			for _, v := range byID {
+				site.category[v.index] = v.Category
+			}
+		}
+		site.category[v.index] = c
+		if DefaultDeny.Has(v.Category) && !DefaultDeny.Has(c) {
+			warns = append(warns, Problem{Field: field, Msg: fmt.Sprintf(
+				"the site declares %s (%s), %s in the catalogue, %s: a \"Do Not Sell or Share\" opt-out no longer removes it on this site",
+				id, v.Name, v.Category, c)})
+		}
 	}
-	return site, nil
+	if len(probs) > 0 {
+		return nil, probs, nil
+	}
+	return site, nil, warns
+}
+
+// vendorHint suggests the vendor id closest to id, or where to look.
+func vendorHint(id string, byID map[string]*Vendor) string {
+	if c := closest(id, sortedKeys(byID)); c != "" {
+		return fmt.Sprintf("did you mean %q?", c)
+	}
+	return "see consentgate rules list"
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -539,6 +581,12 @@ func (s *Set) List() []VendorInfo {
 	}
 	return out
 }
+
+// Warnings are what check reports about a valid config without refusing
+// it, each with its line and field path: a site declaring an analytics,
+// advertising or social vendor necessary or functional, and imported
+// lists that rate hosts of curated vendors otherwise (see ImportStats).
+func (s *Set) Warnings() []Problem { return s.warnings }
 
 // Imports reports what each configured import contributed.
 func (s *Set) Imports() []ImportStats { return s.imports }
@@ -625,8 +673,33 @@ func (s *Set) classify(site *Site, host []byte) *Vendor {
 	return v
 }
 
-// Allowed reports whether the vendor is on the site's allow-list.
-func (site *Site) Allowed(v *Vendor) bool { return v != nil && site.allow[v.index] }
+// Allowed reports whether the vendor is on the site's allow-list. A nil
+// site allows nothing.
+func (site *Site) Allowed(v *Vendor) bool { return v != nil && site != nil && site.allow[v.index] }
+
+// Category is the category of v on site: the one the site declares in
+// vendor_categories, else the vendor's own. A nil site or vendor has no
+// declarations (and a nil vendor is Necessary). Every decision about v on
+// a site (Denied, Action, metrics labels, the consent category written on a
+// neutralised element) uses it, never v.Category directly.
+func (site *Site) Category(v *Vendor) Category {
+	switch {
+	case v == nil:
+		return Necessary
+	case site == nil || site.category == nil:
+		return v.Category
+	}
+	return site.category[v.index]
+}
+
+// Action is what the rewriter does with an element of v on site: the
+// site's action for Category(v); Remove on a nil site.
+func (site *Site) Action(v *Vendor) Action {
+	if site == nil {
+		return Remove
+	}
+	return site.Actions[site.Category(v)]
+}
 
 // isFirstParty reports whether the canonical host h is, or is under, one of
 // the site's own or first-party hosts.
@@ -766,9 +839,11 @@ func (s *Set) Signatures() *Matcher { return s.sigs }
 // VendorByID returns the vendor with that id, or nil.
 func (s *Set) VendorByID(id string) *Vendor { return s.byID[id] }
 
-// Denied reports whether v is enforced on site for a visitor denying deny.
+// Denied reports whether v is enforced on site for a visitor denying deny:
+// the site's category of v (Category) is denied and the site does not
+// allow v. A nil site denies by the vendor's own category.
 func (site *Site) Denied(v *Vendor, deny Categories) bool {
-	return v != nil && deny.Has(v.Category) && !site.allow[v.index]
+	return v != nil && deny.Has(site.Category(v)) && !site.Allowed(v)
 }
 
 type cookiePrefix struct {

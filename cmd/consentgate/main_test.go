@@ -106,6 +106,18 @@ func TestCheck(t *testing.T) {
 	if code, out, stderr := runCmd(t, "", "check", "--config", good); code != 0 || !strings.Contains(out, "ok") {
 		t.Errorf("check good config: exit %d, %q %q", code, out, stderr)
 	}
+	// A site declaring an advertising vendor necessary is valid, with a
+	// warning naming the vendor and both categories.
+	declared := writeFile(t, "declared.yaml", "upstream: http://127.0.0.1:3000\nsites:\n  - name: www\n    hosts: [www.example.com]\n    vendor_categories: {x-ads: necessary, pendo: advertising}\n")
+	if code, out, stderr := runCmd(t, "", "check", "--config", declared); code != 0 || !strings.Contains(out, "ok") ||
+		!strings.Contains(stderr, "declared.yaml:5: sites[0].vendor_categories.x-ads: warning:") || !strings.Contains(stderr, "advertising in the catalogue") ||
+		strings.Count(stderr, "warning") != 1 {
+		t.Errorf("check declared config: exit %d, %q %q; want ok and one warning about x-ads on line 5", code, out, stderr)
+	}
+	if code, out, _ := runCmd(t, "", "rules", "match", "--config", declared, "--site", "www.example.com", "https://static.ads-twitter.com/uwt.js"); code != 0 ||
+		strings.TrimSpace(out) != `{"input":"https://static.ads-twitter.com/uwt.js","vendor":"x-ads","category":"necessary"}` {
+		t.Errorf("rules match --site: exit %d, %s; want x-ads as the site declares it, necessary", code, out)
+	}
 	bad := writeFile(t, "bad.yaml", "upstream: http://127.0.0.1:3000\nsites:\n  - name: www\n    hosts: [www.example.com]\n    colour: blue\n")
 	code, _, stderr := runCmd(t, "", "check", "--config", bad)
 	if code != 1 || !strings.Contains(stderr, "bad.yaml:5") || !strings.Contains(stderr, "colour") {

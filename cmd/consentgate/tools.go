@@ -144,7 +144,7 @@ func cmdRulesMatch(args []string, stdout, stderr io.Writer) error {
 	for _, in := range fs.Args() {
 		m := match{Input: in}
 		if v := set.ClassifyURL(site, []byte(in)); v != nil {
-			m.Vendor, m.Category = v.ID, v.Category.String()
+			m.Vendor, m.Category = v.ID, site.Category(v).String()
 		}
 		if err := writeJSON(stdout, m, false); err != nil {
 			return err
@@ -227,6 +227,11 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 			r.Close()
 		}
 		if err == nil {
+			// Warnings go to stderr and leave the exit status 0: the rules
+			// are valid and a reload would take them.
+			for _, w := range set.Warnings() {
+				fmt.Fprintf(stderr, "%s:%d: %s: warning: %s\n", *config, w.Line, w.Field, w.Msg)
+			}
 			fmt.Fprintf(stdout, "%s: ok (%d sites, %d vendors, rules %s)\n", *config, len(set.Sites()), len(set.Vendors()), set.Version())
 			set.Close()
 			return nil

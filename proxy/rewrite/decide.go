@@ -260,7 +260,7 @@ func (w *Writer) neutralise(tag []byte, el elem, v *rules.Vendor) []byte {
 		b = append(b, ` type="text/plain"`...)
 	}
 	b = append(b, ` data-consent-category="`...)
-	b = append(b, v.Category.String()...)
+	b = append(b, w.pol.site.Category(v).String()...)
 	b = append(b, '"')
 	prev := w.nameEnd
 	for _, a := range w.attrs {

@@ -40,8 +40,9 @@
 // # Elements and actions
 //
 // An element is enforced when a URL it loads belongs to a vendor that
-// Policy.Set classifies for Policy.Site and whose category is in
-// Policy.Deny (the site's allow-list and first-party hosts excepted):
+// Policy.Set classifies for Policy.Site and whose category on that site
+// (rules.Site.Category: the site's vendor_categories, else the vendor's)
+// is in Policy.Deny (the site's allow-list and first-party hosts excepted):
 //
 //   - script: src, and SVG href and xlink:href; an inline script when its
 //     text contains a vendor signature (rules.Set.Signatures), after
@@ -176,7 +177,8 @@
 // (invalid IDNA or UTF-8, a forbidden code point) matches nothing, as it
 // loads nothing. A repeated attribute is ignored, as browsers do.
 //
-// The action is site.Actions[vendor.Category]:
+// The action is site.Action(vendor), the site's action for its category
+// of the vendor:
 //
 //   - Remove drops the element; for script, iframe, noscript, object,
 //     video, audio and the AMP components its content too, through the

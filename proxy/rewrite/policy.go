@@ -66,17 +66,15 @@ func compilePolicy(p Policy) *compiled {
 	return c
 }
 
-// denied reports whether v is enforced.
+// denied reports whether v is enforced: Site.Denied, which applies the
+// site's own category of v (vendor_categories) and its allow-list.
 func (c *compiled) denied(v *rules.Vendor) bool {
-	return v != nil && c.deny.Has(v.Category) && (c.site == nil || !c.site.Allowed(v))
+	return c.site.Denied(v, c.deny)
 }
 
 // action is what to do with an element of v.
 func (c *compiled) action(v *rules.Vendor) rules.Action {
-	if c.site == nil {
-		return rules.Remove
-	}
-	return c.site.Actions[v.Category]
+	return c.site.Action(v)
 }
 
 // arrayGlobals are vendor globals that site code pushes to as arrays.
