@@ -11,8 +11,8 @@ func TestCatalogueInvariants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cat) < 150 {
-		t.Errorf("catalogue has %d vendors, want at least 150", len(cat))
+	if len(cat) < 300 {
+		t.Errorf("catalogue has %d vendors, want at least 300", len(cat))
 	}
 	// The demo site and other packages rely on these ids.
 	for _, id := range []string{"google-tag-manager", "google-analytics", "google-ads", "meta-pixel", "linkedin-insight", "hotjar", "youtube"} {
@@ -225,6 +225,87 @@ func TestListJSON(t *testing.T) {
 	for _, vi := range l {
 		if _, err := ParseCategory(vi.Category); err != nil || vi.Hosts == nil || vi.Cookies == nil {
 			t.Errorf("List entry %+v: want a category name and non-nil lists", vi)
+		}
+	}
+}
+
+// TestCatalogueCoversAdStacks names hosts of the ad stacks real news pages
+// load (docs/catalogue-coverage.md) and the vendor each must resolve to.
+func TestCatalogueCoversAdStacks(t *testing.T) {
+	s := testSet(t)
+	for _, c := range []struct{ host, id string }{
+		// Header bidding: Prebid.js and its bidders.
+		{"acdn.adnxs.com", "xandr"},
+		{"fastlane.rubiconproject.com", "magnite"},
+		{"js-sec.indexww.com", "index-exchange"},
+		{"hbopenbid.pubmatic.com", "pubmatic"},
+		{"rtb.openx.net", "openx"},
+		{"ap.lijit.com", "sovrn"},
+		{"tlx.3lift.com", "triplelift"},
+		{"btlr.sharethrough.com", "sharethrough"},
+		{"g2.gumgum.com", "gumgum"},
+		{"a.teads.tv", "teads"},
+		{"bidder.criteo.com", "criteo"},
+		{"c.amazon-adsystem.com", "amazon-ads"},
+		{"dmx.districtm.io", "district-m"},
+		{"hb.emxdgt.com", "emx-digital"},
+		// Data platforms.
+		{"cdn.krxd.net", "salesforce-dmp"},
+		{"beacon.krxd.net", "salesforce-dmp"},
+		{"tags.bluekai.com", "oracle-bluekai"},
+		{"tags.crwdcntrl.net", "lotame"},
+		{"cdn.permutive.com", "permutive"},
+		{"ats.rlcdn.com", "liveramp"},
+		{"cdn.blueconic.net", "blueconic"},
+		// Session replay.
+		{"cdnssl.clicktale.net", "contentsquare"},
+		{"edge.fullstory.com", "fullstory"},
+		{"cdn.mouseflow.com", "mouseflow"},
+		{"tools.luckyorange.com", "lucky-orange"},
+		// Affiliate and social.
+		{"s.skimresources.com", "skimlinks"},
+		{"cdn.viglink.com", "sovrn-commerce"},
+		{"gscounters.eu1.gigya.com", "gigya-share"},
+		{"s7.addthis.com", "addthis"},
+		{"platform-api.sharethis.com", "sharethis"},
+		// The rest of the list.
+		{"cdn.bizible.com", "marketo-measure"},
+		{"s0.2mdn.net", "google-ads"},
+		{"z.moatads.com", "oracle-moat"},
+		{"pixel.quantserve.com", "quantcast"},
+		{"sb.scorecardresearch.com", "comscore"},
+		{"widgets.outbrain.com", "outbrain"},
+		{"cdn.taboola.com", "taboola"},
+		{"www.googletagservices.com", "google-ad-manager"},
+		{"stats.wp.com", "wordpress-stats"},
+		{"s.go-mpulse.net", "akamai-mpulse"},
+	} {
+		v := s.VendorForHost([]byte(c.host))
+		if idOf(v) != c.id {
+			t.Errorf("%s = %s, want %s", c.host, idOf(v), c.id)
+			continue
+		}
+		if v.Category != Advertising && v.Category != Analytics && v.Category != Social {
+			t.Errorf("%s: vendor %s is %s; a tracker must be denied by an opt-out", c.host, c.id, v.Category)
+		}
+	}
+	// Globals that page code calls get a stub when the vendor is removed.
+	for id, globals := range map[string][]string{
+		"prebid": {"pbjs"}, "amazon-ads": {"apstag"}, "comscore": {"_comscore", "COMSCORE"},
+		"outbrain": {"OBR"}, "salesforce-dmp": {"Krux"}, "quantcast": {"_qevents"},
+		"oracle-moat": {"moatPrebidApi"}, "contentsquare": {"ClickTale"}, "marketo-measure": {"Bizible"},
+	} {
+		v := s.VendorByID(id)
+		for _, g := range globals {
+			if v == nil || !contains(v.Globals, g) {
+				t.Errorf("vendor %s: no global %s", id, g)
+			}
+		}
+	}
+	// Functional hosts a page needs stay out of the denied categories.
+	for _, h := range []string{"players.brightcove.net", "content.jwplatform.com", "cdns.gigya.com", "accounts.google.com", "embed.sendtonews.com"} {
+		if v := s.VendorForHost([]byte(h)); v == nil || v.Category != Functional {
+			t.Errorf("%s = %s, want a functional vendor", h, idOf(v))
 		}
 	}
 }

@@ -400,3 +400,20 @@ func TestRulesList(t *testing.T) {
 		}
 	}
 }
+
+// TestRulesMatchAdStackHosts: hosts of real news pages' ad stacks that the
+// catalogue learned from docs/catalogue-coverage.md.
+func TestRulesMatchAdStackHosts(t *testing.T) {
+	code, out, stderr := runCmd(t, "", "rules", "match", "https://cdn.krxd.net/controltag/x.js", "//beacon.krxd.net/pixel.gif", "cdn.bizible.com", "https://s0.2mdn.net/ads/x.js", "s.skimresources.com", "cdnssl.clicktale.net", "players.brightcove.net")
+	want := `{"input":"https://cdn.krxd.net/controltag/x.js","vendor":"salesforce-dmp","category":"advertising"}
+{"input":"//beacon.krxd.net/pixel.gif","vendor":"salesforce-dmp","category":"advertising"}
+{"input":"cdn.bizible.com","vendor":"marketo-measure","category":"advertising"}
+{"input":"https://s0.2mdn.net/ads/x.js","vendor":"google-ads","category":"advertising"}
+{"input":"s.skimresources.com","vendor":"skimlinks","category":"advertising"}
+{"input":"cdnssl.clicktale.net","vendor":"contentsquare","category":"analytics"}
+{"input":"players.brightcove.net","vendor":"brightcove","category":"functional"}
+`
+	if code != 0 || out != want {
+		t.Errorf("rules match: exit %d, stderr %q\n got:\n%s\nwant:\n%s", code, stderr, out, want)
+	}
+}
