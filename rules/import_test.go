@@ -331,7 +331,7 @@ func TestImportConflictsReported(t *testing.T) {
 	s := compileYAML(t, `
 upstream: http://127.0.0.1:8080
 imports:
-  - {format: disconnect, path: testdata/imports/disconnect-services.json, licence: CC BY-NC-SA 4.0}
+  - {format: disconnect, path: testdata/imports/disconnect-services.json, licence: test fixture}
 `)
 	st := s.Imports()[0]
 	byHost := make(map[string]ImportConflict)
