@@ -71,9 +71,9 @@ type siteMetrics struct {
 	name                             string
 }
 
-var sourceLabels = [8]string{}
-
-func init() { copy(sourceLabels[:], signals.SourceNames()) }
+// sourceLabels are the source label values, one per signals source: sized
+// from the signals package so a new source gets its own child.
+var sourceLabels = [signals.NumSources]string(signals.SourceNames())
 
 // NewMetrics registers the metrics on reg, with the Go and process
 // collectors and build info.

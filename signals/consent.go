@@ -22,13 +22,16 @@ const (
 	CMP
 	DNT
 	Region
+	// Registry: the shared opt-out registry says the visitor's account
+	// opted out on some device (see Input.Registry).
+	Registry
 	numSources = iota
 )
 
 // NumSources is the number of sources; Consent.Reasons has one slot each.
 const NumSources = numSources
 
-var sourceNames = [numSources]string{"gpc", "optout_cookie", "usp", "gpp", "tcf", "cmp", "dnt", "region"}
+var sourceNames = [numSources]string{"gpc", "optout_cookie", "usp", "gpp", "tcf", "cmp", "dnt", "region", "registry"}
 
 // SourceNames lists every source name in bit order; a metrics label set.
 func SourceNames() []string { return sourceNames[:] }
@@ -176,13 +179,57 @@ func (r *Reader) CacheMetrics() (hits, misses uint64) {
 // allocates nothing on the common path: no consent cookie, or consent
 // strings already in the cache.
 func (r *Reader) Read(site *rules.Site, h *fasthttp.RequestHeader) Consent {
-	return r.read(site, h, netip.Addr{}, nil)
+	return r.read(site, h, Input{}, nil)
 }
 
 // ReadAddr is Read with the client address, used for the site's GeoIP
 // database. addr may be the zero Addr.
 func (r *Reader) ReadAddr(site *rules.Site, h *fasthttp.RequestHeader, addr netip.Addr) Consent {
-	return r.read(site, h, addr, nil)
+	return r.read(site, h, Input{Addr: addr}, nil)
+}
+
+// Input is what the caller knows of a request beyond its header: facts
+// that took I/O to learn, which Read never does itself. The zero value
+// knows nothing.
+type Input struct {
+	// Addr is the client address, for the site's GeoIP database; may be
+	// the zero Addr.
+	Addr netip.Addr
+	// Registry is the shared registry's answer for the account the request
+	// carries (RegistryNone without one).
+	Registry RegistryAnswer
+}
+
+// RegistryAnswer is what the shared opt-out registry said about the
+// request's account.
+type RegistryAnswer uint8
+
+const (
+	// RegistryNone: no account key in the request, or no registry.
+	RegistryNone RegistryAnswer = iota
+	// RegistryNotOptedOut: the account has no opt-out on record.
+	RegistryNotOptedOut
+	// RegistryOptedOut: the account opted out (on this or another
+	// device): an opt-out of source Registry.
+	RegistryOptedOut
+	// RegistryUnknown: the registry did not answer within its budget and
+	// nothing was cached; the other signals decide alone.
+	RegistryUnknown
+)
+
+var registryAnswerNames = [...]string{"none", "not_opted_out", "opted_out", "unknown"}
+
+// String returns the answer's name as Explain prints it.
+func (a RegistryAnswer) String() string {
+	if int(a) < len(registryAnswerNames) {
+		return registryAnswerNames[a]
+	}
+	return "unknown"
+}
+
+// ReadInput is Read with what the caller learned of the request.
+func (r *Reader) ReadInput(site *rules.Site, h *fasthttp.RequestHeader, in Input) Consent {
+	return r.read(site, h, in, nil)
 }
 
 // Explain decides like Read and also reports what each signal decoded to.
@@ -193,8 +240,13 @@ func (r *Reader) Explain(site *rules.Site, h *fasthttp.RequestHeader) *Explanati
 
 // ExplainAddr is Explain with the client address.
 func (r *Reader) ExplainAddr(site *rules.Site, h *fasthttp.RequestHeader, addr netip.Addr) *Explanation {
+	return r.ExplainInput(site, h, Input{Addr: addr})
+}
+
+// ExplainInput is Explain with what the caller learned of the request.
+func (r *Reader) ExplainInput(site *rules.Site, h *fasthttp.RequestHeader, in Input) *Explanation {
 	e := &Explanation{}
-	c := r.read(site, h, addr, &e.Signals)
+	c := r.read(site, h, in, &e.Signals)
 	e.fill(c)
 	return e
 }
@@ -292,7 +344,7 @@ func (dc *decision) fail(s Source, f failure) {
 	}
 }
 
-func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, addr netip.Addr, d *Signals) Consent {
+func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, in Input, d *Signals) Consent {
 	var q request
 	siteDNT := site != nil && site.DNT
 	var countryHeader string
@@ -398,11 +450,17 @@ func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, addr netip.Ad
 	if q.optOutCookie {
 		dc.optOut(OptOutCookie)
 	}
+	if in.Registry == RegistryOptedOut {
+		dc.optOut(Registry)
+	}
 	if d != nil {
 		d.GPC, d.DNT, d.OptOutCookie = q.gpc, q.dnt, q.optOutCookie
+		if in.Registry != RegistryNone {
+			d.Registry = &RegistrySignal{Account: true, Answer: in.Registry.String()}
+		}
 	}
 
-	r.region(site, &q, addr, &dc)
+	r.region(site, &q, in.Addr, &dc)
 	r.readUSP(&q, &dc)
 	r.readGPP(site, &q, &dc)
 	r.readTCF(site, &q, &dc)

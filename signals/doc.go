@@ -98,14 +98,22 @@
 //     is denied until a consent string or CMP cookie grants it (source
 //     Region). Elsewhere, and when the country is unknown ("XX", no header,
 //     no database), opt-out mode.
+//   - Registry: the shared opt-out registry's answer for the visitor's
+//     account, passed in by the caller (Input.Registry; Read does no I/O).
+//     An account that opted out on any device is an opt-out here ("do not
+//     sell or share"); an account without an opt-out, or an answer the
+//     registry could not give in time, decides nothing. Explain prints
+//     {"account": true, "answer": "opted_out"} under signals.registry,
+//     never the account id or its hash. Source Registry.
 //
 // # Decision
 //
 // Denied = (in opt-in mode: every non-necessary category not granted) ∪
 // categories a signal denied ∪ (site.Deny when any "do not sell or share"
 // signal opted out: GPC, DNT, the opt-out cookie, USP, a GPP opt-out,
-// OneTrust's GPC flag, or a signal that failed). Any opt-out wins over any
-// consent; grants matter only in opt-in mode. Necessary is never denied.
+// OneTrust's GPC flag, the registry, or a signal that failed). Any opt-out
+// wins over any consent; grants matter only in opt-in mode. Necessary is
+// never denied.
 //
 // Fail closed: a consent string that cannot be parsed (bad base64, wrong
 // version, truncated, absurd lengths, longer than MaxSignalLen, the same

@@ -27,6 +27,9 @@ type Signals struct {
 	// what it granted and denied, and any error.
 	CMP    map[string]any `json:"cmp"`
 	Region *RegionSignal  `json:"region"`
+	// Registry is the shared opt-out registry's answer for the request's
+	// account; null when the request carries no account key.
+	Registry *RegistrySignal `json:"registry"`
 
 	errors []string
 }
@@ -44,6 +47,13 @@ type GPPSignal struct {
 	SectionIDs []int          `json:"section_ids"`
 	Applicable []int          `json:"applicable_section_ids,omitempty"`
 	Sections   map[string]any `json:"sections"`
+}
+
+// RegistrySignal is the registry member of Signals. It never carries the
+// account id or its hash.
+type RegistrySignal struct {
+	Account bool   `json:"account"` // the request carried the site's account key
+	Answer  string `json:"answer"`  // opted_out, not_opted_out or unknown
 }
 
 // RegionSignal is the region member of Signals.
