@@ -27,6 +27,10 @@ type Config struct {
 	// UpstreamTimeout bounds one upstream round trip (default 30s); past it
 	// the visitor gets a 504.
 	UpstreamTimeout Duration `yaml:"upstream_timeout"`
+	// Registry is the shared opt-out registry (optional; read at start).
+	Registry *RegistryConfig `yaml:"registry"`
+	// Account is the account key of every site that does not name its own.
+	Account *AccountConfig `yaml:"account"`
 	// Vendors are added to the built-in catalogue (or replace an entry with
 	// the same id).
 	Vendors []*Vendor `yaml:"vendors"`
@@ -99,6 +103,9 @@ type SiteConfig struct {
 	// cookie policy may call a vendor "essential" that the catalogue calls
 	// advertising).
 	VendorCategories map[string]string `yaml:"vendor_categories"`
+	// Account is where the site's account id is and the secret that
+	// hashes it (default: the top-level account).
+	Account *AccountConfig `yaml:"account"`
 }
 
 // CookieConfig names a cookie and the value that means "opted out".
@@ -271,12 +278,14 @@ var (
 
 // keysOf lists the YAML keys of the config types, for "unknown key" hints.
 var keysOf = map[string]reflect.Type{
-	"rules.Config":       reflect.TypeFor[Config](),
-	"rules.SiteConfig":   reflect.TypeFor[SiteConfig](),
-	"rules.CookieConfig": reflect.TypeFor[CookieConfig](),
-	"rules.RegionConfig": reflect.TypeFor[RegionConfig](),
-	"rules.ImportConfig": reflect.TypeFor[ImportConfig](),
-	"rules.Vendor":       reflect.TypeFor[Vendor](),
+	"rules.Config":         reflect.TypeFor[Config](),
+	"rules.SiteConfig":     reflect.TypeFor[SiteConfig](),
+	"rules.CookieConfig":   reflect.TypeFor[CookieConfig](),
+	"rules.RegionConfig":   reflect.TypeFor[RegionConfig](),
+	"rules.ImportConfig":   reflect.TypeFor[ImportConfig](),
+	"rules.RegistryConfig": reflect.TypeFor[RegistryConfig](),
+	"rules.AccountConfig":  reflect.TypeFor[AccountConfig](),
+	"rules.Vendor":         reflect.TypeFor[Vendor](),
 }
 
 // yamlProblems turns a yaml error ("yaml: line 3: field x not found in type

@@ -51,6 +51,9 @@ type Site struct {
 	// OneTrustGroups maps OneTrust group ids to categories.
 	OneTrustGroups map[string]Category
 	TCFVendors     []int
+	// Account is the site's account key for the shared registry; nil
+	// without one.
+	Account *Account
 
 	// index is the site's position in the Set.
 	index      int
@@ -255,6 +258,9 @@ func compile(cfg *Config, catalogue []*Vendor, imported map[string][]byte) (*Set
 			add(f.name, "%q is not a listen address: write host:port such as 127.0.0.1:8080 or :8080", f.addr)
 		}
 	}
+	if cfg.Registry != nil {
+		cfg.Registry.validate(add)
+	}
 	if cfg.Listen != "" && cfg.Listen == cfg.Admin {
 		add("admin", "%q is also the listen address; the admin endpoints need their own port", cfg.Admin)
 	}
@@ -263,10 +269,31 @@ func compile(cfg *Config, catalogue []*Vendor, imported map[string][]byte) (*Set
 	if len(sites) == 0 {
 		sites = []SiteConfig{{Name: "default", Hosts: []string{"*"}}}
 	}
+	// The top-level account key is compiled once; its problems are
+	// reported once, under account.
+	var defAccount *Account
+	if cfg.Account != nil {
+		var probs []Problem
+		defAccount, probs = compileAccount(cfg.Account, cfg.dir)
+		for _, p := range probs {
+			add(strings.TrimPrefix(p.Field, "."), "%s", p.Msg)
+		}
+	}
 	siteNames := make(map[string]string)
 	for i, sc := range sites {
 		field := fmt.Sprintf("sites[%d]", i)
 		site, probs, warns := compileSite(sc, cfg.Upstream, s.byID, len(s.vendors))
+		if site != nil && sc.Account == nil {
+			site.Account = defAccount
+		} else if sc.Account != nil {
+			acct, aprobs := compileAccount(sc.Account.merge(cfg.Account), cfg.dir)
+			probs = append(probs, aprobs...)
+			if site != nil && len(aprobs) > 0 {
+				site = nil
+			} else if site != nil {
+				site.Account = acct
+			}
+		}
 		for _, p := range probs {
 			add(field+p.Field, "%s", p.Msg)
 		}
@@ -556,6 +583,15 @@ func (s *Set) hash(catalogue []byte, imported map[string][]byte) string {
 	for _, ic := range s.cfg.Imports {
 		fmt.Fprintf(h, "%+v\n", ic)
 		h.Write(imported[s.cfg.importPath(ic.Path)])
+	}
+	// Replicas hashing account ids with different secrets disagree on
+	// every account's opt-out: a digest of each secret (never the secret)
+	// makes their versions differ too.
+	for _, site := range s.sites {
+		if site.Account != nil {
+			d := sha256.Sum256(append([]byte("consentgate account secret\x00"), site.Account.Secret...))
+			h.Write(d[:])
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }
