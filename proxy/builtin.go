@@ -40,8 +40,7 @@ func (s *Server) builtin(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 	case "optin":
 		s.optIn(ctx, site)
 	case "status":
-		e := s.opts.Signals.ExplainAddr(site, &ctx.Request.Header, s.clientAddr(ctx))
-		b, _ := json.MarshalIndent(e, "", "  ")
+		b, _ := json.MarshalIndent(s.explain(ctx, st, site), "", "  ")
 		ctx.SetStatusCode(fasthttp.StatusOK)
 		ctx.Response.Header.SetContentType("application/json")
 		ctx.Response.Header.Set("Cache-Control", "no-store")
@@ -120,6 +119,7 @@ func returnTarget(ctx *fasthttp.RequestCtx) string {
 // setOptOut sets or clears the site's opt-out cookie and sends the visitor
 // back where they came from.
 func (s *Server) setOptOut(ctx *fasthttp.RequestCtx, site *rules.Site, out bool) {
+	s.recordAccount(ctx, site, out) // the same choice for the visitor's account, on every device
 	c := fasthttp.AcquireCookie()
 	defer fasthttp.ReleaseCookie(c)
 	c.SetKey(site.OptOutCookie)

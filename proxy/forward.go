@@ -139,6 +139,11 @@ func varyNames(site *rules.Site) []string {
 	if site.CountryHeader != "" {
 		names = append(names, site.CountryHeader)
 	}
+	if site.Account != nil && site.Account.Header != "" {
+		// The registry's answer for that account decides (the account
+		// cookie is covered by Cookie).
+		names = append(names, site.Account.Header)
+	}
 	return names
 }
 

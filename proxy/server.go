@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/consentgate/consentgate/proxy/registry"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/valyala/fasthttp"
@@ -57,6 +58,9 @@ type Options struct {
 	// MaxDecodedBody caps the size of a decompressed HTML body the rewriter
 	// will read (default 64 MiB); past it the response is cut visibly.
 	MaxDecodedBody int64
+	// Registry is the shared opt-out registry; nil without one. Sites with
+	// an account key ask it about the account of each request.
+	Registry *registry.Registry
 	// AccessLogEvery logs one request in this many at Info level (0: no
 	// access log). Lines carry site, method, path without query, status,
 	// decision, signal sources and time to headers; never cookie values,
@@ -85,6 +89,7 @@ type state struct {
 	sites   []*siteMetrics         // by site index
 	clients []*fasthttp.HostClient // by site index
 	vary    [][]string             // by site index: the headers responses vary on
+	hashers []*registry.Hasher     // by site index; nil: no account key
 }
 
 // New returns a Server. It does not listen; see Serve and Run.
@@ -146,7 +151,7 @@ func (s *Server) current() *state {
 	if st := s.state.Load(); st != nil && st.set == set {
 		return st
 	}
-	st := &state{set: set, sites: s.metrics.forSet(set)}
+	st := &state{set: set, sites: s.metrics.forSet(set), hashers: s.hashers(set)}
 	for _, site := range set.Sites() {
 		st.clients = append(st.clients, s.client(site))
 		st.vary = append(st.vary, varyNames(site))
@@ -277,7 +282,11 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	if site.GeoIPDatabase != "" {
 		addr = s.clientAddr(ctx)
 	}
-	consent := s.opts.Signals.ReadAddr(site, &ctx.Request.Header, addr)
+	in := signals.Input{Addr: addr}
+	if s.opts.Registry != nil {
+		in.Registry = s.registryAnswer(ctx, st, site)
+	}
+	consent := s.opts.Signals.ReadInput(site, &ctx.Request.Header, in)
 	if consent.Errors != 0 {
 		consent.EachError(func(src string, r signals.Reason) { s.metrics.ParseErrors.WithLabelValues(src, r.String()).Inc() })
 	}
