@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/proxy"
+	"github.com/consentgate/consentgate/proxy/registry"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,6 +35,10 @@ type serveFlags struct {
 	configURL, trustedProxies       string
 	watch                           time.Duration
 	accessLogEvery                  uint64
+	registry                        string
+	registryBudget                  time.Duration
+	accountCookie, accountHeader    string
+	accountSecretFile               string
 	// explicit are the flags set by command line or environment.
 	explicit map[string]bool
 }
@@ -51,7 +56,16 @@ var envNames = map[string]string{
 	"log-format":            "CONSENTGATE_LOG_FORMAT",
 	"log-level":             "CONSENTGATE_LOG_LEVEL",
 	"trusted-proxies":       "CONSENTGATE_TRUSTED_PROXIES",
+	"registry":              "CONSENTGATE_REGISTRY",
+	"registry-budget":       "CONSENTGATE_REGISTRY_BUDGET",
+	"account-cookie":        "CONSENTGATE_ACCOUNT_COOKIE",
+	"account-header":        "CONSENTGATE_ACCOUNT_HEADER",
+	"account-secret-file":   "CONSENTGATE_ACCOUNT_SECRET_FILE",
 }
+
+// accountSecretEnv holds the account secret itself (there is no flag for
+// it: a flag's value shows in the process list).
+const accountSecretEnv = "CONSENTGATE_ACCOUNT_SECRET"
 
 func (f *serveFlags) register(fs *flag.FlagSet, defListen, defAdmin string) {
 	fs.StringVar(&f.listen, "listen", defListen, "public address to listen on (env CONSENTGATE_LISTEN, config listen)")
@@ -69,6 +83,11 @@ func (f *serveFlags) register(fs *flag.FlagSet, defListen, defAdmin string) {
 	fs.Uint64Var(&f.accessLogEvery, "access-log-every", 0, "log one request in N (0: no access log); lines never carry cookie values, consent strings or client addresses")
 	fs.BoolVar(&f.pprof, "pprof", false, "serve /debug/pprof/ on the admin address")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "addresses and CIDR prefixes of load balancers whose X-Forwarded-* are kept and whose X-Forwarded-For gives the visitor's address for GeoIP, e.g. 10.0.0.0/8,fd00::/8 (env CONSENTGATE_TRUSTED_PROXIES)")
+	fs.StringVar(&f.registry, "registry", "", "shared opt-out registry, redis://[USER:PASSWORD@]HOST:PORT[/DB] or rediss:// (TLS): an account's opt-out applies on all its devices (env CONSENTGATE_REGISTRY, config registry.url)")
+	fs.DurationVar(&f.registryBudget, "registry-budget", 0, "the longest a request waits for the registry (default 3ms; env CONSENTGATE_REGISTRY_BUDGET, config registry.budget)")
+	fs.StringVar(&f.accountCookie, "account-cookie", "", "first-party cookie carrying a stable account id, for every site without its own account key (env CONSENTGATE_ACCOUNT_COOKIE, config account.cookie)")
+	fs.StringVar(&f.accountHeader, "account-header", "", "request header carrying the account id, set by a trusted proxy (env CONSENTGATE_ACCOUNT_HEADER, config account.header)")
+	fs.StringVar(&f.accountSecretFile, "account-secret-file", "", "file holding the secret the account id is hashed with (HMAC-SHA256); or the secret itself in env CONSENTGATE_ACCOUNT_SECRET (env CONSENTGATE_ACCOUNT_SECRET_FILE, config account.secret_file)")
 	fs.BoolVar(&f.trustForwarded, "trust-forwarded", false, "trust every peer's X-Forwarded-* (only when nothing but a trusted load balancer reaches --listen; prefer --trusted-proxies)")
 }
 
@@ -160,6 +179,9 @@ func loadRules(ctx context.Context, f serveFlags, h *rules.Holder) error {
 		return h.Reload(f.config)
 	}
 	cfg := rules.DefaultConfig(f.upstream)
+	if h.Override != nil {
+		h.Override(cfg)
+	}
 	set, err := rules.Compile(cfg)
 	if err != nil {
 		return err
@@ -200,6 +222,7 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(publi
 		if f.upstream != "" {
 			c.Upstream = f.upstream // the flag or variable wins over the file
 		}
+		f.overrideAccount(c)
 	}
 	defer h.Close()
 	if err := loadRules(ctx, f, h); err != nil {
@@ -247,10 +270,17 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(publi
 		return &usageError{"--trusted-proxies: " + err.Error()}
 	}
 	metrics.RegisterCaches(reg, h, reader)
+	acctReg, err := openRegistry(f, set, reg, log)
+	if err != nil {
+		return err
+	}
+	if acctReg != nil {
+		defer acctReg.Close()
+	}
 	srv, err := proxy.New(proxy.Options{
 		Rules: h, Signals: reader, Metrics: metrics, Logger: log,
 		UpstreamTimeout: f.upstreamTimeout, UpstreamIdleTimeout: f.upstreamIdle, TrustForwarded: f.trustForwarded, TrustedProxies: trustedProxies,
-		AccessLogEvery: f.accessLogEvery,
+		AccessLogEvery: f.accessLogEvery, Registry: acctReg,
 	})
 	if err != nil {
 		return err
@@ -343,4 +373,90 @@ func reloadChanged(h *rules.Holder, path string) (bool, error) {
 	before := h.Load()
 	err := h.Reload(path)
 	return h.Load() != before, err
+}
+
+// overrideAccount applies the account flags and variables to a parsed
+// config: each one given wins over the file's top-level account.
+func (f *serveFlags) overrideAccount(c *rules.Config) {
+	_, envSecret := os.LookupEnv(accountSecretEnv)
+	if f.accountCookie == "" && f.accountHeader == "" && f.accountSecretFile == "" && !envSecret {
+		return
+	}
+	a := c.Account
+	if a == nil {
+		a = &rules.AccountConfig{}
+		// A secret alone names no account key; the sites' own keys may
+		// use it below.
+		if f.accountCookie != "" || f.accountHeader != "" {
+			c.Account = a
+		}
+	}
+	if f.accountCookie != "" {
+		a.Cookie = f.accountCookie
+	}
+	if f.accountHeader != "" {
+		a.Header = f.accountHeader
+	}
+	switch {
+	case f.accountSecretFile != "":
+		a.Secret, a.SecretFile, a.SecretEnv = "", f.accountSecretFile, ""
+	case envSecret && a.Secret == "" && a.SecretFile == "" && a.SecretEnv == "":
+		a.SecretEnv = accountSecretEnv
+	}
+	// Sites with their own account key but no secret of their own take
+	// the one given on the command line or in the environment.
+	for i := range c.Sites {
+		if sa := c.Sites[i].Account; sa != nil && sa.Secret == "" && sa.SecretFile == "" && sa.SecretEnv == "" {
+			sa.SecretFile, sa.SecretEnv = a.SecretFile, a.SecretEnv
+			if sa.SecretFile == "" && sa.SecretEnv == "" {
+				sa.Secret = a.Secret
+			}
+		}
+	}
+}
+
+// openRegistry connects to the shared opt-out registry named by the flag,
+// the environment or the config file; nil without one. An unreachable
+// registry is no error (requests fall back to the other signals).
+func openRegistry(f serveFlags, set *rules.Set, reg prometheus.Registerer, log *slog.Logger) (*registry.Registry, error) {
+	var rc rules.RegistryConfig
+	if c := set.Config(); c != nil && c.Registry != nil {
+		rc = *c.Registry
+	}
+	if f.registry != "" {
+		rc.URL = f.registry
+	}
+	if f.registryBudget > 0 {
+		rc.Budget = rules.Duration(f.registryBudget)
+	}
+	accounts := 0
+	for _, s := range set.Sites() {
+		if s.Account != nil {
+			accounts++
+		}
+	}
+	if rc.URL == "" {
+		if accounts > 0 {
+			log.Warn("sites have an account key but there is no registry (--registry); account keys are not used", "sites", accounts)
+		}
+		return nil, nil
+	}
+	if err := rules.CheckRegistryURL(rc.URL); err != nil {
+		return nil, &usageError{"--registry: " + err.Error()}
+	}
+	if rc.Budget > rules.Duration(time.Second) {
+		return nil, &usageError{fmt.Sprintf("--registry-budget %v: a request should wait a few milliseconds at most", time.Duration(rc.Budget))}
+	}
+	r, err := registry.New(registry.Options{
+		URL: rc.URL, Budget: time.Duration(rc.Budget), NegativeTTL: time.Duration(rc.NegativeTTL),
+		Refresh: time.Duration(rc.Refresh), CacheEntries: rc.CacheEntries, Registerer: reg, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if accounts == 0 {
+		log.Warn("a registry is configured but no site has an account key (--account-cookie, account:); it is not asked")
+	}
+	log.Info("registry", "url", rules.RedactURL(rc.URL), "budget", r.Budget().String(), "sites_with_account_key", accounts)
+	return r, nil
 }
