@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/consentgate/consentgate/proxy/registry/registrytest"
 )
 
 // repoRoot is the module root, seen from this package's directory.
@@ -209,9 +211,13 @@ func startStack(t testing.TB) *stack {
 	}
 	// The public port is picked by the kernel; serve refuses the same
 	// --admin string as --listen, so the admin port is chosen here.
+	// The shared opt-out registry, with the account cookie uid: the
+	// dashboard charts its metrics too.
+	reg := registrytest.Start(t)
 	cmd := exec.Command(bin, "serve", "--config", cfg,
-		"--listen", "127.0.0.1:0", "--admin", closedPort(t), "--log-format", "json", "--log-level", "info")
-	cmd.Env = cleanEnv()
+		"--listen", "127.0.0.1:0", "--admin", closedPort(t), "--log-format", "json", "--log-level", "info",
+		"--registry", reg.URL(), "--account-cookie", "uid")
+	cmd.Env = append(cleanEnv(), "CONSENTGATE_ACCOUNT_SECRET=deploy-test-secret-0123456789")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -357,6 +363,9 @@ func (s *stack) exercise(t testing.TB) {
 		want       int
 	}
 	checks := []check{
+		{www, "/.consentgate/optout", []string{"Cookie: uid=deploy-alice"}, http.StatusSeeOther},
+		{www, "/", []string{"Cookie: uid=deploy-alice"}, 200}, // opted out by the registry
+		{www, "/", []string{"Cookie: uid=deploy-bob"}, 200},
 		{www, "/.well-known/gpc.json", nil, 200},
 		{www, "/pricing", []string{"Cookie: usprivacy=not-a-usp-string"}, 200},
 		{"news.blog.example.test", "/post", []string{"DNT: 1"}, 200},

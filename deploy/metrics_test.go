@@ -35,6 +35,10 @@ var requiredFamilies = []string{
 	"consentgate_inflight_requests",
 	"consentgate_signals_parse_errors_total",
 	"consentgate_fail_closed_total",
+	"consentgate_rules_info",
+	"consentgate_registry_lookups_total",
+	"consentgate_registry_requests_total",
+	"consentgate_registry_up",
 }
 
 var labelValues = regexp.MustCompile(`^label_values\((.+),\s*[a-zA-Z_][a-zA-Z0-9_]*\)$`)
