@@ -22,12 +22,12 @@ var trackerMarks = []string{"googletagmanager.com/gtm.js", "connect.facebook.net
 // check does one request of w against t and verifies the answer: status 200,
 // the origin's bytes for everything but consentgate's opted-out HTML, which
 // must come back without trackers. It returns the body size received.
-func check(t target, w workload) (int, error) {
+func check(t target, w workload, hdrs []string) (int, error) {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	req.SetRequestURI("http://" + t.addr + w.path)
-	for _, h := range w.hdrs {
+	for _, h := range hdrs {
 		k, v, _ := strings.Cut(h, ":")
 		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
 	}
@@ -50,7 +50,7 @@ func check(t target, w workload) (int, error) {
 		}
 	}
 	html := bytes.Contains(resp.Header.ContentType(), []byte("html"))
-	rewritten := t.name == tCG && w.optout && html
+	rewritten := (t.name == tCG || t.name == tCGReg) && w.optout && html
 	marketing := strings.HasSuffix(w.path, "/page.html")
 	for _, m := range trackerMarks {
 		if marketing && bytes.Contains(body, []byte(m)) == rewritten {

@@ -42,6 +42,7 @@ type config struct {
 	idle             int
 	memory           bool
 	keep             bool
+	registry         bool
 	args             []string
 }
 
@@ -66,6 +67,7 @@ func run() int {
 	flag.IntVar(&c.idle, "idle", 10000, "idle keep-alive connections for the memory test")
 	flag.BoolVar(&c.memory, "memory", true, "run the memory tests")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory (configs, logs)")
+	flag.BoolVar(&c.registry, "registry", false, "also run consentgate with the shared opt-out registry (a redis-server on loopback, every request carrying an account cookie) and compare it with consentgate without")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "bench takes no arguments")
@@ -140,6 +142,9 @@ type target struct {
 	name string
 	addr string
 	proc *proc // whose CPU is counted (with its descendants)
+	// registry: opted-out workloads are opted out by the registry (the
+	// account cookie of an account on record) instead of Sec-GPC.
+	registry bool
 }
 
 const (
@@ -147,7 +152,38 @@ const (
 	tNginx  = "nginx proxy_pass"
 	tBare   = "bare fasthttp proxy"
 	tCG     = "consentgate"
+	tCGReg  = "consentgate + registry"
 )
+
+// Account cookies of -registry runs: a visitor without an opt-out on
+// record, and one with.
+const (
+	benchVisitor  = "Cookie: uid=bench-visitor-3f0c2a9e"
+	benchOptedOut = "Cookie: uid=bench-opted-out-7d414b8e"
+)
+
+// headers are the request headers of w against t. With -registry every
+// request carries an account cookie, so consentgate with the registry
+// looks the account up on each (from its cache once warm); the registry
+// target's opted-out workloads are opted out by the registry alone.
+func (c *config) headers(t target, w workload) []string {
+	if !c.registry {
+		return w.hdrs
+	}
+	var out []string
+	optedOut := false
+	for _, h := range w.hdrs {
+		if h == "Sec-GPC: 1" && t.registry {
+			optedOut = true
+			continue
+		}
+		out = append(out, h)
+	}
+	if optedOut {
+		return append(out, benchOptedOut)
+	}
+	return append(out, benchVisitor)
+}
 
 // cell is the measurement of one target under one workload.
 type cell struct {
@@ -292,15 +328,24 @@ func bench(ctx context.Context, c *config, tmp string) error {
 		return err
 	}
 	targets = append(targets, target{name: tBare, addr: bareAddr, proc: bare})
-	cg, cgAdmin, err := startConsentgate(ctx, e, tmp, "consentgate", e.originAddr, c.profile != "")
+	cg, admin, err := startConsentgate(ctx, e, tmp, "consentgate", e.originAddr, c.profile != "")
 	if err != nil {
 		return err
 	}
+	cgAdmin := map[string]string{tCG: admin}
 	targets = append(targets, target{name: tCG, addr: cg.addr, proc: cg.proc})
+	if c.registry {
+		t, admin, err := startRegistryTarget(ctx, e, tmp, c.profile != "")
+		if err != nil {
+			return err
+		}
+		targets = append(targets, t)
+		cgAdmin[tCGReg] = admin
+	}
 
 	for _, t := range targets {
 		for _, w := range workloads {
-			n, err := check(t, w)
+			n, err := check(t, w, c.headers(t, w))
 			if err != nil {
 				return fmt.Errorf("%s, %s: %w", t.name, w.name, err)
 			}
@@ -321,8 +366,8 @@ func bench(ctx context.Context, c *config, tmp string) error {
 		results[w.name] = map[string]cell{}
 		for _, t := range targets {
 			var prof func() error
-			if c.profile != "" && t.name == tCG {
-				prof = profileDuring(ctx, cgAdmin, c.duration, filepath.Join(c.profile, "consentgate-"+slug(w.name)+".pprof"))
+			if c.profile != "" && (t.name == tCG || t.name == tCGReg) {
+				prof = profileDuring(ctx, cgAdmin[t.name], c.duration, filepath.Join(c.profile, slug(t.name)+"-"+slug(w.name)+".pprof"))
 			}
 			r := measure(ctx, e.gen, c, t, w)
 			if prof != nil {
@@ -342,11 +387,8 @@ func bench(ctx context.Context, c *config, tmp string) error {
 		}
 	}
 	for _, t := range targets[1:] {
-		if t.name != tCG {
-			t.proc.stop()
-		}
+		t.proc.stop()
 	}
-	cg.proc.stop()
 
 	var stream *streamResult
 	var idle *idleResult
@@ -385,7 +427,7 @@ type cgProc struct {
 	addr string
 }
 
-func startConsentgate(ctx context.Context, e *env, tmp, name, upstream string, pprof bool) (cgProc, string, error) {
+func startConsentgate(ctx context.Context, e *env, tmp, name, upstream string, pprof bool, extra ...string) (cgProc, string, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return cgProc{}, "", err
@@ -398,6 +440,7 @@ func startConsentgate(ctx context.Context, e *env, tmp, name, upstream string, p
 	if pprof {
 		args = append(args, "--pprof")
 	}
+	args = append(args, extra...)
 	p, err := start(name, filepath.Join(tmp, name+".log"), filepath.Join(e.bin, "consentgate"), args...)
 	if err != nil {
 		return cgProc{}, "", err
@@ -412,14 +455,15 @@ func startConsentgate(ctx context.Context, e *env, tmp, name, upstream string, p
 // duration and counts the CPU the target used meanwhile.
 func measure(ctx context.Context, gen loadGen, c *config, t target, w workload) cell {
 	url := "http://" + t.addr + w.path
+	hdrs := c.headers(t, w)
 	if c.warmup > 0 {
-		goLoad{conns: c.conns}.run(ctx, url, w.hdrs, c.warmup) //nolint:errcheck // warm-up only
+		goLoad{conns: c.conns}.run(ctx, url, hdrs, c.warmup) //nolint:errcheck // warm-up only
 	}
 	cpu0, err := treeCPU(t.proc.pid())
 	if err != nil {
 		return cell{err: err}
 	}
-	r, err := gen.run(ctx, url, w.hdrs, c.duration)
+	r, err := gen.run(ctx, url, hdrs, c.duration)
 	if err != nil {
 		return cell{err: err}
 	}
@@ -552,4 +596,43 @@ func slug(s string) string {
 		}
 	}
 	return strings.TrimRight(b.String(), "-")
+}
+
+// startRegistryTarget starts a redis-server without persistence and a
+// consentgate using it, with the account cookie uid, and records the
+// opt-out of the bench's opted-out account through the opt-out endpoint,
+// as a visitor would.
+func startRegistryTarget(ctx context.Context, e *env, tmp string, pprof bool) (target, string, error) {
+	bin, err := findTool("", "redis-server", "/usr/bin/redis-server")
+	if err != nil {
+		return target{}, "", fmt.Errorf("-registry: %w (apt-get install -y redis-server)", err)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return target{}, "", err
+	}
+	_, port, _ := strings.Cut(addr, ":")
+	dir := filepath.Join(tmp, "redis")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return target{}, "", err
+	}
+	rp, err := start("redis-server", filepath.Join(tmp, "redis.log"), bin, "--port", port, "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", dir)
+	if err != nil {
+		return target{}, "", err
+	}
+	if err := rp.waitListen(ctx, addr, 20*time.Second); err != nil {
+		return target{}, "", err
+	}
+	os.Setenv("CONSENTGATE_ACCOUNT_SECRET", "bench-account-secret-0123456789") //nolint:errcheck
+	cg, admin, err := startConsentgate(ctx, e, tmp, "consentgate-registry", e.originAddr, pprof,
+		"--registry", "redis://"+addr, "--account-cookie", "uid")
+	if err != nil {
+		return target{}, "", err
+	}
+	t := target{name: tCGReg, addr: cg.addr, proc: cg.proc, registry: true}
+	if _, err := check(t, workload{name: "opt-out", path: "/.consentgate/optout"}, []string{benchOptedOut}); err != nil && !strings.Contains(err.Error(), "status 303") {
+		return target{}, "", fmt.Errorf("recording the bench account's opt-out: %w", err)
+	}
+	return t, admin, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -79,5 +80,29 @@ func TestPercentiles(t *testing.T) {
 func TestSlug(t *testing.T) {
 	if s := slug("opted-out gzip HTML (decode, rewrite, re-encode)"); s != "opted-out-gzip-html-decode-rewrite-re-encode" {
 		t.Fatalf("slug = %q", s)
+	}
+}
+
+func TestRegistryHeaders(t *testing.T) {
+	c := &config{registry: true}
+	reg, off := target{name: tCGReg, registry: true}, target{name: tCG}
+	opted := workload{hdrs: []string{"Sec-GPC: 1", "Accept-Encoding: gzip"}, optout: true}
+	pass := workload{}
+	for _, tt := range []struct {
+		t    target
+		w    workload
+		want string
+	}{
+		{reg, opted, "Accept-Encoding: gzip|" + benchOptedOut},
+		{off, opted, "Sec-GPC: 1|Accept-Encoding: gzip|" + benchVisitor},
+		{reg, pass, benchVisitor},
+		{off, pass, benchVisitor},
+	} {
+		if got := strings.Join(c.headers(tt.t, tt.w), "|"); got != tt.want {
+			t.Errorf("%s %v: %q, want %q", tt.t.name, tt.w.hdrs, got, tt.want)
+		}
+	}
+	if got := (&config{}).headers(reg, opted); len(got) != 2 || got[0] != "Sec-GPC: 1" {
+		t.Errorf("without -registry: %q", got)
 	}
 }

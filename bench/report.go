@@ -73,6 +73,18 @@ func report(c *config, e *env, targets []target, res map[string]map[string]cell,
 		p("| opted-out 150 KB HTML ≥ 0.7× pass-through req/s of the same page | %.2f× (%.0f vs %.0f req/s; CPU %.1f vs %.1f µs/req) | %s |\n",
 			x, out.rps(), pass.rps(), out.cpuPerReq(), pass.cpuPerReq(), verdict(x >= 0.7))
 	}
+	for _, w := range workloads {
+		reg, off := res[w.name][tCGReg], res[w.name][tCG]
+		if reg.requests > 0 && off.requests > 0 && reg.err == nil && off.err == nil {
+			x := reg.rps() / off.rps()
+			how := "an account not opted out"
+			if w.optout {
+				how = "opted out by the registry, not Sec-GPC"
+			}
+			p("| %s, registry on (warm cache, %s) ≥ 0.95× registry off req/s | %.3f× (%.0f vs %.0f req/s; CPU %.1f vs %.1f µs/req) | %s |\n",
+				w.name, how, x, reg.rps(), off.rps(), reg.cpuPerReq(), off.cpuPerReq(), verdict(x >= 0.95))
+		}
+	}
 	if gz := res[wGzip][tCG]; gz.requests > 0 && gz.err == nil {
 		p("| opted-out gzip HTML < 1 ms CPU per page | %.0f µs | %s |\n", gz.cpuPerReq(), verdict(gz.cpuPerReq() < 1000))
 	}
