@@ -13,7 +13,8 @@
 //   - The site's own opt-out cookie (rules.Site.OptOutCookie and
 //     OptOutValue), e.g. consentgate_optout=1. Source OptOutCookie.
 //   - IAB US Privacy string, cookie usprivacy or us_privacy: four characters,
-//     version '1', explicit notice, opt-out-of-sale, LSPA, each Y, N or '-'.
+//     version '1', explicit notice, opt-out-of-sale, LSPA, each Y, N or '-'
+//     (case-sensitive: "1y--" is malformed, an opt-out with bad_value).
 //     Opted out when the third is 'Y'. Example: usprivacy=1YYN. Source USP.
 //   - IAB GPP string, cookie __gpp, with __gpp_sid listing the applicable
 //     section ids ("7" or "2,7"; "-1" none). Layout header~section~…, each

@@ -16,8 +16,10 @@ type USPString struct {
 var errUSPLength = errors.New("US Privacy string must be 4 characters")
 
 // ParseUSP decodes a US Privacy string (IAB "CCPA / US Privacy String"
-// specification v1.0): version '1' then three of 'Y', 'N', '-'. Lower-case
-// letters are accepted. It never allocates on success.
+// specification v1.0): version '1' then three of 'Y', 'N', '-'. The
+// letters are case-sensitive, as in the specification's ENUM and the IAB
+// and Prebid decoders: "1y--" is an error, not "no opt-out". It never
+// allocates on success.
 func ParseUSP(b []byte) (USPString, error) {
 	var u USPString
 	if len(b) != 4 {
@@ -31,8 +33,6 @@ func ParseUSP(b []byte) (USPString, error) {
 		c := b[i+1]
 		switch c {
 		case 'Y', 'N', '-':
-		case 'y', 'n':
-			c -= 'a' - 'A'
 		default:
 			return USPString{}, fmt.Errorf("US Privacy character %d is %q, want Y, N or -", i+2, c)
 		}
