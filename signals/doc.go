@@ -32,8 +32,10 @@
 //     when its third character is 'Y'. Opt-outs count from every section
 //     present; the tcfeuv2 section grants or denies only when __gpp_sid
 //     lists id 2 (or there is no __gpp_sid), tcfcav1 only when it lists id
-//     5. A __gpp starting with 'C' is a bare TC string. Unknown ids are
-//     listed but decide nothing. A section that does not parse makes the
+//     5. A __gpp starting with 'C' is a bare TC string. A header that lists
+//     no section (__gpp=DBAA, what CMPs write where no section applies) is
+//     no signal; a '~' part after it, or after the last listed section, is
+//     bad_header. Unknown ids are listed but decide nothing. A section that does not parse makes the
 //     whole GPP string fail (an opt-out, below).
 //   - TCF Canada, GPP section tcfcav1: Version 1 (any other is
 //     bad_version), Created, LastUpdated, CmpId, CmpVersion, ConsentScreen,

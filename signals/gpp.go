@@ -68,7 +68,7 @@ func parseGPP(s []byte, sink *gppSink) gppResult {
 		}
 		return res
 	}
-	header, rest, _ := bytes.Cut(s, tilde)
+	header, rest, more := bytes.Cut(s, tilde)
 	r, why := newBitReader(header)
 	if why != ReasonNone {
 		res.fail = failure{reason: why, what: "bad base64 in header"}
@@ -118,23 +118,23 @@ func parseGPP(s []byte, sink *gppSink) gppResult {
 		res.fail = failure{reason: r.err, what: "header section range"}
 		return res
 	}
-	if nids == 0 {
-		res.fail = failure{reason: ReasonBadHeader, what: "header lists no section"}
-		return res
-	}
 	if sink != nil {
 		for _, id := range ids[:nids] {
 			sink.ids = append(sink.ids, int(id))
 		}
 	}
-	// One '~'-separated part per listed id, in header order.
+	// One '~'-separated part per listed id, in header order, and nothing
+	// after the last. A header that lists no section ("DBAA", what the IAB
+	// encoders write when none applies) is valid and decides nothing; a '~'
+	// after it is a part the header does not list (iabgpp-es GppModel
+	// decodeModel: the part count must equal the id count).
 	for i := 0; i < nids; i++ {
-		if len(rest) == 0 && i < nids {
+		if !more {
 			res.fail = failure{reason: ReasonBadHeader, section: int16(ids[i]), what: "fewer sections than the header lists"}
 			return res
 		}
 		var part []byte
-		part, rest, _ = bytes.Cut(rest, tilde)
+		part, rest, more = bytes.Cut(rest, tilde)
 		id := int(ids[i])
 		if f := res.section(id, part, sink); !f.ok() {
 			f.section = int16(id)
@@ -142,7 +142,7 @@ func parseGPP(s []byte, sink *gppSink) gppResult {
 			return res
 		}
 	}
-	if len(rest) > 0 {
+	if more {
 		res.fail = failure{reason: ReasonBadHeader, what: "more sections than the header lists"}
 	}
 	return res

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/consentgate/consentgate/rules"
 )
 
 func explainGPP(s string) (gppResult, *gppSink) {
@@ -221,7 +223,7 @@ func TestGPPMalformed(t *testing.T) {
 		{"D", ReasonTruncated},
 		{"DBA", ReasonTruncated},
 		{"DBABLA", ReasonBadHeader},                         // no section
-		{"DBABLA~", ReasonBadHeader},                        // no section after ~
+		{"DBABLA~", ReasonEmpty},                            // an empty section after ~
 		{"DBABLA~BVVq*AEABCA", ReasonBadBase64},             // bad base64
 		{"D!ABLA~BVVqAAEABCA", ReasonBadBase64},             // bad base64 in header
 		{"EBABLA~BVVqAAEABCA", ReasonBadHeader},             // type 4
@@ -310,5 +312,70 @@ func TestGPPHeaderEncoderMatchesSpec(t *testing.T) {
 	}
 	if got := gppHeader(2, 6); got != "DBACNYA" {
 		t.Errorf("gppHeader(2, 6) = %q, want DBACNYA", got)
+	}
+}
+
+// A GPP string whose header lists no section ("DBAA") is what the IAB
+// encoders write when no section applies. Sources:
+//
+//   - IABTechLab/iabgpp-es fd0546e7b28e7e186bc27aac6375e6c10a80e47e
+//     modules/cmpapi/test/encoder/section/HeaderV1.test.ts lines 5-8 (section
+//     ids [] encode to "DBAA") and 23-25 (decode back to []);
+//     modules/cmpapi/test/GppModel.test.ts lines 453-460 ("should decode
+//     header only": no section); modules/cmpapi/src/encoder/GppModel.ts
+//     lines 288-294: a string whose '~' parts do not match the header's
+//     count is a DecodingError, so "DBAA~" and "DBAA~x" fail.
+//   - IABTechLab/iabgpp-java a51d55f0ac13815f4ee069386236ea033988e5e2
+//     iabgpp-encoder/src/test/java/com/iab/gpp/encoder/section/HeaderV1Test.java
+//     lines 15 and 35, GppModelTest.java lines 392-398 (testDecodeDefaults:
+//     "DBAA" has no section).
+func TestGPPHeaderOnly(t *testing.T) {
+	res, sink := explainGPP("DBAA")
+	if !res.fail.ok() || res.sections != 0 || res.optOut != 0 || len(sink.ids) != 0 || len(sink.sections) != 0 {
+		t.Errorf("DBAA: fail %+v sections %b optOut %b ids %v; want a valid string with no section",
+			res.fail, res.sections, res.optOut, sink.ids)
+	}
+	for _, tt := range []struct {
+		in   string
+		want Reason
+	}{
+		{"DBAA~", ReasonBadHeader},                  // a part after an empty list
+		{"DBAA~BVVqAAEABCA.QA", ReasonBadHeader},    // likewise
+		{"DBAA~~", ReasonBadHeader},                 // likewise
+		{"DBABLA~BVVqAAEABCA.QA~", ReasonBadHeader}, // one listed, two parts
+		{"DBACNYA~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA~1YNN~", ReasonBadHeader},
+		{"DBA", ReasonTruncated}, // no room for the count
+	} {
+		res, _ := explainGPP(tt.in)
+		if res.fail.reason != tt.want {
+			t.Errorf("%q: reason %v (%q), want %v", tt.in, res.fail.reason, res.fail.what, tt.want)
+		}
+	}
+
+	// Through the Reader "DBAA" is no signal: no opt-out, no source, no
+	// error, in either region mode; Explain lists no section.
+	r := newTestReader(t, Options{})
+	for _, tt := range []struct {
+		lines   string
+		denied  rules.Categories
+		sources Source
+	}{
+		{cookie("__gpp=DBAA"), 0, 0},
+		{cookie("__gpp=DBAA", "__gpp_sid=-1"), 0, 0},
+		{"CF-IPCountry: DE\r\n" + cookie("__gpp=DBAA"), rules.AllButNecessary, Region},
+	} {
+		for pass := 0; pass < 2; pass++ {
+			h := header(t, tt.lines)
+			c := r.Read(testSite(), h)
+			if c.OptedOut || c.Denied != tt.denied || c.Sources != tt.sources || c.Errors != 0 {
+				t.Errorf("%q pass %d: opted_out=%v denied=%v sources=%v errors=%v; want no GPP signal",
+					tt.lines, pass, c.OptedOut, c.Denied, c.Sources.Names(), c.Errors.Names())
+			}
+			e := r.Explain(testSite(), h)
+			if g := e.Signals.GPP; g == nil || len(g.SectionIDs) != 0 || len(e.Errors) != 0 {
+				t.Errorf("%q: Explain gpp %+v errors %v", tt.lines, g, e.Errors)
+			}
+			r.cache.c.Wait()
+		}
 	}
 }
