@@ -25,7 +25,10 @@
 //     Decoded sections: every US section (usnat v1 and v2, usca, usva, usco,
 //     usut, usct, usfl, usmt, usor, ustx, usde, usia, usne, usnh, usnj, ustn,
 //     usmn, usmd, usin, usky, usri; ids 7-27) by its field table, the GPC
-//     sub-section, uspv1 (id 6, the plain US Privacy string), tcfeuv2
+//     sub-section (for usin, usky and usri the sub-section after '.' is
+//     SensitiveDataProcessing, eight 2-bit values, read and not decisive;
+//     their core starts with MspaVersion, which must be 1), uspv1 (id 6,
+//     the plain US Privacy string), tcfeuv2
 //     (id 2, a TC string) and tcfcav1 (id 5, TCF Canada, see below). A US
 //     section opts out when SaleOptOut, SharingOptOut or
 //     TargetedAdvertisingOptOut is 1 or its GPC sub-section is true; uspv1

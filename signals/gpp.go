@@ -255,9 +255,39 @@ func (res *gppResult) section(id int, part []byte, sink *gppSink) failure {
 		}
 		return failure{reason: r.err, what: "core segment too short"}
 	}
-	// Sub-sections: a 2-bit SubsectionType; type 1 is GPC, one bit. Other
-	// types (the sensitive-data consent segment of some 2025 sections) carry
-	// nothing that decides an opt-out and are skipped.
+	if sec.sensitive > 0 && hasSubs {
+		// usin, usky, usri: one Sensitive Data Consents subsection, its
+		// 2-bit values and no type field. It decides nothing, but is read
+		// so that a malformed one fails.
+		sub, more, extra := bytes.Cut(subs, dot)
+		if extra || len(more) > 0 {
+			return failure{reason: ReasonBadValue, what: "more than one sub-section"}
+		}
+		sr, why := newBitReader(sub)
+		if why != ReasonNone {
+			return failure{reason: why, what: "bad sub-section"}
+		}
+		var vals []int
+		for j := 0; j < int(sec.sensitive); j++ {
+			v := sr.read(2)
+			if sr.err != 0 {
+				return failure{reason: sr.err, what: "sensitive data sub-section too short"}
+			}
+			if v == 3 {
+				return failure{reason: ReasonBadValue, what: "field value 3 is not defined"}
+			}
+			if out != nil {
+				vals = append(vals, int(v))
+			}
+		}
+		if out != nil {
+			out["SensitiveDataProcessing"] = vals
+		}
+		hasSubs = false
+	}
+	// Sub-sections of the other sections: a 2-bit SubsectionType; type 1
+	// is GPC, one bit. Other types carry nothing that decides an opt-out
+	// and are skipped.
 	for hasSubs {
 		var sub []byte
 		sub, subs, hasSubs = bytes.Cut(subs, dot)

@@ -32,6 +32,11 @@ type usSection struct {
 	fields  []usField
 	// gpc: the section may carry the GPC sub-section.
 	gpc bool
+	// sensitive > 0: the section's one sub-section is a Sensitive Data
+	// Consents subsection of that many 2-bit SensitiveDataProcessing
+	// values, with no SubsectionType field (usin, usky, usri), instead of
+	// the GPC sub-section.
+	sensitive uint8
 }
 
 func f2(name string) usField          { return usField{name: name, bits: 2} }
@@ -85,17 +90,30 @@ func stateFields(firstNotice string, sensitive, child int, additional bool, extr
 	return cat(f, mspa3)
 }
 
-// newStateFields is the layout of the 2025 sections (MD, IN, KY, RI): the
-// MSPA fields first, then notices and opt-outs.
-func newStateFields(sensitive int) []usField {
-	f := fs(fVersion, f2("MspaCoveredTransaction"), f2("MspaMode"),
+// newStateFields is the core segment of the 2025 sections (usmd, usin,
+// usky, usri; Global-Privacy-Platform Sections/US-States/{MD,IN,KY,RI}
+// "Core Subsection", iabgpp-es segment/Us{Md,In,Ky,Ri}CoreSegment.ts):
+// MspaVersion first (it takes the place of Version, and only 1 is known),
+// the two MSPA fields, the notices and opt-outs, then the state's own
+// consents: usmd AdditionalDataProcessingConsent only, the others
+// KnownChildSensitiveDataConsents too. SensitiveDataProcessing is not in
+// the core: usin, usky and usri carry it in the sub-section (usSection.
+// sensitive), usmd carries GPC there.
+//
+// The specifications also draw a "Section Header" (SectionID 6, Version 6,
+// SubSections Fibonacci range) before the core. No IAB encoder writes it
+// (iabgpp-es, whose strings are the test vectors, starts with MspaVersion);
+// a section that starts with it starts with its section id, 24-27, which
+// is not MspaVersion 1: bad_version, an opt-out.
+func newStateFields(knownChild bool) []usField {
+	f := fs(usField{name: "MspaVersion", bits: 6, role: roleVersion},
+		f2("MspaCoveredTransaction"), f2("MspaMode"),
 		f2("ProcessingNotice"), f2("SaleOptOutNotice"), f2("TargetedAdvertisingOptOutNotice"),
-		optOut("SaleOptOut"), optOut("TargetedAdvertisingOptOut"),
-		f2("KnownChildSensitiveDataConsents"), f2("AdditionalDataProcessingConsent"))
-	if sensitive > 0 {
-		f = append(f, list("SensitiveDataProcessing", sensitive))
+		optOut("SaleOptOut"), optOut("TargetedAdvertisingOptOut"))
+	if knownChild {
+		f = append(f, f2("KnownChildSensitiveDataConsents"))
 	}
-	return f
+	return append(f, f2("AdditionalDataProcessingConsent"))
 }
 
 // usSections are the US sections by GPP section id (Section Information.md
@@ -123,10 +141,10 @@ var usSections = [...]usSection{
 	{id: 21, name: "usnj", version: 1, gpc: true, fields: stateFields("ProcessingNotice", 10, 5, true, "")},
 	{id: 22, name: "ustn", version: 1, gpc: true, fields: stateFields("ProcessingNotice", 8, 1, true, "")},
 	{id: 23, name: "usmn", version: 1, gpc: true, fields: stateFields("ProcessingNotice", 8, 1, true, "")},
-	{id: 24, name: "usmd", version: 1, gpc: true, fields: newStateFields(0)},
-	{id: 25, name: "usin", version: 1, gpc: true, fields: newStateFields(8)},
-	{id: 26, name: "usky", version: 1, gpc: true, fields: newStateFields(8)},
-	{id: 27, name: "usri", version: 1, gpc: true, fields: newStateFields(0)},
+	{id: 24, name: "usmd", version: 1, gpc: true, fields: newStateFields(false)},
+	{id: 25, name: "usin", version: 1, sensitive: 8, fields: newStateFields(true)},
+	{id: 26, name: "usky", version: 1, sensitive: 8, fields: newStateFields(true)},
+	{id: 27, name: "usri", version: 1, sensitive: 8, fields: newStateFields(true)},
 }
 
 // Section ids with their API prefixes (GPP "Section Information").
