@@ -61,7 +61,12 @@
 //     restrictions and publisher purposes decide nothing.
 //   - IAB TCF v2 TC string, cookie euconsent-v2: version 2, CMP id, purposes
 //     consented, special features, vendor consents (bit field or ranges),
-//     publisher restrictions, optional segments. Example:
+//     publisher restrictions, optional segments after '.', each checked
+//     against its layout: DisclosedVendors and AllowedVendors as vendor
+//     sections (a bit field shorter than its MaxVendorId, or a range out of
+//     bounds, fails), PublisherTC by its lengths. A segment that fails
+//     fails the whole string, so a core granting every purpose with a
+//     truncated segment is an opt-out, not consent. Example:
 //     euconsent-v2=CPSG_8APSG_8AAAAAAENAACgAAAAAAAAAAAAAAAAAAAA.YAAAAAAAAAAA.
 //     Source TCF. Purposes map to categories (a category needs purpose 1 and
 //     all of its purposes; otherwise the string denies it):

@@ -306,4 +306,3 @@ func TestUSSectionTablesMatchSpec(t *testing.T) {
 		}
 	}
 }
-

@@ -65,8 +65,8 @@ func tcfCore(s []byte, want uint64, wrongVersion string) (r bitReader, h tcfHead
 }
 
 // parseTCF decodes a TC string v2 (IAB Europe TCF v2.2, "TC String Format",
-// core segment and vendor sections). Optional segments after '.' are
-// checked for a valid segment type only.
+// core segment and vendor sections) and validates its optional segments
+// after '.' (readTCFSegments).
 func parseTCF(s []byte, sink *tcfSink) tcfResult {
 	var res tcfResult
 	r, h, segs, hasSegs, fail := tcfCore(s, 2, "TC string version is not 2")
@@ -126,20 +126,12 @@ func parseTCF(s []byte, sink *tcfSink) tcfResult {
 		res.fail = failure{reason: r.err, what: "publisher restrictions too short"}
 		return res
 	}
-	// Optional segments: a 3-bit SegmentType, 1 DisclosedVendors,
-	// 2 AllowedVendors (v2.0), 3 PublisherTC.
-	for hasSegs {
-		var seg []byte
-		seg, segs, hasSegs = bytes.Cut(segs, dot)
-		sr, why := newBitReader(seg)
-		if why != ReasonNone {
-			res.fail = failure{reason: why, what: "bad optional segment"}
-			return res
-		}
-		if t := sr.read(3); sr.err != 0 || t == 0 || t > 3 {
-			res.fail = failure{reason: ReasonBadValue, what: "unknown optional segment type"}
-			return res
-		}
+	// Optional segments: DisclosedVendors, AllowedVendors (v2.0) and
+	// PublisherTC, each validated.
+	opt, f := readTCFSegments(segs, hasSegs, true, sink != nil)
+	if !f.ok() {
+		res.fail = f
+		return res
 	}
 	res.present = true
 	if sink != nil {
@@ -164,8 +156,97 @@ func parseTCF(s []byte, sink *tcfSink) tcfResult {
 			"vendor_consents":        vendorList(vendors),
 			"max_vendor_li_id":       maxLI,
 		}
+		if opt.has&(1<<segDisclosed) != 0 {
+			sink.out["disclosed_vendors"] = vendorList(opt.disclosed)
+		}
+		if opt.has&(1<<segAllowed) != 0 {
+			sink.out["allowed_vendors"] = vendorList(opt.allowed)
+		}
+		if opt.has&(1<<segPublisherTC) != 0 {
+			sink.out["publisher_purposes_consent"] = msbList(opt.pubConsent, 24)
+			sink.out["publisher_purposes_li"] = msbList(opt.pubLI, 24)
+			sink.out["num_custom_purposes"] = opt.numCustom
+			sink.out["custom_purposes_consent"] = msbList(opt.customConsent, opt.numCustom)
+			sink.out["custom_purposes_li"] = msbList(opt.customLI, opt.numCustom)
+		}
 	}
 	return res
+}
+
+// Optional segment types of a TC string and a tcfcav1 section.
+const (
+	segDisclosed   = 1 // DisclosedVendors
+	segAllowed     = 2 // AllowedVendors, TC strings of TCF v2.0 only
+	segPublisherTC = 3 // PublisherTC (tcfcav1: publisher purposes)
+)
+
+// tcfSegments is what the optional segments hold. The vendor sets and
+// purpose fields are filled only for Explain.
+type tcfSegments struct {
+	has                     uint8 // bit t: a segment of type t was read
+	disclosed, allowed      []uint64
+	pubConsent, pubLI       uint64
+	numCustom               int
+	customConsent, customLI uint64
+}
+
+// readTCFSegments reads the optional segments after a TC string's core
+// segment (or a tcfcav1 section's), each a 3-bit SegmentType then:
+//
+//   - 1 DisclosedVendors and 2 AllowedVendors: a vendor section,
+//     MaxVendorId 16, IsRangeEncoding 1, then a bit field of MaxVendorId
+//     bits or a range list (readVendorSection: a bit field cut short is
+//     ReasonTruncated, an id of 0, past MaxVendorId or an end before its
+//     start ReasonBadRange);
+//   - 3 PublisherTC: PubPurposesConsent 24, PubPurposesLITransparency 24,
+//     NumCustomPurposes 6, then two fields of NumCustomPurposes bits; a
+//     shorter segment is ReasonTruncated.
+//
+// Any other type (2 too, unless allowed) is ReasonBadValue. A segment that
+// fails fails the whole string: it is an opt-out, never consent.
+// (TCF v2 "Consent string and vendor list formats", Disclosed Vendors and
+// Publisher Purposes Transparency and Consent; IAB Canada's tcfcav1
+// specification for its two segments.) With explain the contents are kept.
+func readTCFSegments(segs []byte, hasSegs, allowed, explain bool) (tcfSegments, failure) {
+	var out tcfSegments
+	for hasSegs {
+		var seg []byte
+		seg, segs, hasSegs = bytes.Cut(segs, dot)
+		sr, why := newBitReader(seg)
+		if why != ReasonNone {
+			return out, failure{reason: why, what: "bad optional segment"}
+		}
+		t := sr.read(3)
+		if sr.err != 0 || t == 0 || t > segPublisherTC || (t == segAllowed && !allowed) {
+			return out, failure{reason: ReasonBadValue, what: "unknown optional segment type"}
+		}
+		out.has |= 1 << t
+		switch t {
+		case segDisclosed, segAllowed:
+			ids, _, f := readVendorSection(&sr, explain)
+			if !f.ok() {
+				if t == segDisclosed {
+					f.what = "disclosed vendors segment: " + f.what
+				} else {
+					f.what = "allowed vendors segment: " + f.what
+				}
+				return out, f
+			}
+			if t == segDisclosed {
+				out.disclosed = ids
+			} else {
+				out.allowed = ids
+			}
+		case segPublisherTC:
+			out.pubConsent, out.pubLI = sr.read(24), sr.read(24)
+			out.numCustom = int(sr.read(6))
+			out.customConsent, out.customLI = sr.read(out.numCustom), sr.read(out.numCustom)
+			if sr.err != 0 {
+				return out, failure{reason: sr.err, what: "publisher TC segment too short"}
+			}
+		}
+	}
+	return out, failure{}
 }
 
 // readVendorSection reads MaxVendorId, IsRangeEncoding and a bit field or a

@@ -1,7 +1,5 @@
 package signals
 
-import "bytes"
-
 // TCF Canada, GPP section 5 (API prefix tcfcav1). Sources: the IAB section
 // specification (InteractiveAdvertisingBureau/Global-Privacy-Platform,
 // Sections/Canada/"GPPExtension: IAB Canada TCF.md", and the earlier
@@ -152,44 +150,21 @@ func parseTCFCA(s []byte, sink *tcfSink) tcfResult {
 		}
 	}
 	// Optional segments, in any order.
-	for hasSegs {
-		var seg []byte
-		seg, segs, hasSegs = bytes.Cut(segs, dot)
-		sr, why := newBitReader(seg)
-		if why != ReasonNone {
-			res.fail = failure{reason: why, what: "bad optional segment"}
-			return res
+	opt, f := readTCFSegments(segs, hasSegs, false, explain)
+	if !f.ok() {
+		res.fail = f
+		return res
+	}
+	if out != nil {
+		if opt.has&(1<<segDisclosed) != 0 {
+			out["DisclosedVendors"] = vendorList(opt.disclosed)
 		}
-		t := sr.read(3)
-		switch {
-		case sr.err != 0 || (t != 1 && t != 3):
-			res.fail = failure{reason: ReasonBadValue, what: "unknown optional segment type"}
-			return res
-		case t == 1:
-			ids, _, f := readVendorSection(&sr, explain)
-			if !f.ok() {
-				f.what = "disclosed vendors: " + f.what
-				res.fail = f
-				return res
-			}
-			if out != nil {
-				out["DisclosedVendors"] = vendorList(ids)
-			}
-		default: // 3, publisher purposes
-			ppe, ppi := sr.read(24), sr.read(24)
-			n := int(sr.read(6))
-			cpe, cpi := sr.read(n), sr.read(n)
-			if sr.err != 0 {
-				res.fail = failure{reason: sr.err, what: "publisher purposes segment too short"}
-				return res
-			}
-			if out != nil {
-				out["PubPurposesExpressConsent"] = msbList(ppe, 24)
-				out["PubPurposesImpliedConsent"] = msbList(ppi, 24)
-				out["NumCustomPurposes"] = n
-				out["CustomPurposesExpressConsent"] = msbList(cpe, n)
-				out["CustomPurposesImpliedConsent"] = msbList(cpi, n)
-			}
+		if opt.has&(1<<segPublisherTC) != 0 {
+			out["PubPurposesExpressConsent"] = msbList(opt.pubConsent, 24)
+			out["PubPurposesImpliedConsent"] = msbList(opt.pubLI, 24)
+			out["NumCustomPurposes"] = opt.numCustom
+			out["CustomPurposesExpressConsent"] = msbList(opt.customConsent, opt.numCustom)
+			out["CustomPurposesImpliedConsent"] = msbList(opt.customLI, opt.numCustom)
 		}
 	}
 	res.present = true
