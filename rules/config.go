@@ -123,6 +123,11 @@ type RegionConfig struct {
 	GeoIPDatabase string `yaml:"geoip_database"`
 	// OptInCountries overrides the default opt-in list (EU/EEA, UK, CH).
 	OptInCountries []string `yaml:"optin_countries"`
+	// StateHeader is a request header set by a trusted front end with the
+	// visitor's US state ("US-TX", or "TX" when the country is US); when
+	// set, a visitor is judged by the GPP section of their state's law
+	// (see signals.Law). Empty means not used.
+	StateHeader string `yaml:"state_header"`
 }
 
 // Duration is a time.Duration written as "30s" in YAML.

@@ -43,6 +43,7 @@ type Site struct {
 	// ISO 3166 country code; empty means not used.
 	CountryHeader string
 	GeoIPDatabase string
+	StateHeader   string // trusted header with the visitor's US state ("US-TX"); empty: not used
 	// OptInCountries are the countries in opt-in mode (upper-case codes).
 	OptInCountries map[string]bool
 	Shadow         bool
@@ -461,6 +462,10 @@ func compileSite(sc SiteConfig, defUp string, byID map[string]*Vendor, nv int) (
 		site.GeoIPDatabase = r.GeoIPDatabase
 		if r.CountryHeader != "" && !validCookieName(r.CountryHeader) {
 			bad(".region.country_header", "%q is not a header name", r.CountryHeader)
+		}
+		site.StateHeader = r.StateHeader
+		if r.StateHeader != "" && !validCookieName(r.StateHeader) {
+			bad(".region.state_header", "%q is not a header name", r.StateHeader)
 		}
 		if r.OptInCountries != nil {
 			site.OptInCountries = make(map[string]bool)

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/consentgate/consentgate/rules"
 	"github.com/valyala/fasthttp"
 )
 
@@ -105,29 +106,80 @@ func BenchmarkParseTCF(b *testing.B) {
 	}
 }
 
+// benchStateLaw is a usca section that opts out of sale and a ustx section
+// that does not, with a false GPC sub-section (TestBenchStateLaw).
+const benchStateLaw = "__gpp=DBACBgw~BQYAAAAA~BEoAAAA.QA"
+
+func TestBenchStateLaw(t *testing.T) {
+	want := "__gpp=" + gppHeader(8, 16) +
+		"~" + encodeUS(t, 8, map[string]int{"SaleOptOutNotice": 1, "SaleOptOut": 1, "SharingOptOut": 2}, "") +
+		"~" + encodeUS(t, 16, map[string]int{"SaleOptOutNotice": 1, "SaleOptOut": 2, "TargetedAdvertisingOptOut": 2}, "N")
+	if benchStateLaw != want {
+		t.Errorf("benchStateLaw = %q, want %q", benchStateLaw, want)
+	}
+}
+
+// stateLawSite judges a visitor by their state's law (X-Region: US-TX).
+func stateLawSite() *rules.Site {
+	s := testSite()
+	s.StateHeader = "X-Region"
+	return s
+}
+
+// BenchmarkReadCachedGPPStateLaw is BenchmarkReadCachedGPP with the
+// visitor's state law governing (site.StateHeader): ustx decides.
+func BenchmarkReadCachedGPPStateLaw(b *testing.B) {
+	r := newTestReader(b, Options{})
+	h := benchHeader(b, "X-Region: US-TX\r\nCookie: "+benchStateLaw+"; __gpp_sid=8,16\r\n")
+	site := stateLawSite()
+	for i := 0; i < 3; i++ {
+		r.Read(site, h)
+		r.cache.c.Wait()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if c := r.Read(site, h); c.OptedOut {
+			b.Fatal("usca decided, not ustx")
+		}
+	}
+}
+
 func TestZeroAllocPaths(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts differ under -race")
 	}
-	site := testSite()
 	tests := []struct {
 		name  string
 		lines string
+		site  *rules.Site // nil: testSite()
 	}{
-		{"gpc and ten cookies", "Sec-GPC: 1\r\n" + benchOrdinary},
-		{"nothing", ""},
-		{"usp", "Cookie: usprivacy=1YYN\r\n"},
-		{"opt-out cookie", "Cookie: consentgate_optout=1\r\n"},
-		{"cached gpp", "Cookie: __gpp=" + benchUSNat + "; __gpp_sid=7\r\n"},
-		{"cached tcf, opt-in region", "CF-IPCountry: DE\r\nCookie: euconsent-v2=" + benchTCF + "\r\n"},
-		{"cached gpp tcfcav1, opt-in region", "CF-IPCountry: DE\r\nCookie: __gpp=" + gppHeader(5) + "~" + tcfcaFull + "; __gpp_sid=5\r\n"},
-		{"cached onetrust", "Cookie: OptanonConsent=isGpcEnabled=0&groups=C0001%3A1%2CC0004%3A0\r\n"},
+		{"gpc and ten cookies", "Sec-GPC: 1\r\n" + benchOrdinary, nil},
+		{"nothing", "", nil},
+		{"usp", "Cookie: usprivacy=1YYN\r\n", nil},
+		{"opt-out cookie", "Cookie: consentgate_optout=1\r\n", nil},
+		{"cached gpp", "Cookie: __gpp=" + benchUSNat + "; __gpp_sid=7\r\n", nil},
+		{"cached tcf, opt-in region", "CF-IPCountry: DE\r\nCookie: euconsent-v2=" + benchTCF + "\r\n", nil},
+		{"cached gpp tcfcav1, opt-in region", "CF-IPCountry: DE\r\nCookie: __gpp=" + gppHeader(5) + "~" + tcfcaFull + "; __gpp_sid=5\r\n", nil},
+		{"cached onetrust", "Cookie: OptanonConsent=isGpcEnabled=0&groups=C0001%3A1%2CC0004%3A0\r\n", nil},
+		{"cached gpp, state law governs", "X-Region: US-TX\r\nCookie: " + benchStateLaw + "\r\n", stateLawSite()},
+		{"state law and gpc, no cookie", "Sec-GPC: 1\r\nCF-IPCountry: US\r\nX-Region: TX\r\n", stateLawSite()},
+		{"cached gpp header only", "Cookie: __gpp=DBAA\r\n", nil},
+		{"cached gpp usri", "Cookie: __gpp=DBABSYA~BVVV.kkk\r\n", nil},
+		{"cached tcf with segments, opt-in region", "CF-IPCountry: DE\r\nCookie: euconsent-v2=" + tcfPublisherTC + "\r\n", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			site := tt.site
+			if site == nil {
+				site = testSite()
+			}
 			r := newTestReader(t, Options{})
 			h := header(t, tt.lines)
-			warm(r, h)
+			for i := 0; i < 3; i++ {
+				r.Read(site, h)
+				r.cache.c.Wait()
+			}
 			hits, _ := r.CacheMetrics()
 			if n := testing.AllocsPerRun(100, func() { r.Read(site, h) }); n != 0 {
 				t.Errorf("%v allocations per Read, want 0", n)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/consentgate/consentgate/rules"
 	"github.com/valyala/fasthttp"
@@ -287,7 +288,7 @@ var cmplzNames = [...]string{"cmplz_functional", "cmplz_preferences", "cmplz_sta
 // request holds what one pass over the headers and cookies found.
 type request struct {
 	gpc, dnt, optOutCookie bool
-	country                raw
+	country, state         raw
 	usp                    [2]raw // usprivacy, us_privacy
 	gpp, gppSID, tcf       raw
 	cmp                    [numCMPs]raw
@@ -300,7 +301,10 @@ type decision struct {
 	c               Consent
 	granted, denied rules.Categories
 	sellOptOut      bool // a "do not sell or share" signal: deny site.Deny
-	d               *Signals
+	// law is 1 + the index in laws of the visitor's state law (the site's
+	// StateHeader named a state with a pack), 0 for none.
+	law uint8
+	d   *Signals
 }
 
 func (dc *decision) optOut(s Source) {
@@ -347,9 +351,9 @@ func (dc *decision) fail(s Source, f failure) {
 func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, in Input, d *Signals) Consent {
 	var q request
 	siteDNT := site != nil && site.DNT
-	var countryHeader string
+	var countryHeader, stateHeader string
 	if site != nil {
-		countryHeader = site.CountryHeader
+		countryHeader, stateHeader = site.CountryHeader, site.StateHeader
 	}
 	// Sec-GPC: exactly "1" after the field's optional whitespace; any of
 	// several headers counts (GPC specification §3.1). DNT only when the
@@ -365,8 +369,14 @@ func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, in Input, d *
 			if isOne(v) {
 				q.dnt = true
 			}
-		case countryHeader != "" && equalFoldASCII(k, countryHeader):
-			q.country.set(v)
+		default:
+			// One header may carry both ("X-Region: US-TX").
+			if countryHeader != "" && equalFoldASCII(k, countryHeader) {
+				q.country.set(v)
+			}
+			if stateHeader != "" && equalFoldASCII(k, stateHeader) {
+				q.state.set(v)
+			}
 		}
 	}
 	// A header parsed from the wire keeps its raw bytes: scanning them is
@@ -374,11 +384,12 @@ func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, in Input, d *
 	// call. Headers built with Set/Add have none and are visited.
 	if raw := h.RawHeaders(); len(raw) > 0 {
 		lens := uint64(1)<<len("Sec-GPC") | 1<<len("DNT")
-		if n := len(countryHeader); n > 0 {
-			if n < 64 {
-				lens |= 1 << n
-			} else {
+		for _, name := range [2]string{countryHeader, stateHeader} {
+			if n := len(name); n >= 64 {
 				lens = 0 // visit every line
+				break
+			} else if n > 0 {
+				lens |= 1 << n
 			}
 		}
 		scanRawHeaders(raw, lens, visit)
@@ -481,6 +492,12 @@ func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, in Input, d *
 		c.Denied |= deny
 	}
 	c.Denied &^= rules.Of(rules.Necessary)
+	if d != nil && d.law != nil && (q.gpc || d.gppGPC) {
+		d.law.GPC = "policy"
+		if d.law.Law != nil && d.law.Law.RequiresGPC(time.Now()) {
+			d.law.GPC = "required"
+		}
+	}
 	return c
 }
 
@@ -508,6 +525,20 @@ func (r *Reader) region(site *rules.Site, q *request, addr netip.Addr, dc *decis
 	}
 	if rr.from != "" {
 		rr.mode = modeFor(site, rr.cc)
+	}
+	var state [2]byte
+	if site.StateHeader != "" && q.state.seen && !q.state.dup {
+		if st, ok := parseState(q.state.v, rr.cc, rr.from != ""); ok {
+			state = st
+			dc.law = lawByCode[stateIndex(st[0], st[1])]
+		}
+	}
+	if dc.d != nil && state != [2]byte{} {
+		ls := &LawSignal{State: "US-" + string(state[:]), From: "header"}
+		if dc.law != 0 {
+			ls.Law = &laws[dc.law-1]
+		}
+		dc.d.law = ls
 	}
 	dc.c.Mode = rr.mode
 	if rr.mode == ModeOptIn {
@@ -608,9 +639,30 @@ func (r *Reader) readGPP(site *rules.Site, q *request, dc *decision) {
 		}
 	}
 	// Opt-outs count from every section present, applicable or not: an
-	// opt-out anywhere wins.
-	if res.optOut != 0 {
+	// opt-out anywhere wins. With the visitor's state law known
+	// (site.StateHeader), its section governs instead, or usnat where the
+	// string has no such section; a true GPC sub-section in any section
+	// and an uspv1 opt-out still count. Without either section every
+	// section counts, as before.
+	decide := res.optOut
+	if dc.law != 0 {
+		l := &laws[dc.law-1]
+		by := "any"
+		switch gov := uint64(1) << uint(l.SectionID); {
+		case res.sections&gov != 0:
+			decide, by = res.optOut&(gov|1<<sidUSPv1)|res.gpc, l.Section
+		case res.sections&(1<<sidUSNat) != 0:
+			decide, by = res.optOut&(1<<sidUSNat|1<<sidUSPv1)|res.gpc, "usnat"
+		}
+		if dc.d != nil && dc.d.law != nil {
+			dc.d.law.DecidedBy = by
+		}
+	}
+	if decide != 0 {
 		dc.optOut(GPP)
+	}
+	if res.gpc != 0 && dc.d != nil {
+		dc.d.gppGPC = true
 	}
 	if res.sections&(1<<sidTCFEUv2) != 0 && applicable&(1<<sidTCFEUv2) != 0 && res.tcf.present {
 		dc.tcf(GPP, &res.tcf, site)

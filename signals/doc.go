@@ -108,7 +108,13 @@
 //     rules.Site.OptInCountries selects opt-in mode: everything but necessary
 //     is denied until a consent string or CMP cookie grants it (source
 //     Region). Elsewhere, and when the country is unknown ("XX", no header,
-//     no database), opt-out mode.
+//     no database), opt-out mode. A header value may also be an ISO 3166-2
+//     subdivision ("US-TX"): its country counts.
+//   - US state, when the site names a trusted header (rules.Site.
+//     StateHeader): "US-TX", or "TX" when the country is known to be US
+//     (region.go, parseState). A state with a policy pack (laws.yaml, Laws:
+//     the 20 state laws that have a GPP section) makes its law govern the
+//     GPP decision, below; Explain names the law in Explanation.Law.
 //   - Registry: the shared opt-out registry's answer for the visitor's
 //     account, passed in by the caller (Input.Registry; Read does no I/O).
 //     An account that opted out on any device is an opt-out here ("do not
@@ -118,6 +124,14 @@
 //     never the account id or its hash. Source Registry.
 //
 // # Decision
+//
+// A GPP string opts out when any of its US sections does; with the
+// visitor's state law known, when the law's own section does (or usnat,
+// where the string has no section of the state; or, with neither, any
+// section). A true GPC sub-section in any section and an uspv1 opt-out
+// count either way, and so do Sec-GPC and every other source: the state
+// never weakens GPC, whether or not its law requires honouring it (Explain
+// says which: "required" or "policy").
 //
 // Denied = (in opt-in mode: every non-necessary category not granted) ∪
 // categories a signal denied ∪ (site.Deny when any "do not sell or share"

@@ -8,7 +8,33 @@ type Explanation struct {
 	Sources  []string `json:"sources"`
 	Errors   []string `json:"errors"`
 	Signals  Signals  `json:"signals"`
-	Consent  Consent  `json:"-"`
+	// Law is the visitor's US state and its law, when the site names a
+	// state header (rules.Site.StateHeader) and the request carries a
+	// state: which law and GPP section decided.
+	Law     *LawSignal `json:"law,omitempty"`
+	Consent Consent    `json:"-"`
+}
+
+// LawSignal is the law member of an Explanation. Its fields are the
+// state's policy pack (Law: name, citation, source, effective date,
+// opt-outs, whether it requires honouring GPC), absent for a state
+// without one, and what the request made of it.
+type LawSignal struct {
+	// State is the visitor's state, "US-TX"; From is where it came from
+	// ("header").
+	State string `json:"state"`
+	From  string `json:"from"`
+	*Law
+	// DecidedBy is the GPP section whose opt-out fields decided: the
+	// state's own, "usnat" when the string has no section of the state,
+	// "any" when it has neither (every section counted). Absent without a
+	// GPP string or without a pack for the state.
+	DecidedBy string `json:"decided_by,omitempty"`
+	// GPC, when the request carried Global Privacy Control (Sec-GPC: 1 or
+	// a true GPC sub-section), says on what footing it was honoured:
+	// "required" (the state's law requires it today) or "policy" (it does
+	// not, or not yet; consentgate honours GPC everywhere).
+	GPC string `json:"gpc,omitempty"`
 }
 
 // Signals is what each signal decoded to. A signal that was not present is
@@ -32,6 +58,8 @@ type Signals struct {
 	Registry *RegistrySignal `json:"registry"`
 
 	errors []string
+	law    *LawSignal
+	gppGPC bool // a GPP section's GPC sub-section said true
 }
 
 // USPSignal is the usp member of Signals.
@@ -70,6 +98,7 @@ func (e *Explanation) fill(c Consent) {
 	e.Denied = c.Denied.Names()
 	e.Sources = c.Sources.Names()
 	e.Errors = e.Signals.errors
+	e.Law = e.Signals.law
 	if e.Errors == nil {
 		e.Errors = []string{}
 	}

@@ -68,7 +68,26 @@ func FuzzGPP(f *testing.F) {
 		if !res.fail.ok() && res.fail.what == "" {
 			t.Fatalf("%q: failure without description", s)
 		}
+		if res.gpc&^res.optOut != 0 {
+			t.Fatalf("%q: GPC sections %b not all opted out %b", s, res.gpc, res.optOut)
+		}
 		readOne(t, fuzzReader, "__gpp", s, GPP, !res.fail.ok())
+		// With a Texan's state law governing, a failure still opts out,
+		// and so does a true GPC sub-section in any section.
+		var h fasthttp.RequestHeader
+		h.Set("X-Region", "US-TX")
+		h.SetCookie("__gpp", s)
+		if string(h.Cookie("__gpp")) != s {
+			return
+		}
+		site := &rules.Site{Deny: rules.DefaultDeny, StateHeader: "X-Region"}
+		c := fuzzReader.Read(site, &h)
+		if !res.fail.ok() && (!c.OptedOut || c.Errors&GPP == 0) {
+			t.Fatalf("%q failed to parse but consent is %+v with a state law", s, c)
+		}
+		if res.fail.ok() && res.gpc != 0 && !c.OptedOut {
+			t.Fatalf("%q: a true GPC sub-section did not opt out with a state law", s)
+		}
 	})
 }
 

@@ -11,6 +11,10 @@ type gppResult struct {
 	// with SaleOptOut, SharingOptOut or TargetedAdvertisingOptOut = 1 or a
 	// true GPC sub-section, or uspv1 with OptOutSale 'Y'.
 	optOut uint64
+	// gpc is the set of sections whose GPC sub-section says true (a subset
+	// of optOut): GPC counts from any section, even where a governing
+	// section decides the rest (Reader, site.StateHeader).
+	gpc uint64
 	// tcf is the decoded tcfeuv2 section, when sections has bit 2.
 	tcf tcfResult
 	// tcfca is the decoded tcfcav1 section (TCF Canada), when sections has
@@ -302,6 +306,7 @@ func (res *gppResult) section(id int, part []byte, sink *gppSink) failure {
 			}
 			if gpc {
 				opted = true
+				res.gpc |= 1 << uint(id)
 			}
 			if out != nil {
 				out["Gpc"] = gpc

@@ -127,11 +127,15 @@ func upper(c byte) byte {
 
 func isLetter(c byte) bool { return c >= 'A' && c <= 'Z' }
 
-// parseCountry reads a two-letter code from a trusted header value. Codes
-// that are not two letters (Cloudflare's "XX" unknown and "T1" Tor, empty)
-// are unknown.
+// parseCountry reads a two-letter code from a trusted header value, or
+// the country of an ISO 3166-2 subdivision code ("US-TX": US), so that one
+// header can carry both country and state. Codes that are not two letters
+// (Cloudflare's "XX" unknown and "T1" Tor, empty) are unknown.
 func parseCountry(v []byte) ([2]byte, bool) {
 	v = trimOWS(v)
+	if len(v) > 3 && len(v) <= 6 && v[2] == '-' {
+		v = v[:2] // ISO 3166-2: the country, '-', one to three characters
+	}
 	if len(v) != 2 {
 		return [2]byte{}, false
 	}
@@ -148,4 +152,33 @@ func modeFor(site *rules.Site, cc [2]byte) Mode {
 		return ModeOptIn
 	}
 	return ModeOptOut
+}
+
+// parseState reads a US state from a trusted header value: "US-TX" (ISO
+// 3166-2, any case), or a bare "TX" when the visitor's country is known to
+// be US (Cloudflare's CF-Region-Code and CloudFront's
+// CloudFront-Viewer-Country-Region hold every country's subdivisions, so a
+// bare code alone says nothing). A subdivision of another country, or a
+// US-XX that contradicts a known non-US country, is no state.
+func parseState(v []byte, cc [2]byte, ccKnown bool) ([2]byte, bool) {
+	v = trimOWS(v)
+	us := [2]byte{'U', 'S'}
+	switch {
+	case len(v) == 5 && v[2] == '-':
+		if upper(v[0]) != 'U' || upper(v[1]) != 'S' || ccKnown && cc != us {
+			return [2]byte{}, false
+		}
+		v = v[3:]
+	case len(v) == 2:
+		if !ccKnown || cc != us {
+			return [2]byte{}, false
+		}
+	default:
+		return [2]byte{}, false
+	}
+	st := [2]byte{upper(v[0]), upper(v[1])}
+	if !isLetter(st[0]) || !isLetter(st[1]) {
+		return [2]byte{}, false
+	}
+	return st, true
 }
