@@ -224,7 +224,7 @@ func (res *gppResult) section(id int, part []byte, sink *gppSink) failure {
 		sink.sections[sec.name] = out
 	}
 	r.pos = 0
-	opted := false
+	opted, gpcTrue := false, false
 	for _, f := range sec.fields {
 		if f.n == 0 {
 			v := r.read(int(f.bits))
@@ -305,16 +305,20 @@ func (res *gppResult) section(id int, part []byte, sink *gppSink) failure {
 				return failure{reason: sr.err, what: "GPC sub-section too short"}
 			}
 			if gpc {
-				opted = true
-				res.gpc |= 1 << uint(id)
+				opted, gpcTrue = true, true
 			}
 			if out != nil {
 				out["Gpc"] = gpc
 			}
 		}
 	}
+	// Only a section that parsed whole records anything (a later
+	// sub-section may still fail it).
 	if opted {
 		res.optOut |= 1 << uint(id)
+	}
+	if gpcTrue {
+		res.gpc |= 1 << uint(id)
 	}
 	return failure{}
 }
