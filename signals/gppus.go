@@ -1,10 +1,12 @@
 package signals
 
 // US section field tables. Every field is a 2-bit integer except the 6-bit
-// Version, and "lists" are n consecutive 2-bit integers. Names and order are
-// the IAB specifications' (Global-Privacy-Platform Sections/US-National and
-// Sections/US-States/*), cross-checked with the field tables of the IAB's
-// reference encoder (IABTechLab/iabgpp-es, src/encoder/segment/Us*CoreSegment).
+// Version (MspaVersion in usmd, usin, usky, usri), and "lists" are n
+// consecutive 2-bit integers. Names and order are the IAB specifications'
+// (Global-Privacy-Platform Sections/US-National and Sections/US-States/*),
+// cross-checked with the field tables of the IAB's reference encoder
+// (IABTechLab/iabgpp-es, src/encoder/segment/Us*CoreSegment);
+// TestUSSectionTablesMatchSpec holds every layout against its table.
 //
 // Values of the opt-out fields: 0 not applicable, 1 opted out, 2 did not opt
 // out. A section opts the visitor out when SaleOptOut, SharingOptOut or
