@@ -5,7 +5,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/dgraph-io/ristretto/v2"
 )
@@ -147,21 +146,12 @@ func TestCompileLargeABPImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := testing.Benchmark(func(b *testing.B) {
-		for b.Loop() {
-			if _, err := Compile(cfg); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	limit := int64(1e9)
-	if raceEnabled {
-		limit *= 10
+	// How long this takes is BenchmarkCompile's business; a unit test
+	// asserts no timing.
+	s, err := Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if r.NsPerOp() > limit {
-		t.Errorf("compile with 10 000 ABP rules took %v per op, want under 1s", time.Duration(r.NsPerOp()))
-	}
-	s, _ := Compile(cfg)
 	if idOf(s.VendorForHost([]byte("x.t9999.tracker29.example"))) != "big" {
 		t.Error("imported host not classified")
 	}
