@@ -106,6 +106,8 @@ type SiteConfig struct {
 	// Account is where the site's account id is and the secret that
 	// hashes it (default: the top-level account).
 	Account *AccountConfig `yaml:"account"`
+	// KeepScripts are inline scripts the rewriter always keeps.
+	KeepScripts []KeepScriptConfig `yaml:"keep_scripts"`
 }
 
 // CookieConfig names a cookie and the value that means "opted out".
@@ -283,14 +285,15 @@ var (
 
 // keysOf lists the YAML keys of the config types, for "unknown key" hints.
 var keysOf = map[string]reflect.Type{
-	"rules.Config":         reflect.TypeFor[Config](),
-	"rules.SiteConfig":     reflect.TypeFor[SiteConfig](),
-	"rules.CookieConfig":   reflect.TypeFor[CookieConfig](),
-	"rules.RegionConfig":   reflect.TypeFor[RegionConfig](),
-	"rules.ImportConfig":   reflect.TypeFor[ImportConfig](),
-	"rules.RegistryConfig": reflect.TypeFor[RegistryConfig](),
-	"rules.AccountConfig":  reflect.TypeFor[AccountConfig](),
-	"rules.Vendor":         reflect.TypeFor[Vendor](),
+	"rules.Config":           reflect.TypeFor[Config](),
+	"rules.SiteConfig":       reflect.TypeFor[SiteConfig](),
+	"rules.CookieConfig":     reflect.TypeFor[CookieConfig](),
+	"rules.RegionConfig":     reflect.TypeFor[RegionConfig](),
+	"rules.ImportConfig":     reflect.TypeFor[ImportConfig](),
+	"rules.RegistryConfig":   reflect.TypeFor[RegistryConfig](),
+	"rules.AccountConfig":    reflect.TypeFor[AccountConfig](),
+	"rules.Vendor":           reflect.TypeFor[Vendor](),
+	"rules.KeepScriptConfig": reflect.TypeFor[KeepScriptConfig](),
 }
 
 // yamlProblems turns a yaml error ("yaml: line 3: field x not found in type

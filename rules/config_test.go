@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,6 +114,10 @@ func TestFullConfigValues(t *testing.T) {
 		{"tcf", len(shop.TCFVendors), 2},
 		{"vendor category", shop.Category(s.VendorByID("pendo")), Advertising},
 		{"vendor category warned", len(s.Warnings()), 1}, // x-embeds: social made functional
+		{"keep_scripts", shop.KeepScripts.Len(), 3},
+		{"keep id", shop.KeepScripts.IDs[0], "site-bootstrap"},
+		{"keep class", shop.KeepScripts.Classes[0], "keep-me"},
+		{"keep sha256", fmt.Sprintf("%x", shop.KeepScripts.SHA256[0][:4]), "9f86d081"},
 		{"acme host", idOf(s.VendorForHost([]byte("pixel.acme-ads.example"))), "acme-pixel"},
 		{"acme cookie", idOf(s.CookieVendor([]byte("acme_seg_42"))), "acme-pixel"},
 		{"hotjar replaced", s.VendorByID("hotjar").Category, Functional},

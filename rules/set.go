@@ -55,6 +55,8 @@ type Site struct {
 	// Account is the site's account key for the shared registry; nil
 	// without one.
 	Account *Account
+	// KeepScripts are the inline scripts the rewriter always keeps.
+	KeepScripts KeepScripts
 
 	// index is the site's position in the Set.
 	index      int
@@ -519,6 +521,9 @@ func compileSite(sc SiteConfig, defUp string, byID map[string]*Vendor, nv int) (
 				id, v.Name, v.Category, c)})
 		}
 	}
+	var kp []Problem
+	site.KeepScripts, kp = compileKeepScripts(sc.KeepScripts)
+	probs = append(probs, kp...)
 	if len(probs) > 0 {
 		return nil, probs, nil
 	}
