@@ -131,3 +131,39 @@ func TestAllocs(t *testing.T) {
 		t.Errorf("rewriting the page allocates %v times per run, want at most 32", n)
 	}
 }
+
+// BenchmarkRewriteCorpus rewrites the corpus of real news pages (see
+// corpusPages) for an opted-out visitor, in 32 KiB writes as the proxy
+// does, reusing one Writer: the inline scripts of real pages, judged.
+// Without the runtime guard, a script with no loader evidence is read to
+// its end.
+func BenchmarkRewriteCorpus(b *testing.B) { benchCorpus(b, false) }
+
+// BenchmarkRewriteCorpusGuard is BenchmarkRewriteCorpus for pages with the
+// runtime guard, where the classifier stops at a script's first
+// first-party name.
+func BenchmarkRewriteCorpusGuard(b *testing.B) { benchCorpus(b, true) }
+
+func benchCorpus(b *testing.B, guard bool) {
+	pages := corpusPages(b)
+	var all [][]byte
+	n := 0
+	for _, p := range pages {
+		all = append(all, p)
+		n += len(p)
+	}
+	p := optOut(b, true)
+	p.Guard = guard
+	w := NewWriter(io.Discard, p)
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, page := range all {
+			w.Reset(io.Discard, p)
+			for i := 0; i < len(page); i += 32 << 10 {
+				w.Write(page[i:min(len(page), i+32<<10)])
+			}
+			w.Close()
+		}
+	}
+}

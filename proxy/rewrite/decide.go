@@ -166,6 +166,9 @@ func (w *Writer) endTagDone(i int) {
 			w.skip = false
 		}
 	}
+	if el == elScript {
+		w.scriptEnd(w.ltPage)
+	}
 	if w.foreign > 0 && (el == elSvg || el == elMath) {
 		w.foreign--
 	}
@@ -198,7 +201,14 @@ func (w *Writer) decide(i int) {
 	switch {
 	case v != nil:
 		w.enforce(j, tag, el, v, data)
-	case el == elScript && !(w.foreign > 0 && w.selfClosing) && !w.external() && !w.dataScript(tag):
+	case el == elScript && !(w.foreign > 0 && w.selfClosing) && !w.external():
+		if w.dataScript(tag) {
+			w.newScript(tag, Data, ReasonDataType)
+			w.release()
+			w.enter(el)
+			return
+		}
+		w.newScript(tag, Kept, ReasonNoEvidence)
 		w.holdEl, w.cs, w.ltOff = elScript, len(tag), len(tag)
 		w.enter(el)
 	case el == elNoscript && w.foreign == 0:
@@ -404,14 +414,6 @@ func (w *Writer) finishHeld(j int) {
 	all := w.region(j)
 	el := w.holdEl
 	w.holdEl = elOther
-	if w.stream {
-		w.stream = false
-		w.emitTo(w.hs)
-		w.cut(all[:w.ltOff], w.ltOff, true)
-		w.write(all[w.ltOff:])
-		w.dropHeld(j)
-		return
-	}
 	content := all[w.cs:w.ltOff]
 	if el == elAmpAnalytics {
 		w.ampAnalytics(all, content, j)
@@ -426,30 +428,13 @@ func (w *Writer) finishHeld(j int) {
 		w.noscript(all, content, j)
 		return
 	}
-	if len(content) > MaxInline {
-		w.oversizeScript(all, j, false)
-		return
-	}
-	v := w.match(content)
-	if v == nil {
-		w.release()
-		return
-	}
-	act := w.pol.action(v)
-	w.record(v, elScript, act)
-	if act == rules.Remove {
-		w.replace(j, nil)
-		return
-	}
-	out := w.neutralise(all[:w.tagEnd], elScript, v)
-	w.out = append(out, all[w.tagEnd:]...)
-	w.replace(j, w.out)
+	w.finishScript(all, j)
 }
 
 // dropHeld ends the held region at in[j] after its bytes were emitted.
 func (w *Writer) dropHeld(j int) {
 	w.hold = false
-	w.held = w.held[:0]
+	w.putHeld()
 	w.hs, w.ps = j, j
 }
 
@@ -472,7 +457,6 @@ func (w *Writer) noscript(all, content []byte, j int) {
 	w.merge(w.sub)
 	w.changed = true
 	w.stats.Oversize += w.sub.stats.Oversize
-	w.stats.Cut += w.sub.stats.Cut
 	if len(bytes.TrimSpace(w.subBuf)) == 0 {
 		w.replace(j, nil)
 		return
@@ -517,11 +501,7 @@ func (w *Writer) bound() {
 		w.replace(len(w.in), nil)
 		w.interesting, w.oversize = false, true
 		w.skip, w.skipEl, w.skipDepth = true, w.el, 1
-	case w.holdEl == elScript && w.stream:
-		n := w.cut(w.held, w.contentEnd(), false)
-		w.held = w.held[:copy(w.held, w.held[n:])]
-		w.ltOff -= n
-	case w.holdEl == elScript && w.contentEnd()-w.cs > MaxInline:
+	case w.holdEl == elScript && w.contentEnd()-w.cs > MaxScript:
 		w.oversizeScript(w.held, len(w.in), true)
 	case (w.holdEl == elNoscript || w.holdEl == elAmpAnalytics) && w.contentEnd()-w.cs > MaxInline:
 		w.stats.Oversize++
@@ -531,80 +511,6 @@ func (w *Writer) bound() {
 	case w.css.on:
 		w.cssBound()
 	}
-}
-
-// oversizeScript decides an inline script whose content is longer than
-// MaxInline from its first MaxInline bytes. A denied signature there
-// removes or neutralises the script. Otherwise the start tag and the
-// content stream out, and every later occurrence of a denied vendor's
-// signature is cut out of the content (Stats.Cut): the script keeps its
-// size class but can no longer name the vendor.
-func (w *Writer) oversizeScript(all []byte, j int, open bool) {
-	w.stats.Oversize++
-	w.holdEl = elOther
-	if v := w.match(all[w.cs : w.cs+MaxInline]); v != nil {
-		act := w.pol.action(v)
-		w.record(v, elScript, act)
-		if act == rules.Remove {
-			w.replace(j, nil)
-			if open {
-				w.skip, w.skipEl, w.skipDepth = true, elScript, 1
-			}
-			return
-		}
-		out := w.neutralise(all[:w.tagEnd], elScript, v)
-		w.out = append(out, all[w.tagEnd:]...)
-		w.replace(j, w.out)
-		return
-	}
-	k := w.cs + MaxInline - max(w.pol.maxSig-1, 0)
-	w.emitTo(w.hs)
-	w.write(all[:k])
-	if !open {
-		n := k + w.cut(all[k:w.ltOff], w.ltOff-k, true)
-		w.write(all[n:])
-		w.dropHeld(j)
-		return
-	}
-	w.held = w.held[:copy(w.held, w.held[k:])]
-	w.ltOff -= k
-	w.cs = 0
-	w.stream = true
-	w.holdEl = elScript
-}
-
-// cut writes win[:end] without the denied signatures that start before
-// end (or, unless final, before the last maxSig-1 bytes, which may yet
-// be part of one). It returns how many bytes of win it consumed.
-func (w *Writer) cut(win []byte, end int, final bool) int {
-	limit := end
-	if !final {
-		limit = end - (w.pol.maxSig - 1)
-	}
-	pos := 0
-	for pos < limit {
-		best, bl := -1, 0
-		var bv *rules.Vendor
-		for _, s := range w.pol.sigs {
-			k := bytes.Index(win[pos:end], s.b)
-			if k < 0 {
-				continue
-			}
-			k += pos
-			if k < limit && (best < 0 || k < best || k == best && len(s.b) > bl) {
-				best, bl, bv = k, len(s.b), s.v
-			}
-		}
-		if best < 0 {
-			w.write(win[pos:limit])
-			return limit
-		}
-		w.write(win[pos:best])
-		pos = best + bl
-		w.stats.Cut++
-		w.record(bv, elScript, rules.Remove)
-	}
-	return max(pos, 0)
 }
 
 // finish decides what is held at the end of the page.

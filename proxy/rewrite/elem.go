@@ -240,12 +240,15 @@ const (
 	aConfig // amp-analytics config
 	aSrcdoc // iframe srcdoc: a document of its own
 	aStyle  // CSS: its url() and image-set strings (see styleCuts)
+	aID     // id and class: a site's keep_scripts names scripts by them
+	aClass
 )
 
 var attrNames = [...]string{
 	aSrc: "src", aSrcset: "srcset", aHref: "href", aXlinkHref: "xlink:href", aPoster: "poster",
 	aData: "data", aImagesrcset: "imagesrcset", aDataSrc: "data-src", aDataSrcset: "data-srcset",
 	aPing: "ping", aRel: "rel", aType: "type", aConfig: "config", aSrcdoc: "srcdoc", aStyle: "style",
+	aID: "id", aClass: "class",
 }
 
 // attrTab holds the akinds by the low bits of their first byte and their

@@ -49,28 +49,53 @@ func pages(t testing.TB) []page {
 	return ps
 }
 
+// TestGolden rewrites each page of the corpus and compares the output with
+// testdata/NAME.golden.html. Each page is rewritten twice, without and
+// with the runtime guard (Policy.Guard); where the guard changes the
+// output, that output is testdata/NAME.guard.golden.html, which exists
+// only then.
 func TestGolden(t *testing.T) {
 	for _, pg := range pages(t) {
 		t.Run(pg.name, func(t *testing.T) {
-			var out bytes.Buffer
+			var out, guarded bytes.Buffer
 			if _, err := Rewrite(&out, pg.in, pg.p); err != nil {
 				t.Fatal(err)
 			}
-			gf := filepath.Join("testdata", pg.name+".golden.html")
-			if *update {
-				if err := os.WriteFile(gf, out.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
+			gp := pg.p
+			gp.Guard = true
+			if _, err := Rewrite(&guarded, pg.in, gp); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("testdata", pg.name+".golden.html"), out.Bytes())
+			gf := filepath.Join("testdata", pg.name+".guard.golden.html")
+			if !bytes.Equal(out.Bytes(), guarded.Bytes()) {
+				golden(t, gf, guarded.Bytes())
 				return
 			}
-			want, err := os.ReadFile(gf)
-			if err != nil {
-				t.Fatalf("%v (run go test ./proxy/rewrite -update)", err)
-			}
-			if !bytes.Equal(out.Bytes(), want) {
-				t.Errorf("%s: output differs from %s (run with -update and review the diff)\n%s", pg.name, gf, firstDiff(out.Bytes(), want))
+			if *update {
+				os.Remove(gf)
+			} else if _, err := os.Stat(gf); err == nil {
+				t.Errorf("%s: the guard changes nothing, but %s exists (run with -update)", pg.name, gf)
 			}
 		})
+	}
+}
+
+// golden compares got with the file gf, or writes it under -update.
+func golden(t *testing.T, gf string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(gf, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(gf)
+	if err != nil {
+		t.Fatalf("%v (run go test ./proxy/rewrite -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (run with -update and review the diff)\n%s", gf, firstDiff(got, want))
 	}
 }
 
@@ -105,10 +130,21 @@ func rewriteSplit(t testing.TB, w *Writer, in []byte, p Policy, cuts []int) []by
 
 // TestSplit checks that every split of every page gives the same output as
 // the whole page: each single split point of small pages, 1000 random
-// multi-part splits of every page, and 1-byte writes.
+// multi-part splits of every page, and 1-byte writes. Pages whose output
+// the runtime guard changes (NAME.guard.golden.html) are checked with the
+// guard too.
 func TestSplit(t *testing.T) {
 	w := NewWriter(nil, Policy{})
+	var all []page
 	for _, pg := range pages(t) {
+		all = append(all, pg)
+		if _, err := os.Stat(filepath.Join("testdata", pg.name+".guard.golden.html")); err == nil {
+			pg.name += "/guard"
+			pg.p.Guard = true
+			all = append(all, pg)
+		}
+	}
+	for _, pg := range all {
 		t.Run(pg.name, func(t *testing.T) {
 			want := append([]byte(nil), rewriteSplit(t, w, pg.in, pg.p, nil)...)
 			wantRm := removals(w)

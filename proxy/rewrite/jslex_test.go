@@ -1,8 +1,13 @@
 package rewrite
 
 import (
+	"io"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/tdewolff/parse/v2"
+	"github.com/tdewolff/parse/v2/js"
 )
 
 // lexAll returns the tokens of src as "kind:text".
@@ -58,6 +63,201 @@ func TestJSLexer(t *testing.T) {
 	// Non-ASCII white space and identifiers.
 	f("a\u00a0b\u2028c", "I:a", "I:b", "I:c")
 	f("café=1", "I:café", "P:=", "N:1")
+}
+
+// TestJSLexerAgainstParser lexes every executable inline script of the
+// corpus that github.com/tdewolff/parse/v2/js parses, and checks that the
+// lexer finds the same string literals and regular expressions as the
+// parser: what a full parser knows about where a regular expression can
+// stand is what the heuristic must get right on real scripts.
+func TestJSLexerAgainstParser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("parses the corpus")
+	}
+	pages := corpusPages(t)
+	p := optOut(t, false)
+	w := NewWriter(io.Discard, p)
+	checked, skipped := 0, 0
+	for name, page := range pages {
+		w.Reset(io.Discard, p)
+		w.Write(page)
+		w.Close()
+		for _, s := range w.Scripts() {
+			if s.Decision == Data || s.Foreign || s.Content.End < 0 {
+				continue
+			}
+			src := page[s.Content.Start:s.Content.End]
+			ast, err := js.Parse(parse.NewInputBytes(src), js.Options{})
+			if err != nil {
+				skipped++
+				continue
+			}
+			checked++
+			var v litVisitor
+			js.Walk(&v, ast)
+			var strs, res []string
+			l := jsLexer{src: src}
+			for tk := l.next(); tk.kind != tkEOF; tk = l.next() {
+				switch tk.kind {
+				case tkStr:
+					strs = append(strs, string(src[tk.start:tk.end]))
+				case tkRegex:
+					res = append(res, string(src[tk.start:tk.end]))
+				}
+			}
+			for _, l := range [][]string{strs, res, v.strs, v.res} {
+				slices.Sort(l)
+			}
+			// The parser drops the quotes of string property names: those
+			// are the lexer's alone.
+			if bad := minus(v.strs, strs); len(bad) > 0 || !slices.Equal(res, v.res) {
+				t.Errorf("%s, script at %d: lexer and parser disagree\n strings the lexer missed: %q\n regexps, lexer only: %q\n regexps, parser only: %q",
+					name, s.Tag.Start, clip(bad), clip(minus(res, v.res)), clip(minus(v.res, res)))
+			}
+		}
+	}
+	t.Logf("%d scripts compared, %d the parser rejects", checked, skipped)
+	if checked < 1000 {
+		t.Errorf("only %d scripts compared", checked)
+	}
+}
+
+type litVisitor struct{ strs, res []string }
+
+func (v *litVisitor) Enter(n js.INode) js.IVisitor {
+	switch n := n.(type) {
+	case *js.PropertyName:
+		if n.Computed == nil {
+			return nil
+		}
+	case *js.DirectivePrologueStmt:
+		v.strs = append(v.strs, string(n.Value))
+	case *js.LiteralExpr:
+		switch n.TokenType {
+		case js.StringToken:
+			v.strs = append(v.strs, string(n.Data))
+		case js.RegExpToken:
+			v.res = append(v.res, string(n.Data))
+		}
+	}
+	return v
+}
+
+func (v *litVisitor) Exit(js.INode) {}
+
+// minus returns the elements of a (sorted) not matched in b (sorted).
+func minus(a, b []string) []string {
+	var out []string
+	j := 0
+	for _, x := range a {
+		for j < len(b) && b[j] < x {
+			j++
+		}
+		if j < len(b) && b[j] == x {
+			j++
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+func clip(s []string) []string {
+	for i, x := range s {
+		if len(x) > 60 {
+			s[i] = x[:60] + "…"
+		}
+	}
+	if len(s) > 5 {
+		s = append(s[:5], strings.Repeat(".", 3))
+	}
+	return s
+}
+
+// corpusScripts returns the text of the executable inline scripts of the
+// corpus.
+func corpusScripts(tb testing.TB) [][]byte {
+	tb.Helper()
+	pages := corpusPages(tb)
+	p := optOut(tb, false)
+	w := NewWriter(io.Discard, p)
+	var out [][]byte
+	for _, page := range pages {
+		w.Reset(io.Discard, p)
+		w.Write(page)
+		w.Close()
+		for _, s := range w.Scripts() {
+			if s.Decision != Data && s.Content.End >= 0 {
+				out = append(out, page[s.Content.Start:s.Content.End])
+			}
+		}
+	}
+	return out
+}
+
+// BenchmarkJSLex compares the lexer with github.com/tdewolff/parse/v2/js's
+// on the inline scripts of the corpus, driven the same way: every token,
+// with the same choice between a regular expression and a division.
+func BenchmarkJSLex(b *testing.B) {
+	scripts := corpusScripts(b)
+	n := 0
+	for _, s := range scripts {
+		n += len(s)
+	}
+	b.Run("hand", func(b *testing.B) {
+		b.SetBytes(int64(n))
+		b.ReportAllocs()
+		toks := 0
+		for b.Loop() {
+			for _, s := range scripts {
+				l := jsLexer{src: s}
+				for t := l.next(); t.kind != tkEOF; t = l.next() {
+					toks++
+				}
+			}
+		}
+	})
+	b.Run("tdewolff", func(b *testing.B) {
+		b.SetBytes(int64(n))
+		b.ReportAllocs()
+		toks := 0
+		for b.Loop() {
+			for _, s := range scripts {
+				l := js.NewLexer(parse.NewInputBytes(s))
+				prev := js.ErrorToken
+				for {
+					tt, _ := l.Next()
+					if tt == js.ErrorToken {
+						break
+					}
+					if (tt == js.DivToken || tt == js.DivEqToken) && tdRegexOK(prev) {
+						tt, _ = l.RegExp()
+						if tt == js.ErrorToken {
+							break
+						}
+					}
+					if tt != js.WhitespaceToken && tt != js.LineTerminatorToken && tt != js.CommentToken {
+						prev = tt
+					}
+					toks++
+				}
+			}
+		}
+	})
+}
+
+// tdRegexOK is the lexer's choice between a regular expression and a
+// division (regexOK), for the tdewolff tokens.
+func tdRegexOK(prev js.TokenType) bool {
+	switch {
+	case prev == js.ErrorToken:
+		return true
+	case prev == js.CloseParenToken || prev == js.CloseBracketToken || prev == js.IncrToken || prev == js.DecrToken:
+		return false
+	case prev == js.IdentifierToken || prev == js.StringToken || prev == js.RegExpToken || prev == js.TemplateToken || prev == js.TemplateEndToken || js.IsNumeric(prev):
+		return false
+	}
+	return true
 }
 
 // FuzzJSLexer checks that the tokens of any text are in order, not empty,

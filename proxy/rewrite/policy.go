@@ -16,15 +16,11 @@ type compiled struct {
 	active bool   // some vendor can be denied
 	stub   []byte // the stub element, or nil
 	hash   string
-	sigs   []signature // of denied vendors, for oversize scripts
-	maxSig int
+	// globals are the Globals of every vendor of the set, denied or not:
+	// a script that writes only these defines no state of the site's own.
+	globals, deniedGlobals jsGlobals
 
 	ampAnalytics, ampAds []ampVendor // the AMP type tables for set
-}
-
-type signature struct {
-	b []byte
-	v *rules.Vendor
 }
 
 func compilePolicy(p Policy) *compiled {
@@ -34,18 +30,13 @@ func compilePolicy(p Policy) *compiled {
 	}
 	c.ampAnalytics = resolveAmp(p.Set, ampAnalyticsTypes)
 	c.ampAds = resolveAmp(p.Set, ampAdTypes)
+	c.globals, c.deniedGlobals = vendorGlobals(p.Set, c)
 	var arrays, funcs []string
 	for _, v := range p.Set.Vendors() {
 		if !c.denied(v) {
 			continue
 		}
 		c.active = true
-		for _, s := range v.Signatures {
-			if s != "" {
-				c.sigs = append(c.sigs, signature{[]byte(s), v})
-				c.maxSig = max(c.maxSig, len(s))
-			}
-		}
 		for _, g := range v.Globals {
 			if !jsIdent(g) || contains(arrays, g) || contains(funcs, g) {
 				continue
@@ -81,7 +72,7 @@ func (c *compiled) action(v *rules.Vendor) rules.Action {
 var arrayGlobals = map[string]bool{
 	"dataLayer": true, "adsbygoogle": true, "_linkedin_data_partner_ids": true,
 	"_hsq": true, "_paq": true, "_gaq": true, "_hmt": true, "_kmq": true, "uetq": true,
-	"_tfa": true, "_qevents": true, "_fbq_queue": true,
+	"_tfa": true, "_qevents": true, "_fbq_queue": true, "_newsroom": true, "_seedtagq": true,
 }
 
 // stubJS defines each missing global: arrays as [], the others as one no-op

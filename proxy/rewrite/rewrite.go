@@ -11,8 +11,8 @@ import (
 const (
 	// MaxTag bounds the start tag of an element that can load a third party.
 	MaxTag = 64 << 10
-	// MaxInline bounds the content of an inline script, a noscript or an
-	// amp-analytics element held while it is matched.
+	// MaxInline bounds the content of a noscript or an amp-analytics
+	// element held while it is matched (inline scripts: MaxScript).
 	MaxInline = 64 << 10
 )
 
@@ -32,6 +32,17 @@ type Policy struct {
 	// Stub inserts the no-op stub script (see StubHash) before the first
 	// element that can run script.
 	Stub bool
+	// Guard says that the page gets the runtime guard, which refuses in
+	// the browser every load of a denied vendor's URL. With it, an inline
+	// script that defines the site's own state is kept even when it also
+	// loads a denied vendor (the guard blocks the load); without it, such a
+	// script is removed or neutralised. See "Inline scripts" in the
+	// package documentation.
+	Guard bool
+	// Explain makes the Writer read every inline script to its end, so
+	// that Scripts reports all the evidence, not only what settled each
+	// decision. The decisions are the same.
+	Explain bool
 }
 
 // Removal counts the elements of one vendor and kind the rewriter removed
@@ -65,14 +76,14 @@ type removalKey struct {
 // Stats counts the fail-closed branches a Writer took.
 type Stats struct {
 	// Oversize counts elements, and URL tokens of style elements, that
-	// passed a bound (MaxTag, MaxInline, MaxCSSToken) and were handled by
-	// the fail-closed rule.
+	// passed a bound (MaxTag, MaxInline, MaxScript, MaxCSSToken) and were
+	// handled by the rule for that bound.
 	Oversize int
-	// Cut counts vendor signatures deleted from the unheld part of an
-	// oversize inline script.
-	Cut int
 	// Unrecorded counts removals past MaxRemovals distinct kinds.
 	Unrecorded int
+	// UnrecordedScripts counts inline scripts past MaxScripts: judged,
+	// but not in Writer.Scripts.
+	UnrecordedScripts int
 }
 
 // Writer is a streaming HTML rewriter. Write may be called with any split
@@ -146,7 +157,6 @@ type Writer struct {
 	holdEl elem // element whose content is held: script, noscript or amp-analytics
 	cs     int  // offset of the held content's first byte
 	tagEnd int  // offset just past the held start tag
-	stream bool // oversize script: content streams out, signatures are cut
 
 	css cssState // the CSS scanner of a style element
 
@@ -166,6 +176,20 @@ type Writer struct {
 	out     []byte
 	found   *rules.Vendor
 	matchFn func(*rules.Vendor) bool
+
+	// Inline scripts (script.go).
+	base          int64    // page offset of in[0]
+	ltPage        int64    // page offset of the last '<' in raw text
+	scripts       []Script // decisions so far
+	openScript    int      // index in scripts of the script whose end tag is to come, or -1
+	scratchScript Script   // the record of a script not recorded (nested Writers)
+	js            jsClassifier
+	jsText        []byte // an SVG script's text with character references decoded
+	sigFn         func(*rules.Vendor) bool
+	heldBox       *[]byte // the pooled buffer of a large held region
+	heldClass     int
+	small         []byte // the Writer's own held buffer while a large one is in use
+	jsHostBuf     []byte // "//" and a host found in a script
 }
 
 type attr struct {
@@ -195,9 +219,17 @@ func (w *Writer) reset(dst io.Writer, p Policy, nested bool) {
 	}
 	if w.matchFn == nil {
 		w.matchFn = w.onMatch
+		w.sigFn = w.onSig
 	}
-	if cap(w.held) > 4*MaxInline {
-		w.held = nil
+	w.putHeld()
+	if cap(w.scripts) > 64 {
+		w.scripts = nil // a pooled Writer keeps the records of a usual page, no more
+	}
+	if cap(w.js.cooked) > MaxInline {
+		w.js.cooked = nil
+	}
+	if cap(w.jsText) > MaxInline {
+		w.jsText = nil
 	}
 	if cap(w.scratch) > MaxInline {
 		w.scratch = nil
@@ -214,6 +246,8 @@ func (w *Writer) reset(dst io.Writer, p Policy, nested bool) {
 		removed: w.removed[:0], rmIndex: w.rmIndex, held: w.held[:0], attrs: w.attrs[:0],
 		scratch: w.scratch[:0], out: w.out[:0], matchFn: w.matchFn,
 		sdec: w.sdec[:0], cuts: w.cuts[:0],
+		scripts: w.scripts[:0], openScript: -1, sigFn: w.sigFn,
+		js: jsClassifier{w: w, cooked: w.js.cooked[:0]}, jsText: w.jsText[:0], jsHostBuf: w.jsHostBuf[:0],
 		stubDone: nested || !p.Stub || len(w.pol.stub) == 0,
 	}
 }
@@ -240,7 +274,7 @@ func (w *Writer) Write(b []byte) (int, error) {
 	if w.err == nil {
 		if w.hold {
 			w.emitTo(w.hs)
-			w.held = append(w.held, b[w.hs:]...)
+			w.holdAppend(b[w.hs:])
 			w.hs = len(b)
 			w.ps = len(b)
 			w.bound()
@@ -249,6 +283,7 @@ func (w *Writer) Write(b []byte) (int, error) {
 		}
 	}
 	w.in = nil
+	w.base += int64(len(b))
 	if w.err != nil {
 		return 0, w.err
 	}
@@ -267,6 +302,7 @@ func (w *Writer) Close() error {
 		w.in, w.ps, w.hs = nil, 0, 0
 		w.finish()
 	}
+	w.scriptEnd(w.base) // a script the end of the page cut off
 	return w.err
 }
 
@@ -316,7 +352,7 @@ func (w *Writer) off(i int) int { return len(w.held) + i - w.hs }
 // startHold starts a held region at in[i].
 func (w *Writer) startHold(i int) {
 	w.hold, w.hs = true, i
-	w.held = w.held[:0]
+	w.putHeld()
 }
 
 // region returns the held region up to in[i] as one slice.
@@ -324,7 +360,7 @@ func (w *Writer) region(i int) []byte {
 	if len(w.held) == 0 {
 		return w.in[w.hs:i]
 	}
-	w.held = append(w.held, w.in[w.hs:i]...)
+	w.holdAppend(w.in[w.hs:i])
 	w.hs, w.ps = i, i
 	return w.held
 }
@@ -338,7 +374,7 @@ func (w *Writer) release() {
 	w.hold = false
 	if len(w.held) > 0 {
 		w.write(w.held)
-		w.held = w.held[:0]
+		w.putHeld()
 	}
 }
 
@@ -347,7 +383,7 @@ func (w *Writer) replace(i int, out []byte) {
 	w.emitTo(w.hs)
 	w.write(out)
 	w.hold = false
-	w.held = w.held[:0]
+	w.putHeld()
 	w.hs, w.ps = i, i
 	w.changed = true
 }

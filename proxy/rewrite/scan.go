@@ -430,6 +430,7 @@ func (w *Writer) raw(in []byte, i int) int {
 
 // lt notes the '<' at in[i] that may start the end tag of held content.
 func (w *Writer) lt(i int) {
+	w.ltPage = w.base + int64(i) // where a script's content may end (Script.Content)
 	if w.hold {
 		w.ltOff = w.off(i)
 	}

@@ -78,7 +78,7 @@ func TestLookup(t *testing.T) {
 			}
 		}
 	}
-	for _, s := range []string{"", "s", "sr", "class", "data_src", "xlink\x1ahref", "data\rsrc", "srcsetx", "decoding"} {
+	for _, s := range []string{"", "s", "sr", "classes", "data_src", "xlink\x1ahref", "data\rsrc", "srcsetx", "decoding"} {
 		if got := lookupAttr([]byte(s)); got != aOther {
 			t.Errorf("lookupAttr(%q) = %v, want aOther", s, got)
 		}
