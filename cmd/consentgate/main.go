@@ -58,7 +58,8 @@ Usage:
   consentgate explain [--config FILE] [-H 'Name: value']... [--url URL]
   consentgate rules match [--config FILE] URL_OR_HOST...
   consentgate rules list [--config FILE] [--json]
-  consentgate rewrite [--config FILE] --deny CATEGORY[,CATEGORY] [--url URL] < page.html
+  consentgate rewrite [--config FILE] --deny CATEGORY[,CATEGORY] [--url URL] [--guard] < page.html
+  consentgate explain-page URL|FILE [--config FILE] [--deny CATEGORY,...] [--url URL] [--guard] [--json]
   consentgate check   --config FILE
   consentgate version
 
@@ -83,6 +84,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdRules(rest, stdout, stderr)
 	case "rewrite":
 		return cmdRewrite(rest, stdin, stdout, stderr)
+	case "explain-page":
+		return cmdExplainPage(ctx, rest, stdout, stderr)
 	case "check":
 		return cmdCheck(rest, stdout, stderr)
 	case "version":

@@ -179,6 +179,7 @@ func cmdRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	config := fs.String("config", "", "config file (default: built-in catalogue and default policy)")
 	deny := fs.String("deny", "", "categories the visitor denies, comma-separated (advertising,analytics,social,functional,necessary)")
 	rawURL := fs.String("url", "https://www.example.com/", "URL of the page; its host selects the site")
+	guard := fs.Bool("guard", false, "rewrite as for a page that gets the runtime guard (inline scripts that define the site's own state are kept)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -199,7 +200,7 @@ func cmdRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		return fmt.Errorf("no site answers for host %q", u.Host)
 	}
 	out := bufio.NewWriterSize(stdout, 64<<10)
-	w := rewrite.NewWriter(out, rewrite.Policy{Set: set, Site: site, Deny: cats, Stub: true})
+	w := rewrite.NewWriter(out, rewrite.Policy{Set: set, Site: site, Deny: cats, Stub: true, Guard: *guard})
 	if _, err := io.Copy(w, stdin); err != nil {
 		return fmt.Errorf("cannot rewrite: %w", err)
 	}
