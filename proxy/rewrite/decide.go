@@ -61,6 +61,9 @@ func (w *Writer) attrNameDone(in []byte, i int) {
 	if k == aOther || (w.el == elA || w.el == elArea) && k != aPing && k != aStyle {
 		return // a and area are read for ping (and style) alone
 	}
+	if (k == aID || k == aClass) && w.el != elScript {
+		return // only a script's id and class are read (keep_scripts)
+	}
 	ne := w.off(i)
 	a := attr{kind: k, ns: w.ns, ne: ne, vs: -1, ve: -1, end: ne}
 	for _, b := range w.attrs {

@@ -697,26 +697,25 @@ func (w *Writer) onSig(v *rules.Vendor) bool {
 		return true
 	}
 	c.ev.vendor, c.ev.kind = v, EvidenceSignature
-	// Where: the first of v's signatures in the chunk being fed. (The
+	// Where: the first of v's signatures from the chunk being fed on. (The
 	// matcher reports vendors, not positions; a signature fed in parts,
 	// across a comment or an escaped string, is placed at its chunk.)
 	at, sig := -1, -1
-	for i, s := range v.Signatures {
-		if s == "" {
-			continue
-		}
-		if k := indexFrom(c.text, c.sigChunk, s); k >= 0 && (at < 0 || k < at) {
-			at, sig = k, i
+	if c.sigChunk < len(c.text) {
+		for i, b := range w.pol.sigBytes[v] {
+			if k := bytes.Index(c.text[c.sigChunk:], b); k >= 0 && len(b) > 0 && (at < 0 || c.sigChunk+k < at) {
+				at, sig = c.sigChunk+k, i
+			}
 		}
 	}
 	if at < 0 {
-		at = c.sigChunk
-		c.ev.at = jsSpan{int32(at), int32(at)}
+		c.ev.at = jsSpan{int32(c.sigChunk), int32(c.sigChunk)}
 	} else {
 		c.ev.at = jsSpan{int32(at), int32(at + len(v.Signatures[sig]))}
 	}
 	c.ev.sig = sig
-	return false
+	// Matching goes on: later signatures count as evidence too (nev).
+	return true
 }
 
 // jsURL returns the denied vendor of a cooked string literal s that is a
@@ -938,17 +937,4 @@ func hasPrefixFold(s []byte, p string) bool {
 		}
 	}
 	return true
-}
-
-// indexFrom returns the index of s in b at or after from, or -1.
-func indexFrom(b []byte, from int, s string) int {
-	if from >= len(b) {
-		return -1
-	}
-	for i := from; i+len(s) <= len(b); i++ {
-		if b[i] == s[0] && string(b[i:i+len(s)]) == s {
-			return i
-		}
-	}
-	return -1
 }

@@ -19,6 +19,9 @@ type compiled struct {
 	// globals are the Globals of every vendor of the set, denied or not:
 	// a script that writes only these defines no state of the site's own.
 	globals, deniedGlobals jsGlobals
+	// sigBytes are the signatures of denied vendors, to locate the one the
+	// matcher reported in a script.
+	sigBytes map[*rules.Vendor][][]byte
 
 	ampAnalytics, ampAds []ampVendor // the AMP type tables for set
 }
@@ -30,7 +33,7 @@ func compilePolicy(p Policy) *compiled {
 	}
 	c.ampAnalytics = resolveAmp(p.Set, ampAnalyticsTypes)
 	c.ampAds = resolveAmp(p.Set, ampAdTypes)
-	c.globals, c.deniedGlobals = vendorGlobals(p.Set, c)
+	c.compileJS(p.Set)
 	var arrays, funcs []string
 	for _, v := range p.Set.Vendors() {
 		if !c.denied(v) {

@@ -352,7 +352,10 @@ func (w *Writer) off(i int) int { return len(w.held) + i - w.hs }
 // startHold starts a held region at in[i].
 func (w *Writer) startHold(i int) {
 	w.hold, w.hs = true, i
-	w.putHeld()
+	if cap(w.held) > smallHeld {
+		w.putBack()
+	}
+	w.held = w.held[:0]
 }
 
 // region returns the held region up to in[i] as one slice.

@@ -471,12 +471,17 @@ func (w *Writer) growHeld(n int) {
 // putHeld empties the held region; a large buffer goes back to its pool
 // and the Writer's own small one is held again.
 func (w *Writer) putHeld() {
-	if cap(w.held) <= smallHeld {
-		w.held = w.held[:0]
-		return
+	if cap(w.held) > smallHeld {
+		w.putBack()
 	}
+	w.held = w.held[:0]
+}
+
+// putBack gives a large held buffer back and holds the Writer's own small
+// one again.
+func (w *Writer) putBack() {
 	w.putLarge()
-	w.held, w.small = w.small[:0], nil
+	w.held, w.small = w.small, nil
 }
 
 // putLarge gives the large held buffer back to its pool.
@@ -520,18 +525,27 @@ func (g *jsGlobals) has(name []byte) bool {
 	return false
 }
 
-// vendorGlobals returns the Globals of every vendor of s, and of those c
-// denies.
-func vendorGlobals(s *rules.Set, c *compiled) (all, denied jsGlobals) {
+// compileJS derives from s what the inline-script classifier needs: the
+// Globals of every vendor and of the denied ones, and the signatures of
+// the denied ones as bytes.
+func (c *compiled) compileJS(s *rules.Set) {
+	c.sigBytes = make(map[*rules.Vendor][][]byte)
 	for _, v := range s.Vendors() {
+		denied := c.denied(v)
 		for _, g := range v.Globals {
-			all.add(g)
-			if c.denied(v) {
-				denied.add(g)
+			c.globals.add(g)
+			if denied {
+				c.deniedGlobals.add(g)
 			}
 		}
+		if denied && len(v.Signatures) > 0 {
+			bs := make([][]byte, len(v.Signatures))
+			for i, sig := range v.Signatures {
+				bs[i] = []byte(sig)
+			}
+			c.sigBytes[v] = bs
+		}
 	}
-	return all, denied
 }
 
 // vendorGlobal reports whether name is a global of a vendor of the set.
