@@ -108,6 +108,9 @@ type SiteConfig struct {
 	Account *AccountConfig `yaml:"account"`
 	// KeepScripts are inline scripts the rewriter always keeps.
 	KeepScripts []KeepScriptConfig `yaml:"keep_scripts"`
+	// Guard is how the runtime guard is served to opted-out visitors:
+	// external (default), inline or off.
+	Guard string `yaml:"guard"`
 }
 
 // CookieConfig names a cookie and the value that means "opted out".

@@ -107,6 +107,7 @@ func TestFullConfigValues(t *testing.T) {
 		{"dnt", shop.DNT, true},
 		{"shadow", shop.Shadow, true},
 		{"prefix", shop.Prefix, "/_cg/"},
+		{"guard", shop.Guard, GuardInline},
 		{"country header", shop.CountryHeader, "CF-IPCountry"},
 		{"opt-in DE", shop.OptInCountries["DE"], true},
 		{"opt-in IT", shop.OptInCountries["IT"], false},
@@ -199,4 +200,19 @@ func catalogueIndex(t *testing.T, id string) int {
 	}
 	t.Fatalf("no vendor %s in the catalogue", id)
 	return -1
+}
+
+func TestGuardModeDefault(t *testing.T) {
+	s := testSet(t)
+	for _, site := range s.Sites() {
+		if site.Guard != GuardExternal {
+			t.Errorf("site %s: guard = %v, want external by default", site.Name, site.Guard)
+		}
+	}
+	for _, m := range []GuardMode{GuardExternal, GuardInline, GuardOff} {
+		got, err := ParseGuardMode(strings.ToUpper(m.String()))
+		if err != nil || got != m {
+			t.Errorf("ParseGuardMode(%q) = %v, %v", strings.ToUpper(m.String()), got, err)
+		}
+	}
 }

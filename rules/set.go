@@ -57,6 +57,8 @@ type Site struct {
 	Account *Account
 	// KeepScripts are the inline scripts the rewriter always keeps.
 	KeepScripts KeepScripts
+	// Guard is how the runtime guard is served to opted-out visitors.
+	Guard GuardMode
 
 	// index is the site's position in the Set.
 	index      int
@@ -490,6 +492,13 @@ func compileSite(sc SiteConfig, defUp string, byID map[string]*Vendor, nv int) (
 			}
 			site.OneTrustGroups[g] = c
 		}
+	}
+	if sc.Guard != "" {
+		m, err := ParseGuardMode(sc.Guard)
+		if err != nil {
+			bad(".guard", "%v", err)
+		}
+		site.Guard = m
 	}
 	for j, id := range sc.TCFVendors {
 		if id <= 0 {
