@@ -24,10 +24,15 @@ func (w *Writer) elemDone(i int, el elem) {
 		return
 	}
 	if !w.stubDone && !w.skip && !el.beforeStub() {
-		// The stub goes before the first element that may run script.
+		// The stub (or the guard, which carries it) goes before the first
+		// element that may run script.
 		w.stubDone = true
 		w.emitTo(w.hs)
-		w.write(w.pol.stub)
+		if len(w.p.Head) > 0 {
+			w.write(w.p.Head)
+		} else {
+			w.write(w.pol.stub)
+		}
 		w.changed = true
 	}
 	if w.skip || !el.loads() || el == elNoscript && w.nested {

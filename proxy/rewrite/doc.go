@@ -214,6 +214,12 @@
 // rewriter knows what the page holds, the stub depends only on the policy,
 // not on what was removed: StubHash gives its CSP source ahead of the body.
 //
+// With Policy.Head, those bytes go in the stub's place instead (the proxy
+// puts the runtime guard there, whose script defines the stub's globals
+// too: StubScript), and StubHash is empty: the caller knows the hash of
+// what it inserts. Neither is inserted into noscript content or into the
+// document of an iframe srcdoc.
+//
 // # Inline scripts
 //
 // An inline script is kept whole, removed whole or neutralised whole: the

@@ -15,6 +15,7 @@ type compiled struct {
 	deny   rules.Categories
 	active bool   // some vendor can be denied
 	stub   []byte // the stub element, or nil
+	js     []byte // the stub's script text, or nil
 	hash   string
 	// globals are the Globals of every vendor of the set, denied or not:
 	// a script that writes only these defines no state of the site's own.
@@ -53,6 +54,7 @@ func compilePolicy(p Policy) *compiled {
 	}
 	if len(arrays)+len(funcs) > 0 {
 		js := stubJS(arrays, funcs)
+		c.js = js
 		c.stub = append(append(append([]byte(nil), "<script>"...), js...), "</script>"...)
 		sum := sha256.Sum256(js)
 		c.hash = "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
@@ -141,6 +143,14 @@ func Stub(p Policy) []byte {
 	return compilePolicy(p).stub
 }
 
+// StubScript returns the text of the stub script for the vendors p denies
+// (what Stub wraps in a script element, whatever p.Stub says), or nil when
+// no denied vendor has globals. The runtime guard carries it in place of
+// the stub element. The caller must not modify it.
+func StubScript(p Policy) []byte {
+	return compilePolicy(p).js
+}
+
 // StubHash returns the CSP source of the stub's text ("'sha256-…'"), for a
 // proxy to add to a script-src directive, or "" when p inserts no stub.
 func StubHash(p Policy) string {
@@ -152,7 +162,7 @@ func StubHash(p Policy) string {
 
 // StubHash is StubHash(p) for the policy of w, without recomputing it.
 func (w *Writer) StubHash() string {
-	if !w.p.Stub || w.nested {
+	if !w.p.Stub || w.nested || len(w.p.Head) > 0 {
 		return ""
 	}
 	return w.pol.hash

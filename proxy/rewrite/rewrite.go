@@ -43,6 +43,11 @@ type Policy struct {
 	// that Scripts reports all the evidence, not only what settled each
 	// decision. The decisions are the same.
 	Explain bool
+	// Head, when not empty, is inserted where the stub would go, in its
+	// place: the guard's script element, which defines the stub's globals
+	// itself. The rewriter does not look inside it. The caller must not
+	// modify it while the Writer uses it.
+	Head []byte
 }
 
 // Removal counts the elements of one vendor and kind the rewriter removed
@@ -248,7 +253,7 @@ func (w *Writer) reset(dst io.Writer, p Policy, nested bool) {
 		sdec: w.sdec[:0], cuts: w.cuts[:0],
 		scripts: w.scripts[:0], openScript: -1, sigFn: w.sigFn,
 		js: jsClassifier{w: w, cooked: w.js.cooked[:0]}, jsText: w.jsText[:0], jsHostBuf: w.jsHostBuf[:0],
-		stubDone: nested || !p.Stub || len(w.pol.stub) == 0,
+		stubDone: nested || len(p.Head) == 0 && (!p.Stub || len(w.pol.stub) == 0),
 	}
 }
 

@@ -14,7 +14,7 @@ func (w *Writer) srcdocVendor(v []byte) *rules.Vendor {
 		w.sub = &Writer{}
 	}
 	p := w.p
-	p.Stub = false
+	p.Stub, p.Head = false, nil
 	w.sub.pol = w.pol
 	w.subBuf = w.subBuf[:0]
 	w.sub.reset(&w.subBuf, p, false)
