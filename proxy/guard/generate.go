@@ -1,0 +1,3 @@
+package guard
+
+//go:generate go run ./internal/minify
