@@ -153,17 +153,20 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 		sink = rs.gz
 	}
 	pol := rewrite.Policy{Set: e.set, Site: e.site, Deny: e.deny, Stub: true}
+	var hash string
+	if pol.Head, hash = guardHead(e, h); pol.Head != nil {
+		pol.Guard = true
+	}
 	rs.rw = writerPool.Get().(*rewrite.Writer)
 	rs.rw.Reset(sink, pol)
 	rs.pol = pol
-	if hash := rs.rw.StubHash(); hash != "" {
-		// The stub that keeps the site's code from throwing must be allowed
-		// to run under the page's own CSP.
-		for _, name := range []string{"Content-Security-Policy", "Content-Security-Policy-Report-Only"} {
-			if csp := h.Peek(name); len(csp) > 0 {
-				h.SetBytesV(name, cspAllowHash(csp, hash))
-			}
-		}
+	if pol.Head == nil {
+		hash = rs.rw.StubHash()
+	}
+	if hash != "" {
+		// The guard or the stub must be allowed to run under the page's
+		// own CSP.
+		allowScriptHash(h, hash)
 	}
 	switch {
 	case raw != nil:
@@ -193,6 +196,7 @@ func (s *Server) rewriteWhole(ctx *fasthttp.RequestCtx, rs *rewriteStream, e *en
 	rs.rw.Reset(&w, rs.pol)
 	_, err := rs.WriteTo(io.Discard)
 	removed := len(rs.rw.Removed())
+	guarded := len(rs.pol.Head) > 0 && rs.rw.Changed()
 	rs.Close() //nolint:errcheck // releases the upstream response and the writer
 	switch {
 	case err != nil:
@@ -200,8 +204,8 @@ func (s *Server) rewriteWhole(ctx *fasthttp.RequestCtx, rs *rewriteStream, e *en
 		brokeOff(ctx)
 	case raw == nil:
 		ctx.Response.SwapBody(w.b)
-	case removed == 0:
-		// Nothing to enforce in this page: skip re-encoding.
+	case removed == 0 && !guarded:
+		// Nothing to enforce in this page and no guard: skip re-encoding.
 		ctx.Response.SwapBody(append(w.b[:0], raw...))
 	case e.clientGzip:
 		gz := gzipWriterPool.Get().(*gzip.Writer)
@@ -421,21 +425,30 @@ func (c *capReader) Read(p []byte) (int, error) {
 }
 
 // cspAllowHash adds a script hash source to the directive that governs
-// scripts (script-src, else default-src) of a CSP header value. A directive
-// that allows 'unsafe-inline' without any nonce or hash is left alone: the
-// stub may run already, and a hash would switch 'unsafe-inline' off.
+// script elements (script-src-elem, else script-src, else default-src) of
+// each policy of a CSP header value. A directive that allows
+// 'unsafe-inline' without any nonce or hash is left alone: the script may
+// run already, and a hash would switch 'unsafe-inline' off (CSP2 and
+// later ignore 'unsafe-inline' next to a hash or nonce).
 func cspAllowHash(csp []byte, hash string) []byte {
 	policies := bytes.Split(csp, []byte{','})
 	for pi, p := range policies {
 		dirs := bytes.Split(p, []byte{';'})
-		target := -1
+		target, rank := -1, 0
 		for i, d := range dirs {
 			name, _, _ := bytes.Cut(bytes.TrimSpace(d), []byte{' '})
+			r := 0
 			switch {
-			case bytes.EqualFold(name, []byte("script-src")), bytes.EqualFold(name, []byte("script-src-elem")):
-				target = i
-			case bytes.EqualFold(name, []byte("default-src")) && target < 0:
-				target = i
+			case bytes.EqualFold(name, []byte("script-src-elem")):
+				r = 3
+			case bytes.EqualFold(name, []byte("script-src")):
+				r = 2
+			case bytes.EqualFold(name, []byte("default-src")):
+				r = 1
+			}
+			// The first of a repeated directive counts (CSP3 §2.2.1).
+			if r > rank {
+				target, rank = i, r
 			}
 		}
 		if target < 0 {

@@ -6,6 +6,7 @@ import (
 	"html"
 	"net/url"
 
+	"github.com/consentgate/consentgate/proxy/guard"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/valyala/fasthttp"
 )
@@ -21,6 +22,8 @@ const optOutMaxAge = 365 * 24 * 3600
 //	PREFIX optin            GET: a page whose button POSTs back; a same-origin
 //	                        POST clears the cookie and redirects back
 //	PREFIX status           the decision for this request, as JSON
+//	PREFIX guard            POST: the runtime guard's count of refused loads
+//	PREFIX guard/FP.js      the runtime guard, immutable (see proxy/guard)
 func (s *Server) builtin(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, host []byte) bool {
 	path := ctx.Path()
 	if string(path) == "/.well-known/gpc.json" {
@@ -46,7 +49,15 @@ func (s *Server) builtin(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 		ctx.Response.Header.Set("Cache-Control", "no-store")
 		ctx.SetBody(append(b, '\n'))
 	default:
-		return false // the site's own path: proxy it
+		rest := path[len(site.Prefix):]
+		switch {
+		case string(rest) == guard.EndpointPath:
+			s.guardReport(ctx, st, site)
+		case bytes.HasPrefix(rest, []byte(guard.ScriptDir)):
+			s.guardScript(ctx, st, site, rest[len(guard.ScriptDir):])
+		default:
+			return false // the site's own path: proxy it
+		}
 	}
 	return true
 }

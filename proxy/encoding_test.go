@@ -177,8 +177,9 @@ func TestPlainBodyIsNotCapped(t *testing.T) {
 }
 
 // TestGzipPageWithNothingToRemove: a small gzip page without trackers is
-// served as the upstream's own bytes to an opted-out visitor: no
-// re-encoding; one with trackers is rewritten and re-encoded.
+// served as the upstream's own bytes to an opted-out visitor when the site
+// serves no runtime guard: no re-encoding; one with trackers is rewritten
+// and re-encoded. With the guard (the default) the clean page carries it.
 func TestGzipPageWithNothingToRemove(t *testing.T) {
 	clean := []byte(`<!DOCTYPE html><html><head><title>x</title></head><body><p>no trackers here</p></body></html>`)
 	pages := map[string][]byte{"/clean": encode(t, "gzip", clean), "/tracked": encode(t, "gzip", []byte(trackedPage))}
@@ -187,8 +188,13 @@ func TestGzipPageWithNothingToRemove(t *testing.T) {
 		ctx.Response.Header.Set("Content-Encoding", "gzip")
 		ctx.SetBody(pages[string(ctx.Path())])
 	})
-	g := startGate(t, "http://"+up.addr, "")
-	resp, body := get(t, g.url+"/clean", "Sec-GPC: 1", "Accept-Encoding: gzip")
+	guarded := startGate(t, "http://"+up.addr, "")
+	resp, body := get(t, guarded.url+"/clean", "Sec-GPC: 1", "Accept-Encoding: gzip")
+	if got := decodeBody(t, resp.Header.Get("Content-Encoding"), body); !strings.Contains(got, `<script src="/.consentgate/guard/`) {
+		t.Errorf("clean gzip page without the guard: %q", got)
+	}
+	g := startGate(t, "http://"+up.addr, "sites: [{name: s, hosts: [\"*\"], guard: \"off\"}]")
+	resp, body = get(t, g.url+"/clean", "Sec-GPC: 1", "Accept-Encoding: gzip")
 	if !bytes.Equal(body, pages["/clean"]) || resp.Header.Get("Content-Encoding") != "gzip" {
 		t.Errorf("clean gzip page was re-encoded or changed (%d bytes, upstream %d)", len(body), len(pages["/clean"]))
 	}

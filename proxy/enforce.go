@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 
+	"github.com/consentgate/consentgate/proxy/guard"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/publicsuffix"
@@ -22,6 +23,8 @@ type enforcer struct {
 	// clientGzip is whether the visitor accepts gzip, so a gzip body can be
 	// re-encoded after rewriting.
 	clientGzip bool
+	// guards are the runtime guard's scripts of set.
+	guards *guard.Cache
 }
 
 type heldCookie struct {

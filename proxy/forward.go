@@ -39,7 +39,7 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 		}
 	}()
 
-	e := enforcer{set: st.set, site: site, deny: c.Denied, metrics: s.metrics, sm: sm}
+	e := enforcer{set: st.set, site: site, deny: c.Denied, metrics: s.metrics, sm: sm, guards: st.guards}
 	s.prepareRequest(ctx, req, host, &e)
 
 	// An upstream response without Content-Type must read as such, not as

@@ -51,6 +51,8 @@ type Metrics struct {
 	UpstreamErrors  *prometheus.CounterVec   // site, reason
 	ParseErrors     *prometheus.CounterVec   // signal
 	FailClosed      *prometheus.CounterVec   // site, reason
+	RuntimeBlocked  *prometheus.CounterVec   // site, category, vendor
+	RuntimeReports  *prometheus.CounterVec   // site, result
 	InFlight        prometheus.Gauge
 	Panics          prometheus.Counter
 	Reloads         *prometheus.CounterVec // result
@@ -126,6 +128,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "consentgate", Name: "fail_closed_total",
 			Help: "Opted-out responses served in a conservative mode because something could not be processed, by reason.",
 		}, []string{"site", "reason"}),
+		RuntimeBlocked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "consentgate", Subsystem: "runtime", Name: "blocked_total",
+			Help: "Loads of denied vendors' URLs the runtime guard refused in opted-out visitors' browsers, as the browsers reported them (unauthenticated, bounded).",
+		}, []string{"site", "category", "vendor"}),
+		RuntimeReports: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "consentgate", Subsystem: "runtime", Name: "reports_total",
+			Help: "Count reports posted to the runtime guard's endpoint, by result (ok, ignored_entries, rate_limited, too_large, malformed).",
+		}, []string{"site", "result"}),
 		Panics: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "consentgate", Name: "panics_total",
 			Help: "Bugs caught while handling a request (answered 500) or rewriting a body (cut visibly).",
@@ -149,7 +159,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	for _, c := range []prometheus.Collector{m.Requests, m.OptOutSources, m.ElementsRemoved, m.CookiesDropped,
 		m.CookiesExpired, m.BytesRewritten, m.RewriteDuration, m.UpstreamDur, m.UpstreamErrors, m.ParseErrors,
-		m.FailClosed, m.InFlight, m.Panics, m.Reloads, m.RulesLoaded, m.RulesInfo} {
+		m.FailClosed, m.RuntimeBlocked, m.RuntimeReports, m.InFlight, m.Panics, m.Reloads, m.RulesLoaded, m.RulesInfo} {
 		f(c)
 	}
 	for _, r := range []string{"success", "failure", "unchanged"} {

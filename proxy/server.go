@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/consentgate/consentgate/proxy/guard"
 	"github.com/consentgate/consentgate/proxy/registry"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/signals"
@@ -61,6 +62,13 @@ type Options struct {
 	// Registry is the shared opt-out registry; nil without one. Sites with
 	// an account key ask it about the account of each request.
 	Registry *registry.Registry
+	// OnRuntimeBlocked, when set, is called with each count report the
+	// runtime guard posts that holds a valid entry (see proxy/guard): the
+	// site, and the vendors the guard refused with how often, after they
+	// were counted in consentgate_runtime_blocked_total. blocks is valid
+	// only during the call. Reports come from visitors' browsers and anyone
+	// can post one: bounded, not authenticated.
+	OnRuntimeBlocked func(ctx *fasthttp.RequestCtx, site *rules.Site, blocks []guard.Block)
 	// AccessLogEvery logs one request in this many at Info level (0: no
 	// access log). Lines carry site, method, path without query, status,
 	// decision, signal sources and time to headers; never cookie values,
@@ -81,6 +89,7 @@ type Server struct {
 	seq     atomic.Uint64 // requests seen, for access-log sampling
 	zstd    sync.Pool     // *zstd.Decoder, single-goroutine, capped at MaxDecodedBody
 	logLim  logLimiter    // error lines per kind
+	reports guard.Limiter // on the guard's count reports, all sites together
 }
 
 // state is everything derived from one rule set, swapped as a whole.
@@ -90,6 +99,7 @@ type state struct {
 	clients []*fasthttp.HostClient // by site index
 	vary    [][]string             // by site index: the headers responses vary on
 	hashers []*registry.Hasher     // by site index; nil: no account key
+	guards  *guard.Cache           // the runtime guard's scripts, compiled on first use
 }
 
 // New returns a Server. It does not listen; see Serve and Run.
@@ -113,6 +123,7 @@ func New(opts Options) (*Server, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{opts: opts, log: opts.Logger, metrics: opts.Metrics, clients: make(map[string]*fasthttp.HostClient)}
+	s.reports.Rate, s.reports.Burst = reportRate, 2*reportRate
 	if s.metrics == nil {
 		s.metrics = NewMetrics(nopRegisterer{})
 	}
@@ -151,7 +162,7 @@ func (s *Server) current() *state {
 	if st := s.state.Load(); st != nil && st.set == set {
 		return st
 	}
-	st := &state{set: set, sites: s.metrics.forSet(set), hashers: s.hashers(set)}
+	st := &state{set: set, sites: s.metrics.forSet(set), hashers: s.hashers(set), guards: guard.NewCache(set)}
 	for _, site := range set.Sites() {
 		st.clients = append(st.clients, s.client(site))
 		st.vary = append(st.vary, varyNames(site))
