@@ -147,6 +147,11 @@ func TestRulesMatchAndRewrite(t *testing.T) {
 	if code != 0 || strings.Contains(out, "googletagmanager") || strings.Contains(out, "px.ads.linkedin.com") || !strings.Contains(out, "<p>hi</p>") || !strings.Contains(out, "gtag") {
 		t.Errorf("rewrite: exit %d:\n%s", code, out)
 	}
+	code, out, _ = runCmd(t, page, "rewrite", "--guard", "--deny", "advertising,analytics,social")
+	if code != 0 || strings.Contains(out, "googletagmanager") || !strings.Contains(out, "<p>hi</p>") ||
+		!strings.Contains(out, `<html><head><script src="/.consentgate/guard/`) {
+		t.Errorf("rewrite --guard: exit %d:\n%s", code, out)
+	}
 	code, out, _ = runCmd(t, page, "rewrite", "--deny", "")
 	if code != 0 || out != page {
 		t.Errorf("rewrite with nothing denied changed the page: exit %d:\n%s", code, out)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/consentgate/consentgate/proxy"
+	"github.com/consentgate/consentgate/proxy/guard"
 	"github.com/consentgate/consentgate/proxy/rewrite"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/signals"
@@ -179,7 +180,7 @@ func cmdRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	config := fs.String("config", "", "config file (default: built-in catalogue and default policy)")
 	deny := fs.String("deny", "", "categories the visitor denies, comma-separated (advertising,analytics,social,functional,necessary)")
 	rawURL := fs.String("url", "https://www.example.com/", "URL of the page; its host selects the site")
-	guard := fs.Bool("guard", false, "rewrite as for a page that gets the runtime guard (inline scripts that define the site's own state are kept)")
+	withGuard := fs.Bool("guard", false, "rewrite as for a page that gets the runtime guard, as the proxy serves it: the guard inserted, and inline scripts that define the site's own state kept")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -200,7 +201,16 @@ func cmdRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		return fmt.Errorf("no site answers for host %q", u.Host)
 	}
 	out := bufio.NewWriterSize(stdout, 64<<10)
-	w := rewrite.NewWriter(out, rewrite.Policy{Set: set, Site: site, Deny: cats, Stub: true, Guard: *guard})
+	pol := rewrite.Policy{Set: set, Site: site, Deny: cats, Stub: true, Guard: *withGuard}
+	// With --guard, the runtime guard as the proxy inserts it into a page
+	// served without a CSP (unless the site has guard: off).
+	if g := guard.Compile(set, site, cats); *withGuard && g != nil && site.Guard != rules.GuardOff {
+		pol.Head = g.Tag
+		if site.Guard == rules.GuardInline {
+			pol.Head = g.Inline
+		}
+	}
+	w := rewrite.NewWriter(out, pol)
 	if _, err := io.Copy(w, stdin); err != nil {
 		return fmt.Errorf("cannot rewrite: %w", err)
 	}
