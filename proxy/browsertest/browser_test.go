@@ -199,8 +199,14 @@ type browser struct {
 // cleanup if the test did not close it first.
 func launch(t *testing.T) *browser {
 	t.Helper()
+	return launchFor(t, testTimeout)
+}
+
+// launchFor is launch with a browser that lives at most d.
+func launchFor(t *testing.T, d time.Duration) *browser {
+	t.Helper()
 	exe := chromium(t)
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel) // after the browser's cleanup below: it closes gracefully
 	dir := t.TempDir()
 	b := &browser{sink: startSink(t)}

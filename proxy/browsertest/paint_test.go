@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -69,7 +70,7 @@ func TestGuardFirstPaint(t *testing.T) {
 	for _, m := range modes {
 		sites[m] = startGuardedSiteWith(t, m, upstream).url
 	}
-	b := launch(t)
+	b := launchFor(t, time.Duration(runs)*2*time.Minute)
 	tab, r := b.tab(t, network.Headers{"Sec-GPC": "1"})
 	fcp := map[string]map[string][]float64{}
 	for _, name := range paintPages {
