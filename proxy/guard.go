@@ -163,7 +163,7 @@ func (s *Server) guardReport(ctx *fasthttp.RequestCtx, st *state, site *rules.Si
 		return
 	}
 	for _, b := range blocks {
-		s.metrics.RuntimeBlocked.WithLabelValues(site.Name, b.Vendor.Category.String(), b.Vendor.ID).Add(float64(b.Count))
+		s.metrics.RuntimeBlocked.WithLabelValues(site.Name, site.Category(b.Vendor).String(), b.Vendor.ID).Add(float64(b.Count))
 	}
 	if ignored > 0 {
 		result("ignored_entries")

@@ -119,7 +119,8 @@ type table struct {
 }
 
 // compileTable builds the guard's host table so that its lookup answers as
-// set.Classify(site, host) does, restricted to denied vendors: section 0
+// set.Classify(site, host) does, restricted to the vendors site denies for
+// deny (by the site's category of each, site.Denied): section 0
 // holds the site's first-party hosts, section 1 the entries of vendors
 // that are not denied but lie under a denied vendor's entry (the most
 // specific entry wins, so they must be there to let a host through),
@@ -127,9 +128,7 @@ type table struct {
 // are left out: no lookup ever reaches one. Hosts are sorted and vendors
 // in set order, so the same rules give the same bytes.
 func compileTable(set *rules.Set, site *rules.Site, deny rules.Categories) table {
-	denied := func(v *rules.Vendor) bool {
-		return deny.Has(v.Category) && (site == nil || !site.Allowed(v))
-	}
+	denied := func(v *rules.Vendor) bool { return site.Denied(v, deny) }
 	deniedHosts := make(map[string]*rules.Vendor)
 	var other []string
 	set.EachHost(func(h string, v *rules.Vendor) {

@@ -36,8 +36,8 @@ type Block struct {
 
 // ReadReport parses a report for site and appends its valid entries to
 // dst. An entry is valid when its id names a vendor of set that a guard on
-// site can refuse (not on the site's allow-list, in a category an opt-out
-// or an opt-in region can deny, with hosts) and its count is a positive
+// site can refuse (not on the site's allow-list, in a category, as the site
+// classifies it, that an opt-out or an opt-in region can deny, with hosts) and its count is a positive
 // integer, capped at MaxCount; the first entry of a vendor counts. ignored
 // is the number of other entries. A body over MaxReport or with more than
 // MaxEntries entries is refused whole.
@@ -66,7 +66,7 @@ func ReadReport(dst []Block, body []byte, set *rules.Set, site *rules.Site) (out
 			return dst[:start], 0, ErrReportSyntax
 		}
 		v := set.VendorByID(unescapeID(id))
-		if v == nil || n <= 0 || !denyable.Has(v.Category) || site.Allowed(v) || len(v.Hosts) == 0 || seen(dst[start:], v) {
+		if v == nil || n <= 0 || !denyable.Has(site.Category(v)) || site.Allowed(v) || len(v.Hosts) == 0 || seen(dst[start:], v) {
 			ignored++
 			continue
 		}
