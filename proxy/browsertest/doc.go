@@ -28,11 +28,11 @@
 //   - the runtime guard refuses what the HTML does not show
 //     (TestGuardRefusesRuntimeLoads, in both guard modes): a first-party
 //     bundle injects a denied vendor's script, pixel, beacon, fetch, XHR,
-//     iframe, document.write, innerHTML and 17 more ways at run time; with
-//     Sec-GPC: 1 none is requested or connected to, each is counted through
-//     the guard's endpoint into consentgate_runtime_blocked_total, the
-//     bundle finishes without an exception and a functional vendor still
-//     loads; without the signal the same page reaches every one
+//     iframe, document.write, innerHTML and 18 more ways at run time (a
+//     pop-up after a click among them); with Sec-GPC: 1 none is requested
+//     or connected to, each is counted through the guard's endpoint into
+//     consentgate_runtime_blocked_total, the bundle finishes without an
+//     exception and a functional vendor still loads; without the signal the same page reaches every one
 //     (TestBundleWithoutSignalContactsTrackers). TestGuardFirstPaint is a
 //     measurement of first contentful paint per guard mode on real saved
 //     pages, run only with CONSENTGATE_PAINT_RUNS set.

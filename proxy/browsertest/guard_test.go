@@ -57,6 +57,7 @@ var injections = []struct {
 	{"fetch Request", "cdn.heapanalytics.com", "heap", true},
 	{"link", "script.crazyegg.com", "crazy-egg", true},
 	{"inline loader", "pixel.quantserve.com", "quantcast", true},
+	{"window.open", "alb.reddit.com", "reddit-pixel", true},
 }
 
 // allowedHost is a functional vendor's (google-maps): it loads for an
@@ -147,6 +148,11 @@ const bundleJS = `(function () {
     var il = document.createElement("script");
     il.text = 'var q = document.createElement("script"); q.src = (location.protocol == "https:" ? "https://secure" : "http://pixel") + ".quantserve.com/aquant.js"; document.body.appendChild(q);';
     document.body.appendChild(il);
+    // A pop-up needs a user's click: the test clicks this button.
+    document.getElementById("open").addEventListener("click", function () {
+      var pop = window.open("https://alb.reddit.com/rp.gif?id=1", "_blank", "width=1,height=1");
+      r["window.open"] = pop === null ? "null" : "window";
+    });
     window.__bundleDone = true;
   });
 })();
@@ -154,7 +160,7 @@ const bundleJS = `(function () {
 
 const bundlePage = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>Northwind news</title>
 <script src="/bundle.js"></script></head>
-<body><h1>Northwind news</h1><p id="do-not-sell">Do Not Sell or Share My Personal Information</p></body></html>`
+<body><h1>Northwind news</h1><button id="open">Open</button><p id="do-not-sell">Do Not Sell or Share My Personal Information</p></body></html>`
 
 func bundleSite(ctx *fasthttp.RequestCtx) {
 	switch string(ctx.Path()) {
@@ -245,6 +251,9 @@ func bundleRun(t *testing.T, tab context.Context, r *recorder, u string) (urls, 
 	if err := chromedp.Run(ctx, chromedp.Poll(`window.__bundleDone === true`, &done, chromedp.WithPollingTimeout(5*time.Second))); err != nil || !done {
 		t.Fatalf("%s: the bundle did not finish (the page broke): %v", u, err)
 	}
+	if err := chromedp.Run(ctx, chromedp.Click("#open", chromedp.ByQuery, chromedp.NodeVisible)); err != nil {
+		t.Fatalf("%s: clicking the pop-up button: %v", u, err)
+	}
 	// The events of refused loads come after the current script.
 	time.Sleep(300 * time.Millisecond) //nolint:forbidigo // a settle delay, not ordering: results are read as they are
 	if err := chromedp.Run(ctx, chromedp.Evaluate(`window.__results`, &results)); err != nil {
@@ -271,7 +280,7 @@ func TestGuardRefusesRuntimeLoads(t *testing.T) {
 			for k, want := range map[string]any{
 				"script": "error", "pixel": "error", "beacon": true, "fetch": "TypeError", "xhr": "error",
 				"new Image": "error", "WebSocket": "error", "EventSource": "error", "Worker": "error",
-				"frame fetch": "TypeError", "fetch Request": "TypeError",
+				"frame fetch": "TypeError", "fetch Request": "TypeError", "window.open": "null",
 			} {
 				if results[k] != want {
 					t.Errorf("with Sec-GPC: 1, %s ended as %v, want %v (as a blocked load)", k, results[k], want)
