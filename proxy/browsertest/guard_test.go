@@ -58,6 +58,7 @@ var injections = []struct {
 	{"link", "script.crazyegg.com", "crazy-egg", true},
 	{"inline loader", "pixel.quantserve.com", "quantcast", true},
 	{"window.open", "alb.reddit.com", "reddit-pixel", true},
+	{"split write", "ads.yahoo.com", "yahoo-ads", true},
 }
 
 // allowedHost is a functional vendor's (google-maps): it loads for an
@@ -85,6 +86,8 @@ const bundleJS = `(function () {
   x.open("GET", "https://bat.bing.com/action/0?ti=1");
   x.send();
   document.write('<script src="https://www.googletagservices.com/tag/js/gpt.js"><\/script>');
+  document.write('<script src="https://ads.ya');
+  document.write('hoo.com/x.js"><\/script>');
   var m = new Image();
   m.onerror = mark("new Image");
   m.src = "https://sb.scorecardresearch.com/p?c1=2&c2=1";

@@ -25,7 +25,7 @@
 // URL, a Request), XMLHttpRequest.open, navigator.sendBeacon, Worker,
 // SharedWorker, EventSource, WebSocket and window.open. A MutationObserver
 // registered before any other script catches elements the parser
-// inserts (markup a document.write split inside a tag).
+// inserts.
 //
 // A refusal looks like a network failure to page code, as under a content
 // blocker: an error event after the current script on the element, a
@@ -73,7 +73,10 @@
 // policy may stop it), dynamic import() of a module URL and module
 // preloads, requests a service worker or a worker's own code makes, CSS
 // loads started from script (style properties, insertRule), navigations
-// (location, form submissions), and markup that document.write splits
-// inside a tag, for which the MutationObserver may be too late for an
-// image.
+// (location, form submissions), and a tag that one script's
+// document.write leaves open and a later script completes. (Within one
+// script, a tag a write leaves open is held back and written whole with the
+// next write, since Chromium's preload scanner fetches a split script's URL
+// before the MutationObserver can act; one no later write of that script
+// completes is dropped.)
 package guard

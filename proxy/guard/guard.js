@@ -320,6 +320,21 @@
     return cleanTree(root) ? apply(getInnerHTML, el, []) : null;
   }
 
+  // openTag returns where markup s ends inside a start tag (a "<" then a
+  // letter, or "<" last, with no ">" after it), or -1.
+  function openTag(s) {
+    var i = s.lastIndexOf("<");
+    if (i < 0 || s.indexOf(">", i) >= 0) return -1;
+    var c = s.charCodeAt(i + 1) | 32;
+    return i + 1 === s.length || c >= 97 && c <= 122 ? i : -1;
+  }
+
+  var queueMicrotask_ = top.queueMicrotask;
+  function microtask(fn) {
+    if (queueMicrotask_) apply(queueMicrotask_, top, [fn]);
+    else setTimeout_(fn, 0);
+  }
+
   // cleanDocument is cleanHTML for a whole document (an srcdoc).
   function cleanDocument(s) {
     if (s === null || !mayLoad(s)) return null;
@@ -631,6 +646,13 @@
       var n = r.startContainer;
       return n.nodeType === 1 ? n : n.parentNode;
     });
+    // A tag that one write leaves open (document.write('<script src="ht')
+    // and then the rest) is held back and written with the next write of
+    // the same script, so it is checked whole; one that no later write of
+    // that script completes is dropped (the parser would have glued it to
+    // whatever markup came next).
+    var pending = "";
+    var write = w.Document.prototype.write;
     each(["write", "writeln"], function (m) {
       var D = w.Document.prototype;
       var f = D[m];
@@ -638,14 +660,28 @@
       D[m] = function () {
         var a = apply(slice, arguments, []);
         var c = null;
+        var s = null;
         try {
-          var s = "";
+          s = "";
           for (var i = 0; i < a.length; i++) s += str(a[i]);
+          if (m === "writeln") s += "\n";
+          var held = pending !== "";
+          s = pending + s;
+          pending = "";
+          var cut = openTag(s);
+          if (cut >= 0) {
+            pending = s.slice(cut);
+            s = s.slice(0, cut);
+            microtask(function () { pending = ""; });
+          }
           c = cleanHTML(s, null);
-        } catch (e) {}
-        if (c === null) return apply(f, this, a);
+          if (c === null && !held && cut < 0) s = null; // the arguments pass as they are
+        } catch (e) {
+          s = null;
+        }
+        if (s === null) return apply(f, this, a);
         try {
-          return apply(f, this, [c]);
+          return apply(write, this, [c === null ? s : c]);
         } catch (e) {}
       };
     });
