@@ -117,7 +117,7 @@ func (s *Server) guardScript(ctx *fasthttp.RequestCtx, st *state, site *rules.Si
 	body := g.JS
 	if acceptsGzip(ctx.Request.Header.Peek("Accept-Encoding")) {
 		h.Set("Content-Encoding", "gzip")
-		body = g.Gzip
+		body = g.Gzip()
 	}
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	if ctx.IsHead() {

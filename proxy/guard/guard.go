@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/consentgate/consentgate/proxy/rewrite"
 	"github.com/consentgate/consentgate/rules"
@@ -39,8 +40,6 @@ type Script struct {
 	// JS is the script text: the guard, then the stub that defines the
 	// denied vendors' globals (rewrite.StubScript).
 	JS []byte
-	// Gzip is JS gzip-encoded (best compression), for serving.
-	Gzip []byte
 	// Hash is the CSP source of JS, "'sha256-…'".
 	Hash string
 	// Fingerprint names the content: the first 12 bytes of the SHA-256 of
@@ -57,6 +56,22 @@ type Script struct {
 	Vendors []*rules.Vendor
 	// Hosts is the number of host entries in the table (every section).
 	Hosts int
+
+	gzipOnce sync.Once
+	gzip     []byte
+}
+
+// Gzip returns JS gzip-encoded at best compression, for serving. It is
+// computed on first use, not by Compile, which runs on a page's path.
+func (s *Script) Gzip() []byte {
+	s.gzipOnce.Do(func() {
+		var gz bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+		zw.Write(s.JS) //nolint:errcheck // to memory
+		zw.Close()     //nolint:errcheck
+		s.gzip = gz.Bytes()
+	})
+	return s.gzip
 }
 
 // EndpointPath is the path, under a site's prefix, where the guard posts
@@ -103,11 +118,6 @@ func Compile(set *rules.Set, site *rules.Site, deny rules.Categories) *Script {
 	s.Path = prefix + ScriptDir + s.Fingerprint + ".js"
 	s.Inline = []byte("<script>" + js + "</script>")
 	s.Tag = []byte(`<script src="` + s.Path + `"></script>`)
-	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-	zw.Write(s.JS) //nolint:errcheck // to memory
-	zw.Close()     //nolint:errcheck
-	s.Gzip = gz.Bytes()
 	return s
 }
 

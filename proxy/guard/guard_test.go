@@ -243,7 +243,7 @@ func TestCompileDeterministic(t *testing.T) {
 	if !bytes.Equal(a.Inline, append(append([]byte("<script>"), a.JS...), "</script>"...)) {
 		t.Error("Inline is not JS in a script element")
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(a.Gzip))
+	zr, err := gzip.NewReader(bytes.NewReader(a.Gzip()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,4 +337,18 @@ func TestReadReport(t *testing.T) {
 	f("", "", 0, ErrReportSyntax)
 	f(strings.Repeat("a=1&", MaxEntries)+"a=1", "", 0, ErrReportTooLarge)
 	f(strings.Repeat("x", MaxReport+1), "", 0, ErrReportTooLarge)
+}
+
+// BenchmarkCompile is the cost of a policy's first opted-out page (Cache
+// compiles once per site and denial per rule set).
+func BenchmarkCompile(b *testing.B) {
+	set, err := rules.Compile(rules.DefaultConfig("http://127.0.0.1:1"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	site := set.Sites()[0]
+	b.ReportAllocs()
+	for b.Loop() {
+		Compile(set, site, rules.DefaultDeny)
+	}
 }
