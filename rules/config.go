@@ -41,6 +41,8 @@ type Config struct {
 	// Tracker Radar, Open Cookie Database) compiled in after the catalogue
 	// and Vendors.
 	Imports []ImportConfig `yaml:"imports"`
+	// Receipts are the serve defaults of --receipts and its settings.
+	Receipts *ReceiptsConfig `yaml:"receipts"`
 
 	file  string
 	dir   string    // directory of file; relative import paths start here
@@ -111,6 +113,13 @@ type SiteConfig struct {
 	// Guard is how the runtime guard is served to opted-out visitors:
 	// external (default), inline or off.
 	Guard string `yaml:"guard"`
+	// DecisionHeader adds Consentgate-Decision to every proxied response.
+	DecisionHeader bool `yaml:"decision_header"`
+	// Canary fetches pages through the proxy as an opted-out visitor.
+	Canary *CanaryConfig `yaml:"canary"`
+	// DeclaredCookies is the site's published cookie table (CSV), for
+	// consentgate audit policy.
+	DeclaredCookies string `yaml:"declared_cookies"`
 }
 
 // CookieConfig names a cookie and the value that means "opted out".
@@ -297,6 +306,8 @@ var keysOf = map[string]reflect.Type{
 	"rules.AccountConfig":    reflect.TypeFor[AccountConfig](),
 	"rules.Vendor":           reflect.TypeFor[Vendor](),
 	"rules.KeepScriptConfig": reflect.TypeFor[KeepScriptConfig](),
+	"rules.CanaryConfig":     reflect.TypeFor[CanaryConfig](),
+	"rules.ReceiptsConfig":   reflect.TypeFor[ReceiptsConfig](),
 }
 
 // yamlProblems turns a yaml error ("yaml: line 3: field x not found in type

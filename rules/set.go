@@ -59,6 +59,12 @@ type Site struct {
 	KeepScripts KeepScripts
 	// Guard is how the runtime guard is served to opted-out visitors.
 	Guard GuardMode
+	// DecisionHeader adds Consentgate-Decision to every proxied response.
+	DecisionHeader bool
+	// Canary is the site's canary, or nil.
+	Canary *Canary
+	// Declared is the site's published cookie table, or nil.
+	Declared *Declaration
 
 	// index is the site's position in the Set.
 	index      int
@@ -299,6 +305,7 @@ func compile(cfg *Config, catalogue []*Vendor, imported map[string][]byte) (*Set
 				site.Account = acct
 			}
 		}
+		probs = append(probs, compileEvidence(cfg, sc, site, s.byID)...)
 		for _, p := range probs {
 			add(field+p.Field, "%s", p.Msg)
 		}
@@ -338,6 +345,10 @@ func compile(cfg *Config, catalogue []*Vendor, imported map[string][]byte) (*Set
 		}
 	}
 	sort.SliceStable(s.warnings, func(i, j int) bool { return s.warnings[i].Line < s.warnings[j].Line })
+	probs := compileReceipts(cfg.Receipts)
+	for _, p := range probs {
+		add("receipts"+p.Field, "%s", p.Msg)
+	}
 	if len(ce.Problems) > 0 {
 		sort.SliceStable(ce.Problems, func(i, j int) bool { return ce.Problems[i].Line < ce.Problems[j].Line })
 		return nil, ce
