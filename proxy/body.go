@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/andybalholm/brotli"
+	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/proxy/rewrite"
+	"github.com/consentgate/consentgate/rules"
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zlib"
@@ -72,6 +74,9 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 		if _, err := io.ReadFull(src, b); err != nil {
 			rs.Close() //nolint:errcheck // releases the upstream response
 			s.metrics.UpstreamErrors.WithLabelValues(e.sm.name, reasonMidBody).Inc()
+			if e.rec != nil {
+				e.rec.AddFailClosed(reasonMidBody)
+			}
 			brokeOff(ctx)
 			return
 		}
@@ -132,7 +137,7 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 		// Cannot read the body: fail closed for trackers without breaking
 		// the page. The bytes go through as they are, under a CSP that lets
 		// nothing load from a third party.
-		s.metrics.FailClosed.WithLabelValues(e.sm.name, "undecodable").Inc()
+		s.failClosed(e.sm, e.rec, reasonBadDecode)
 		h.Set("Content-Security-Policy", failClosedCSP)
 		if relayBody(ctx, resp, prefix, e.sm.midBody) != nil {
 			s.metrics.UpstreamErrors.WithLabelValues(e.sm.name, reasonMidBody).Inc()
@@ -160,6 +165,7 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 	rs.rw = writerPool.Get().(*rewrite.Writer)
 	rs.rw.Reset(sink, pol)
 	rs.pol = pol
+	rs.rec = e.rec
 	if pol.Head == nil {
 		hash = rs.rw.StubHash()
 	}
@@ -176,6 +182,10 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 		// Room for the page, the stub and neutralised attributes.
 		s.rewriteWhole(ctx, rs, e, nil, n+n/8+8<<10)
 		return
+	}
+	if rs.rec != nil {
+		// The stream sends the receipt when the body is done.
+		rs.rec.Status, e.rec = resp.StatusCode(), nil
 	}
 	ctx.Response.SetBodyStream(rs, -1)
 }
@@ -197,7 +207,8 @@ func (s *Server) rewriteWhole(ctx *fasthttp.RequestCtx, rs *rewriteStream, e *en
 	_, err := rs.WriteTo(io.Discard)
 	removed := len(rs.rw.Removed())
 	guarded := len(rs.pol.Head) > 0 && rs.rw.Changed()
-	rs.Close() //nolint:errcheck // releases the upstream response and the writer
+	rs.rec = nil // forward sends it
+	rs.Close()   //nolint:errcheck // releases the upstream response and the writer
 	switch {
 	case err != nil:
 		ctx.Response.SwapBody(w.b)
@@ -241,6 +252,8 @@ type rewriteStream struct {
 	gz       *gzip.Writer
 	rw       *rewrite.Writer
 	pol      rewrite.Policy
+	rec      *receipt.Entry // this response's receipt, when the stream sends it
+	finished bool           // the rewriter saw the whole body
 	out      bytes.Buffer
 	chunk    *[]byte
 	in       int64
@@ -352,6 +365,9 @@ func (r *rewriteStream) fill() {
 			reason = reasonTooLarge
 		}
 		r.s.metrics.UpstreamErrors.WithLabelValues(r.sm.name, reason).Inc()
+		if r.rec != nil {
+			r.rec.AddFailClosed(reason)
+		}
 		err = errTruncated
 	}
 	r.err = err
@@ -359,17 +375,33 @@ func (r *rewriteStream) fill() {
 
 // finish records what the rewriter did.
 func (r *rewriteStream) finish() {
-	sm := r.sm
-	sm.bytes.Add(float64(r.in))
-	sm.rewrite.Observe(r.spent.Seconds())
-	for _, rm := range r.rw.Removed() {
-		r.s.metrics.ElementsRemoved.WithLabelValues(sm.name, r.pol.Site.Category(rm.Vendor).String(), rm.Vendor.ID, rm.Action.String()).Add(float64(rm.Count))
+	r.s.countRewrite(r.sm, r.pol.Site, r.rw, r.in, r.spent, r.rec)
+	r.finished = true
+}
+
+// countRewrite counts what the rewriter did with one body in the metrics
+// and the receipt: enforced, or observed in shadow mode.
+func (s *Server) countRewrite(sm *siteMetrics, site *rules.Site, rw *rewrite.Writer, in int64, spent time.Duration, rec *receipt.Entry) {
+	sm.bytes.Add(float64(in))
+	sm.rewrite.Observe(spent.Seconds())
+	for _, rm := range rw.Removed() {
+		s.metrics.ElementsRemoved.WithLabelValues(sm.name, site.Category(rm.Vendor).String(), rm.Vendor.ID, rm.Action.String()).Add(float64(rm.Count))
 	}
+	receiptRemovals(rec, site, rw)
 }
 
 // Close releases the upstream response and the decoders; fasthttp calls it
 // when the body is written or the client went away.
 func (r *rewriteStream) Close() error {
+	if r.rec != nil {
+		if !r.finished && r.rw != nil {
+			// The client went away or the body broke off: what was seen.
+			receiptRemovals(r.rec, r.pol.Site, r.rw)
+			r.rec.Incomplete = true
+		}
+		r.s.opts.Receipts.Add(r.rec)
+		r.rec = nil
+	}
 	if r.rw != nil {
 		r.rw.Reset(io.Discard, r.pol) // drop references to this page, keep the compiled policy
 		writerPool.Put(r.rw)

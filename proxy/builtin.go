@@ -8,6 +8,7 @@ import (
 
 	"github.com/consentgate/consentgate/proxy/guard"
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/signals"
 	"github.com/valyala/fasthttp"
 )
 
@@ -43,7 +44,7 @@ func (s *Server) builtin(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 	case "optin":
 		s.optIn(ctx, site)
 	case "status":
-		b, _ := json.MarshalIndent(s.explain(ctx, st, site), "", "  ")
+		b, _ := json.MarshalIndent(statusOf(s.explain(ctx, st, site), st.set, site), "", "  ")
 		ctx.SetStatusCode(fasthttp.StatusOK)
 		ctx.Response.Header.SetContentType("application/json")
 		ctx.Response.Header.Set("Cache-Control", "no-store")
@@ -191,4 +192,27 @@ func refererPath(ref, host []byte) []byte {
 		return rest[j:]
 	}
 	return []byte("/")
+}
+
+// status is the JSON of the status endpoint: the decision as explain
+// prints it, and what this site does with it.
+type status struct {
+	*signals.Explanation
+	Site string `json:"site"`
+	Mode string `json:"mode"`
+	// Shadow: the site only counts what it would enforce.
+	Shadow bool `json:"shadow"`
+	// Enforced are the categories enforced on this request: denied, unless
+	// the site is in shadow mode.
+	Enforced []string `json:"enforced"`
+	Rules    string   `json:"rules"`
+}
+
+func statusOf(e *signals.Explanation, set *rules.Set, site *rules.Site) status {
+	st := status{Explanation: e, Site: site.Name, Mode: e.Consent.Mode.String(), Shadow: site.Shadow,
+		Enforced: e.Consent.Denied.Names(), Rules: set.Version()}
+	if site.Shadow {
+		st.Enforced = []string{}
+	}
+	return st
 }

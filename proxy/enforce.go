@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/consentgate/consentgate/proxy/guard"
+	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/publicsuffix"
@@ -25,11 +26,16 @@ type enforcer struct {
 	clientGzip bool
 	// guards are the runtime guard's scripts of set.
 	guards *guard.Cache
+	// shadow: count everything as if enforcing, change nothing.
+	shadow bool
+	// rec is this response's receipt, nil when receipts are off.
+	rec *receipt.Entry
 }
 
 type heldCookie struct {
-	name string
-	cat  rules.Category
+	name   string
+	cat    rules.Category // on this site
+	vendor *rules.Vendor
 }
 
 // Bounds on the expiring Set-Cookie lines one response carries, so a crafted
@@ -42,7 +48,13 @@ const (
 	maxExpireBytes = 16 << 10
 )
 
-func (e *enforcer) active() bool { return e.deny != 0 }
+// active reports whether the exchange is changed: something is denied and
+// the site is not in shadow mode.
+func (e *enforcer) active() bool { return e.deny != 0 && !e.shadow }
+
+// observed reports whether the exchange is enforced or, in shadow mode,
+// counted as if it were.
+func (e *enforcer) observed() bool { return e.deny != 0 }
 
 // denied returns the vendor of a tracking cookie the visitor denies, or nil.
 func (e *enforcer) cookieDenied(name []byte) *rules.Vendor {
@@ -54,16 +66,21 @@ func (e *enforcer) cookieDenied(name []byte) *rules.Vendor {
 }
 
 // requestCookies rewrites the Cookie header sent upstream without the
-// visitor's tracking cookies, keeping every other cookie in order.
+// visitor's tracking cookies, keeping every other cookie in order. In
+// shadow mode it counts them and changes nothing.
 func (e *enforcer) requestCookies(in *fasthttp.RequestHeader, out *fasthttp.RequestHeader) {
 	var kept []byte
 	dropped := false
 	for k, v := range in.Cookies() {
 		if vendor := e.cookieDenied(k); vendor != nil {
 			dropped = true
-			e.metrics.CookiesDropped.WithLabelValues(e.sm.name, e.site.Category(vendor).String(), "request").Inc()
+			cat := e.site.Category(vendor)
+			e.metrics.CookiesDropped.WithLabelValues(e.sm.name, cat.String(), "request").Inc()
+			if e.rec != nil {
+				e.rec.CookieDroppedRequest(vendor, cat)
+			}
 			if len(e.held) < maxExpire && !e.holds(k) {
-				e.held = append(e.held, heldCookie{string(k), e.site.Category(vendor)})
+				e.held = append(e.held, heldCookie{string(k), cat, vendor})
 			}
 			continue
 		}
@@ -74,7 +91,7 @@ func (e *enforcer) requestCookies(in *fasthttp.RequestHeader, out *fasthttp.Requ
 		kept = append(kept, '=')
 		kept = append(kept, v...)
 	}
-	if !dropped {
+	if !dropped || e.shadow {
 		return
 	}
 	out.DelAllCookies()
@@ -98,19 +115,29 @@ func (e *enforcer) holds(name []byte) bool {
 // responseHeaders enforces on the upstream's response headers: tracking
 // Set-Cookie lines dropped (every other one kept as its own line, unchanged),
 // expiring Set-Cookie lines for the tracking cookies the visitor still holds,
-// Link preloads to trackers dropped, and Cache-Control made private.
+// Link preloads to trackers dropped, and Cache-Control made private. In
+// shadow mode it counts the cookies and changes nothing.
 func (e *enforcer) responseHeaders(h *fasthttp.ResponseHeader, host []byte) {
 	var keep [][]byte
 	dropped := false
 	for name, line := range h.Cookies() {
+		if e.rec != nil {
+			e.rec.SetCookie(name) // the cookie inventory: names only
+		}
 		if v := e.cookieDenied(name); v != nil {
 			dropped = true
-			e.metrics.CookiesDropped.WithLabelValues(e.sm.name, e.site.Category(v).String(), "response").Inc()
+			cat := e.site.Category(v)
+			e.metrics.CookiesDropped.WithLabelValues(e.sm.name, cat.String(), "response").Inc()
+			if e.rec != nil {
+				e.rec.CookieDroppedResponse(v, cat)
+			}
 			continue
 		}
-		keep = append(keep, append([]byte(nil), line...))
+		if !e.shadow {
+			keep = append(keep, append([]byte(nil), line...))
+		}
 	}
-	if dropped || len(e.held) > 0 {
+	if (dropped || len(e.held) > 0) && !e.shadow {
 		h.DelAllCookies()
 		for _, line := range keep {
 			h.AddBytesV("Set-Cookie", line)
@@ -133,6 +160,12 @@ func (e *enforcer) responseHeaders(h *fasthttp.ResponseHeader, host []byte) {
 				break
 			}
 			e.metrics.CookiesExpired.WithLabelValues(e.sm.name, c.cat.String()).Inc()
+			if e.rec != nil {
+				e.rec.CookieExpired(c.vendor, c.cat)
+			}
+			if e.shadow {
+				continue // counted as enforcing would, not sent
+			}
 			line := append(append(append(buf[:0], c.name...), "=; Path=/"...), expirySuffix...)
 			h.AddBytesV("Set-Cookie", line)
 			domains := [2]string{host, reg}
@@ -141,6 +174,9 @@ func (e *enforcer) responseHeaders(h *fasthttp.ResponseHeader, host []byte) {
 				h.AddBytesV("Set-Cookie", line)
 			}
 		}
+	}
+	if e.shadow {
+		return
 	}
 	e.filterLink(h)
 	makePrivate(h)

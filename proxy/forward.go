@@ -39,7 +39,11 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 		}
 	}()
 
-	e := enforcer{set: st.set, site: site, deny: c.Denied, metrics: s.metrics, sm: sm, guards: st.guards}
+	e := enforcer{set: st.set, site: site, deny: c.Denied, metrics: s.metrics, sm: sm, guards: st.guards, shadow: site.Shadow}
+	if e.observed() && s.opts.Receipts != nil {
+		e.rec = s.newReceipt(ctx, st.set, site, c)
+		defer s.settle(ctx, &e)
+	}
 	s.prepareRequest(ctx, req, host, &e)
 
 	// An upstream response without Content-Type must read as such, not as
@@ -64,7 +68,7 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 		plainError(ctx, fasthttp.StatusBadGateway, "the site answered a part of the page where the whole was asked for")
 		return
 	}
-	if !html && e.active() && len(resp.Header.ContentType()) == 0 && canRewrite(ctx, resp) {
+	if !html && e.observed() && len(resp.Header.ContentType()) == 0 && canRewrite(ctx, resp) {
 		// No Content-Type: a page served to an opted-out visitor must not
 		// escape the rewriter for want of a label, so look at its start.
 		html, sniffed = sniffHTML(resp)
@@ -80,17 +84,22 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 	}
 	stripHop(&resp.Header)
 	rewrite := e.active() && html && canRewrite(ctx, resp)
-	if e.active() {
+	if e.observed() {
 		e.responseHeaders(&resp.Header, ctx.Request.Header.Host())
 		if !html && isScriptDocument(resp) {
 			// SVG and XML documents run scripts when opened as documents
 			// and are not HTML to the rewriter: trackers are kept out by a
 			// CSP that lets nothing load from a third party.
-			s.metrics.FailClosed.WithLabelValues(sm.name, "script_document").Inc()
-			resp.Header.Set("Content-Security-Policy", failClosedCSP)
+			s.failClosed(sm, e.rec, "script_document")
+			if e.active() {
+				resp.Header.Set("Content-Security-Policy", failClosedCSP)
+			}
 		}
 	}
 	resp.Header.CopyTo(&ctx.Response.Header)
+	if site.DecisionHeader {
+		setDecisionHeader(ctx, c, site.Shadow)
+	}
 	// The upstream closing its connection says nothing about the client's.
 	ctx.Response.Header.ResetConnectionClose()
 	if ctx.IsHead() {
@@ -103,6 +112,10 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 		return
 	}
 	released = true
+	if e.shadow && e.observed() && html && canRewrite(ctx, resp) {
+		s.shadowBody(ctx, resp, &e, sniffed)
+		return
+	}
 	if relayBody(ctx, resp, sniffed, sm.midBody) != nil {
 		s.metrics.UpstreamErrors.WithLabelValues(sm.name, reasonMidBody).Inc()
 	}
@@ -238,8 +251,14 @@ func (s *Server) prepareRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request,
 	if len(in.Body()) > 0 {
 		req.SetBodyRaw(in.Body())
 	}
+	if e.shadow && e.observed() {
+		e.requestCookies(&in.Header, &req.Header) // counted, not changed
+	}
 	if !e.active() {
 		return
+	}
+	if s.opts.CanaryToken != "" {
+		req.Header.Del(CanaryHeader)
 	}
 	// The GPC spec lets an intermediary add Sec-GPC: 1 for a visitor it
 	// knows has that preference; the origin's own code then sees it too.

@@ -74,6 +74,12 @@ type Options struct {
 	// decision, signal sources and time to headers; never cookie values,
 	// consent strings or the client address.
 	AccessLogEvery uint64
+	// Receipts, when set, gets a receipt of every response enforced for a
+	// visitor whose decision denies a category (observed, on a shadow
+	// site); see package proxy/receipt.
+	Receipts Receipts
+	// CanaryToken marks the canary's own requests (CanaryHeader).
+	CanaryToken string
 }
 
 // Server is the public proxy: it reads each visitor's signals, enforces the
@@ -315,10 +321,8 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	default:
 		sm.reqNone.Inc()
 	}
-	if site.Shadow {
-		// Shadow mode: count what would be enforced, change nothing.
-		consent.Denied = 0
-	}
+	// Shadow mode counts what would be enforced and changes nothing: the
+	// enforcer knows (site.Shadow).
 	s.forward(ctx, st, site, sm, host, consent)
 	if n := s.opts.AccessLogEvery; n > 0 && s.seq.Add(1)%n == 0 {
 		s.accessLog(ctx, site, consent)

@@ -29,8 +29,9 @@
 //     values, of the cookies the upstream set: at most MaxSetCookies token
 //     names of at most MaxNameLen bytes; the rest counted in
 //     set_cookies_other), fail_closed (reason codes: undecodable,
-//     decoded_too_large, mid_body), oversize and cut (the rewriter's
-//     fail-closed counts, rewrite.Stats).
+//     decoded_too_large, mid_body, script_document), oversize (elements
+//     past a bound of the rewriter, handled by its rule for that bound,
+//     rewrite.Stats.Oversize).
 //   - canary: site, path (the configured canary path), result (pass, leak,
 //     error), error, status, leaks (what, vendor, category, element or
 //     cookie name), leaks_other.

@@ -10,6 +10,17 @@ import (
 	"github.com/consentgate/consentgate/signals"
 )
 
+// categoriesByName lists the categories in the order rules.Categories.Names
+// prints them.
+var categoriesByName = func() []rules.Category {
+	var out []rules.Category
+	for _, n := range rules.All.Names() {
+		c, _ := rules.ParseCategory(n)
+		out = append(out, c)
+	}
+	return out
+}()
+
 // Kind is what a record is about.
 type Kind uint8
 
@@ -89,7 +100,6 @@ type Entry struct {
 	// (see the package documentation).
 	FailClosed []string
 	Oversize   int // rewrite.Stats.Oversize
-	Cut        int // rewrite.Stats.Cut
 
 	Guard []GuardBlock
 
@@ -116,15 +126,19 @@ type Entry struct {
 // Removal is one row of what the rewriter removed or neutralised: a vendor,
 // what was done and to which element, and how often in the response.
 type Removal struct {
-	Vendor  *rules.Vendor
-	Action  rules.Action
-	Element string
-	N       int
+	Vendor *rules.Vendor
+	// Category is the vendor's category on the site (its own
+	// vendor_categories, else the catalogue's).
+	Category rules.Category
+	Action   rules.Action
+	Element  string
+	N        int
 }
 
 // CookieCount is what was done to one vendor's cookies in a response.
 type CookieCount struct {
-	Vendor *rules.Vendor
+	Vendor   *rules.Vendor
+	Category rules.Category // on the site
 	// DroppedRequest: the visitor's cookies not sent upstream.
 	DroppedRequest int
 	// DroppedResponse: the upstream's Set-Cookie lines not sent on.
@@ -183,8 +197,9 @@ func Release(e *Entry) {
 	entryPool.Put(e)
 }
 
-// AddRemoval counts n elements of v that got action a.
-func (e *Entry) AddRemoval(v *rules.Vendor, a rules.Action, element string, n int) {
+// AddRemoval counts n elements of v (of category c on the site) that got
+// action a.
+func (e *Entry) AddRemoval(v *rules.Vendor, c rules.Category, a rules.Action, element string, n int) {
 	if v == nil || n <= 0 {
 		return
 	}
@@ -199,11 +214,11 @@ func (e *Entry) AddRemoval(v *rules.Vendor, a rules.Action, element string, n in
 		e.RemovedOther += n
 		return
 	}
-	e.Removed = append(e.Removed, Removal{Vendor: v, Action: a, Element: element, N: n})
+	e.Removed = append(e.Removed, Removal{Vendor: v, Category: c, Action: a, Element: element, N: n})
 }
 
 // cookie returns the row of v, adding it; nil past MaxCookies.
-func (e *Entry) cookie(v *rules.Vendor) *CookieCount {
+func (e *Entry) cookie(v *rules.Vendor, c rules.Category) *CookieCount {
 	for i := range e.Cookies {
 		if e.Cookies[i].Vendor == v {
 			return &e.Cookies[i]
@@ -212,27 +227,28 @@ func (e *Entry) cookie(v *rules.Vendor) *CookieCount {
 	if len(e.Cookies) >= MaxCookies || v == nil {
 		return nil
 	}
-	e.Cookies = append(e.Cookies, CookieCount{Vendor: v})
+	e.Cookies = append(e.Cookies, CookieCount{Vendor: v, Category: c})
 	return &e.Cookies[len(e.Cookies)-1]
 }
 
-// CookieDroppedRequest counts one of v's cookies not sent upstream.
-func (e *Entry) CookieDroppedRequest(v *rules.Vendor) {
-	if c := e.cookie(v); c != nil {
+// CookieDroppedRequest counts one of v's cookies not sent upstream; cat
+// is v's category on the site.
+func (e *Entry) CookieDroppedRequest(v *rules.Vendor, cat rules.Category) {
+	if c := e.cookie(v, cat); c != nil {
 		c.DroppedRequest++
 	}
 }
 
 // CookieDroppedResponse counts one of v's Set-Cookie lines not sent on.
-func (e *Entry) CookieDroppedResponse(v *rules.Vendor) {
-	if c := e.cookie(v); c != nil {
+func (e *Entry) CookieDroppedResponse(v *rules.Vendor, cat rules.Category) {
+	if c := e.cookie(v, cat); c != nil {
 		c.DroppedResponse++
 	}
 }
 
 // CookieExpired counts one of v's cookies expired at the visitor.
-func (e *Entry) CookieExpired(v *rules.Vendor) {
-	if c := e.cookie(v); c != nil {
+func (e *Entry) CookieExpired(v *rules.Vendor, cat rules.Category) {
+	if c := e.cookie(v, cat); c != nil {
 		c.Expired++
 	}
 }
@@ -334,7 +350,6 @@ func (e *Entry) appendJSON(b []byte, seq uint64, prev string) []byte {
 		b = e.appendCookies(b)
 		b = appendStrs(b, "fail_closed", e.FailClosed)
 		b = appendInt(b, "oversize", e.Oversize)
-		b = appendInt(b, "cut", e.Cut)
 	case KindCanary:
 		b = appendStr(append(b, `,"path":`...), e.Path)
 		b = appendStr(append(b, `,"result":`...), e.Result)
@@ -412,7 +427,7 @@ func (e *Entry) appendDecision(b []byte) []byte {
 	b = appendStr(append(b, `,"mode":`...), e.Mode.String())
 	b = append(b, `,"denied":[`...)
 	first := true
-	for c := rules.Category(0); c < rules.NumCategories; c++ {
+	for _, c := range categoriesByName {
 		if e.Denied.Has(c) {
 			if !first {
 				b = append(b, ',')
@@ -452,7 +467,7 @@ func (e *Entry) appendRemoved(b []byte) []byte {
 		}
 		first = false
 		b = appendStr(append(b, `{"vendor":`...), r.Vendor.ID)
-		b = appendStr(append(b, `,"category":`...), r.Vendor.Category.String())
+		b = appendStr(append(b, `,"category":`...), r.Category.String())
 		b = appendStr(append(b, `,"action":`...), r.Action.String())
 		b = append(b, `,"elements":{`...)
 		for j := i; j < len(e.Removed); j++ {
@@ -481,7 +496,7 @@ func (e *Entry) appendCookies(b []byte) []byte {
 				b = append(b, ',')
 			}
 			b = appendStr(append(b, `{"vendor":`...), c.Vendor.ID)
-			b = appendStr(append(b, `,"category":`...), c.Vendor.Category.String())
+			b = appendStr(append(b, `,"category":`...), c.Category.String())
 			b = appendInt(b, "dropped_request", c.DroppedRequest)
 			b = appendInt(b, "dropped_response", c.DroppedResponse)
 			b = appendInt(b, "expired", c.Expired)

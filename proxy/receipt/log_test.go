@@ -45,11 +45,11 @@ func response(n int) *Entry {
 	e.OptedOut, e.Denied, e.Sources = true, rules.DefaultDeny, signals.GPC
 	e.Status, e.HTML = 200, true
 	ga := testSet.VendorByID("google-analytics")
-	e.AddRemoval(ga, rules.Remove, "script", 1)
-	e.AddRemoval(testSet.VendorByID("meta-pixel"), rules.Remove, "img", n%3)
-	e.AddRemoval(ga, rules.Remove, "script", 1)
-	e.CookieDroppedRequest(ga)
-	e.CookieExpired(ga)
+	e.AddRemoval(ga, ga.Category, rules.Remove, "script", 1)
+	e.AddRemoval(testSet.VendorByID("meta-pixel"), rules.Advertising, rules.Remove, "img", n%3)
+	e.AddRemoval(ga, ga.Category, rules.Remove, "script", 1)
+	e.CookieDroppedRequest(ga, ga.Category)
+	e.CookieExpired(ga, ga.Category)
 	e.SetCookie([]byte("_ga"))
 	e.SetCookie([]byte("session"))
 	e.Path = strconv.Itoa(n) // not written for responses; for tests that need an id use Status
@@ -119,7 +119,7 @@ func TestChainRoundTrip(t *testing.T) {
 		t.Fatalf("got %d records (%s … %s), want start, 10 responses, stop", len(recs), recs[0].Kind, recs[len(recs)-1].Kind)
 	}
 	r := recs[1]
-	if r.Seq != 2 || r.Site != "www" || !r.OptedOut || strings.Join(r.Denied, ",") != "analytics,advertising,social" ||
+	if r.Seq != 2 || r.Site != "www" || !r.OptedOut || strings.Join(r.Denied, ",") != "advertising,analytics,social" ||
 		strings.Join(r.Sources, ",") != "gpc" || r.Rules != testSet.Version() || !r.HTML || r.Mode != "opt-out" {
 		t.Errorf("decision not recorded as given: %+v", r)
 	}
@@ -145,7 +145,7 @@ func TestRecordJSONIsStable(t *testing.T) {
 	defer Release(e)
 	got := string(e.appendJSON(nil, 7, strings.Repeat("ab", 32)))
 	want := `{"seq":7,"time":"2026-03-01T12:00:04Z","kind":"response","site":"www","rules":"` + testSet.Version() +
-		`","shadow":false,"opted_out":true,"mode":"opt-out","denied":["analytics","advertising","social"],"sources":["gpc"],` +
+		`","shadow":false,"opted_out":true,"mode":"opt-out","denied":["advertising","analytics","social"],"sources":["gpc"],` +
 		`"status":204,"html":true,"removed":[{"vendor":"google-analytics","category":"analytics","action":"remove","elements":{"script":2}},` +
 		`{"vendor":"meta-pixel","category":"advertising","action":"remove","elements":{"img":1}}],` +
 		`"cookies":[{"vendor":"google-analytics","category":"analytics","dropped_request":1,"expired":1}],"set_cookies":["_ga","session"],` +

@@ -40,7 +40,6 @@ type Record struct {
 	SetCookiesOther int             `json:"set_cookies_other,omitempty"`
 	FailClosed      []string        `json:"fail_closed,omitempty"`
 	Oversize        int             `json:"oversize,omitempty"`
-	Cut             int             `json:"cut,omitempty"`
 
 	Guard []GuardVendor `json:"guard,omitempty"`
 

@@ -1,0 +1,259 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/andybalholm/brotli"
+	"github.com/consentgate/consentgate/proxy/receipt"
+	"github.com/consentgate/consentgate/proxy/rewrite"
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zlib"
+	"github.com/klauspost/compress/zstd"
+	"github.com/valyala/fasthttp"
+)
+
+// Shadow mode: the visitor gets the upstream's bytes, and the rewriter reads
+// a copy of the HTML to count what enforcing would have removed, in the same
+// metrics and receipts. A body read whole (up to bufferBelow) is observed
+// before it is sent; a streamed one as it passes, and a compressed streamed
+// one from a copy of up to shadowMaxCompressed bytes decoded when the body
+// is done.
+
+// shadowMaxCompressed bounds the copy of a compressed streamed body kept for
+// observation; past it the body is not observed (the receipt says
+// incomplete).
+const shadowMaxCompressed = 16 << 20
+
+// shadowBody relays an HTML body unchanged and observes it.
+func (s *Server) shadowBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, e *enforcer, prefix []byte) {
+	enc := string(bytes.ToLower(bytes.TrimSpace(resp.Header.ContentEncoding())))
+	n := resp.Header.ContentLength()
+	if !resp.IsBodyStream() || n >= 0 && n <= bufferBelow {
+		if relayBody(ctx, resp, prefix, e.sm.midBody) != nil {
+			s.metrics.UpstreamErrors.WithLabelValues(e.sm.name, reasonMidBody).Inc()
+			if e.rec != nil {
+				e.rec.AddFailClosed(reasonMidBody)
+			}
+			return
+		}
+		s.observe(e, enc, ctx.Response.Body())
+		return
+	}
+	ss := &shadowStream{s: s, sm: e.sm, rec: e.rec, enc: enc, pol: rewrite.Policy{Set: e.set, Site: e.site, Deny: e.deny, Stub: true}}
+	ss.ub = upstreamBody{resp: resp, prefix: prefix}
+	if enc == "" || enc == "identity" {
+		ss.rw = writerPool.Get().(*rewrite.Writer)
+		ss.rw.Reset(io.Discard, ss.pol)
+	}
+	if ss.rec != nil {
+		ss.rec.Status, e.rec = resp.StatusCode(), nil // the stream sends it
+	}
+	if n < 0 {
+		n = -1
+	}
+	ctx.Response.SetBodyStream(ss, n)
+}
+
+// observe runs a whole body through the rewriter, decoded, and counts what
+// it would have removed.
+func (s *Server) observe(e *enforcer, enc string, body []byte) {
+	start := time.Now()
+	src, release, err := s.decoder(enc, bytes.NewReader(body))
+	if err != nil {
+		// Enforcing would serve it under the fail-closed CSP.
+		s.failClosed(e.sm, e.rec, reasonBadDecode)
+		return
+	}
+	defer release()
+	rw := writerPool.Get().(*rewrite.Writer)
+	pol := rewrite.Policy{Set: e.set, Site: e.site, Deny: e.deny, Stub: true}
+	rw.Reset(io.Discard, pol)
+	defer func() {
+		rw.Reset(io.Discard, pol)
+		writerPool.Put(rw)
+	}()
+	if enc != "" && enc != "identity" {
+		src = &capReader{r: src, n: s.opts.MaxDecodedBody}
+	}
+	bp := chunkPool.Get().(*[]byte)
+	in, err := io.CopyBuffer(rw, onlyReader{src}, *bp)
+	chunkPool.Put(bp)
+	if err == nil {
+		err = rw.Close()
+	}
+	if err != nil {
+		reason := reasonMidBody
+		if errors.Is(err, errDecodedTooLarge) {
+			reason = reasonTooLarge
+		}
+		if e.rec != nil {
+			e.rec.AddFailClosed(reason)
+			e.rec.Incomplete = true
+		}
+	}
+	s.countRewrite(e.sm, e.site, rw, in, time.Since(start), e.rec)
+}
+
+// onlyReader hides WriterTo, so io.CopyBuffer uses the pooled buffer.
+type onlyReader struct{ io.Reader }
+
+// decoder returns a reader of body decoded from enc and a function that
+// gives the decoder back; an encoding the rewriter cannot read is an error.
+func (s *Server) decoder(enc string, body io.Reader) (io.Reader, func(), error) {
+	nop := func() {}
+	switch enc {
+	case "", "identity":
+		return body, nop, nil
+	case "gzip", "x-gzip":
+		zr := gzipReaderPool.Get().(*gzip.Reader)
+		if err := zr.Reset(body); err != nil {
+			releaseGzipReader(zr)
+			return nil, nil, err
+		}
+		return zr, func() { releaseGzipReader(zr) }, nil
+	case "br":
+		br := brotliReaderPool.Get().(*brotli.Reader)
+		br.Reset(body)                                                             //nolint:errcheck // always nil
+		return br, func() { br.Reset(eofReader{}); brotliReaderPool.Put(br) }, nil //nolint:errcheck
+	case "zstd":
+		zr, _ := s.zstd.Get().(*zstd.Decoder)
+		if zr == nil {
+			var err error
+			if zr, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(s.opts.MaxDecodedBody))); err != nil {
+				return nil, nil, err
+			}
+		}
+		if err := zr.Reset(body); err != nil {
+			zr.Reset(nil) //nolint:errcheck
+			s.zstd.Put(zr)
+			return nil, nil, err
+		}
+		return zr, func() { zr.Reset(nil); s.zstd.Put(zr) }, nil //nolint:errcheck
+	case "deflate":
+		br := bufio.NewReaderSize(body, 512)
+		if h, _ := br.Peek(2); len(h) == 2 && h[0]&0x0f == 8 && (uint16(h[0])<<8|uint16(h[1]))%31 == 0 {
+			zr, err := zlib.NewReader(br)
+			if err != nil {
+				return nil, nil, err
+			}
+			return zr, func() { zr.Close() }, nil //nolint:errcheck
+		}
+		fr := flate.NewReader(br)
+		return fr, func() { fr.Close() }, nil //nolint:errcheck
+	}
+	return nil, nil, errors.New("unknown content-encoding")
+}
+
+// shadowStream relays a streamed upstream body byte for byte and observes
+// it: an identity body through the rewriter as it passes, a compressed one
+// from a copy decoded when the body is done.
+type shadowStream struct {
+	s     *Server
+	sm    *siteMetrics
+	rec   *receipt.Entry
+	ub    upstreamBody
+	enc   string
+	pol   rewrite.Policy
+	rw    *rewrite.Writer // identity bodies
+	in    int64
+	copy  []byte // compressed bodies
+	over  bool   // the copy passed shadowMaxCompressed
+	eof   bool
+	spent time.Duration
+}
+
+func (ss *shadowStream) Read(p []byte) (int, error) {
+	n, err := ss.ub.Read(p)
+	if n > 0 {
+		ss.tap(p[:n])
+	}
+	if err == io.EOF {
+		ss.eof = true
+	}
+	return n, err
+}
+
+func (ss *shadowStream) tap(b []byte) {
+	if ss.rw != nil {
+		start := time.Now()
+		ss.in += int64(len(b))
+		ss.rw.Write(b) //nolint:errcheck // io.Discard
+		ss.spent += time.Since(start)
+		return
+	}
+	if ss.over {
+		return
+	}
+	if len(ss.copy)+len(b) > shadowMaxCompressed {
+		ss.over, ss.copy = true, nil
+		return
+	}
+	ss.copy = append(ss.copy, b...)
+}
+
+// WriteTo copies the stream to w through a pooled 32 KiB buffer.
+func (ss *shadowStream) WriteTo(w io.Writer) (int64, error) {
+	bp := chunkPool.Get().(*[]byte)
+	defer chunkPool.Put(bp)
+	buf := *bp
+	var total int64
+	for {
+		n, err := ss.Read(buf)
+		if n > 0 {
+			m, werr := w.Write(buf[:n])
+			total += int64(m)
+			if werr != nil {
+				return total, werr
+			}
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// SupportsBodyWriteTo lets fasthttp use WriteTo.
+func (ss *shadowStream) SupportsBodyWriteTo() bool { return true }
+
+// Close counts what was observed, sends the receipt and releases the
+// upstream response.
+func (ss *shadowStream) Close() error {
+	e := enforcer{set: ss.pol.Set, site: ss.pol.Site, deny: ss.pol.Deny, sm: ss.sm, rec: ss.rec}
+	switch {
+	case ss.rw != nil:
+		ss.rw.Close() //nolint:errcheck // io.Discard
+		if ss.eof {
+			ss.s.countRewrite(ss.sm, ss.pol.Site, ss.rw, ss.in, ss.spent, ss.rec)
+		} else {
+			receiptRemovals(ss.rec, ss.pol.Site, ss.rw) // what was seen; metrics count whole bodies
+		}
+		ss.rw.Reset(io.Discard, ss.pol)
+		writerPool.Put(ss.rw)
+		ss.rw = nil
+	case !ss.over && ss.eof:
+		ss.s.observe(&e, ss.enc, ss.copy)
+	}
+	if ss.rec != nil {
+		if !ss.eof || ss.over {
+			ss.rec.Incomplete = true
+			ss.rec.HTML = true
+		}
+		ss.s.opts.Receipts.Add(ss.rec)
+		ss.rec = nil
+	}
+	if ss.ub.resp != nil {
+		ss.ub.resp.CloseBodyStream() //nolint:errcheck
+		fasthttp.ReleaseResponse(ss.ub.resp)
+		ss.ub.resp = nil
+	}
+	ss.copy = nil
+	return nil
+}
