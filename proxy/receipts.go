@@ -152,3 +152,38 @@ func setDecisionHeader(ctx *fasthttp.RequestCtx, c signals.Consent, shadow bool)
 	var buf [160]byte
 	ctx.Response.Header.SetBytesV(DecisionHeader, appendDecision(buf[:0], c, shadow))
 }
+
+// RecordGuard writes a guard receipt: what the in-page runtime guard
+// reported blocking in an opted-out visitor's browser (vendor ids and
+// counts, never URLs or page data). It is where the guard's report endpoint
+// hands its batches to the receipts: ids the rule set does not know are
+// counted as "unknown" (the browser is not trusted to name closed-set
+// values), counts are capped at 10 000 per vendor and batch. It does
+// nothing without receipts.
+func (s *Server) RecordGuard(ctx *fasthttp.RequestCtx, site *rules.Site, c signals.Consent, blocks map[string]int) {
+	if s.opts.Receipts == nil || len(blocks) == 0 {
+		return
+	}
+	set := s.current().set
+	r := receipt.Acquire()
+	r.Kind = receipt.KindGuard
+	r.Time = ctx.Time()
+	r.Site, r.Rules, r.Shadow = site.Name, set.Version(), site.Shadow
+	r.OptedOut, r.Mode, r.Denied, r.Sources = c.OptedOut, c.Mode, c.Denied, c.Sources
+	for id, n := range blocks {
+		if n <= 0 {
+			continue
+		}
+		n = min(n, 10000)
+		if v := set.VendorByID(id); v != nil {
+			r.AddGuard(v.ID, v.Category.String(), n)
+		} else {
+			r.AddGuard("unknown", "", n)
+		}
+	}
+	if len(r.Guard) == 0 {
+		receipt.Release(r)
+		return
+	}
+	s.opts.Receipts.Add(r)
+}

@@ -15,6 +15,8 @@ import (
 	"github.com/consentgate/consentgate/proxy"
 	"github.com/consentgate/consentgate/proxy/demo"
 	"github.com/consentgate/consentgate/proxy/receipt"
+	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/signals"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/valyala/fasthttp"
@@ -345,5 +347,44 @@ func TestCanaryRequestsAreMarked(t *testing.T) {
 	recs := read()
 	if len(recs) != 2 || !recs[0].Canary || recs[1].Canary {
 		t.Errorf("canary flags %v, want the first request only (the second has the wrong token)", []bool{recs[0].Canary, len(recs) > 1 && recs[1].Canary})
+	}
+}
+
+// TestRecordGuard is the integration point of the runtime guard: its
+// batches become guard receipts, with ids checked against the rule set.
+func TestRecordGuard(t *testing.T) {
+	up := startUpstream(t, demo.Handler)
+	dir := t.TempDir()
+	l, err := receipt.Open(receipt.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := startGate(t, "http://"+up.addr, "").set
+	srv, err := proxy.New(proxy.Options{Rules: proxy.StaticRules{Set: set}, Signals: signals.NewReader(), Receipts: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ctx fasthttp.RequestCtx
+	c := signals.Consent{OptedOut: true, Denied: rules.DefaultDeny, Sources: signals.GPC}
+	srv.RecordGuard(&ctx, set.Sites()[0], c, map[string]int{"google-analytics": 3, "<script>": 2, "meta-pixel": 0})
+	srv.RecordGuard(&ctx, set.Sites()[0], c, nil)
+	l.Close()
+	files, _ := receipt.Files(dir)
+	var guards []receipt.Record
+	receipt.ReadRecords(files, func(_ receipt.Line, r *receipt.Record, _ error) error {
+		if r != nil && r.Kind == "guard" {
+			guards = append(guards, *r)
+		}
+		return nil
+	})
+	if len(guards) != 1 {
+		t.Fatalf("%d guard receipts, want 1", len(guards))
+	}
+	got := map[string]int{}
+	for _, g := range guards[0].Guard {
+		got[g.Vendor+"/"+g.Category] = g.N
+	}
+	if fmt.Sprint(got) != "map[google-analytics/analytics:3 unknown/:2]" || !guards[0].OptedOut {
+		t.Errorf("guard receipt %+v", guards[0])
 	}
 }

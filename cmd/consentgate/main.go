@@ -54,13 +54,16 @@ const usage = `consentgate enforces visitors' privacy opt-outs in front of a web
 
 Usage:
   consentgate demo    [--listen ADDR] [--admin ADDR]
-  consentgate serve   --listen ADDR --upstream URL --admin ADDR [--config FILE]
+  consentgate serve   --listen ADDR --upstream URL --admin ADDR [--config FILE] [--receipts DIR]
   consentgate explain [--config FILE] [-H 'Name: value']... [--url URL]
   consentgate rules match [--config FILE] URL_OR_HOST...
   consentgate rules list [--config FILE] [--json]
   consentgate rewrite [--config FILE] --deny CATEGORY[,CATEGORY] [--url URL] [--guard] < page.html
   consentgate explain-page URL|FILE [--config FILE] [--deny CATEGORY,...] [--url URL] [--guard] [--json]
   consentgate check   --config FILE
+  consentgate audit verify FILE_OR_DIR...
+  consentgate audit report --from DAY --to DAY [--site NAME] [--format md|json|html] FILE_OR_DIR...
+  consentgate audit policy [--config FILE] [--declared CSV] [--site NAME] [--receipts DIR] [FILE...]
   consentgate version
 
 Run "consentgate COMMAND -h" for the flags of a command.
@@ -88,6 +91,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdExplainPage(ctx, rest, stdout, stderr)
 	case "check":
 		return cmdCheck(rest, stdout, stderr)
+	case "audit":
+		return cmdAudit(rest, stdout, stderr)
 	case "version":
 		return cmdVersion(stdout)
 	case "-h", "-help", "--help", "help":

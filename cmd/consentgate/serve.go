@@ -11,12 +11,15 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/consentgate/consentgate/proxy"
+	"github.com/consentgate/consentgate/proxy/canary"
+	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/proxy/registry"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/signals"
@@ -39,6 +42,9 @@ type serveFlags struct {
 	registryBudget                  time.Duration
 	accountCookie, accountHeader    string
 	accountSecretFile               string
+	receipts                        string
+	receiptsMaxSize                 string
+	receiptsFlush                   time.Duration
 	// explicit are the flags set by command line or environment.
 	explicit map[string]bool
 }
@@ -61,6 +67,7 @@ var envNames = map[string]string{
 	"account-cookie":        "CONSENTGATE_ACCOUNT_COOKIE",
 	"account-header":        "CONSENTGATE_ACCOUNT_HEADER",
 	"account-secret-file":   "CONSENTGATE_ACCOUNT_SECRET_FILE",
+	"receipts":              "CONSENTGATE_RECEIPTS",
 }
 
 // accountSecretEnv holds the account secret itself (there is no flag for
@@ -88,6 +95,9 @@ func (f *serveFlags) register(fs *flag.FlagSet, defListen, defAdmin string) {
 	fs.StringVar(&f.accountCookie, "account-cookie", "", "first-party cookie carrying a stable account id, for every site without its own account key (env CONSENTGATE_ACCOUNT_COOKIE, config account.cookie)")
 	fs.StringVar(&f.accountHeader, "account-header", "", "request header carrying the account id, set by a trusted proxy (env CONSENTGATE_ACCOUNT_HEADER, config account.header)")
 	fs.StringVar(&f.accountSecretFile, "account-secret-file", "", "file holding the secret the account id is hashed with (HMAC-SHA256); or the secret itself in env CONSENTGATE_ACCOUNT_SECRET (env CONSENTGATE_ACCOUNT_SECRET_FILE, config account.secret_file)")
+	fs.StringVar(&f.receipts, "receipts", "", "write a compliance receipt of every enforced response to this directory (env CONSENTGATE_RECEIPTS, config receipts.dir); see docs/compliance.md")
+	fs.StringVar(&f.receiptsMaxSize, "receipts-max-size", "", "start a new receipts file past this size, e.g. 64MiB (default; config receipts.max_file_size)")
+	fs.DurationVar(&f.receiptsFlush, "receipts-flush", 0, "write and fsync receipts this often; a crash loses at most this much (default 1s; config receipts.flush_interval)")
 	fs.BoolVar(&f.trustForwarded, "trust-forwarded", false, "trust every peer's X-Forwarded-* (only when nothing but a trusted load balancer reaches --listen; prefer --trusted-proxies)")
 }
 
@@ -240,6 +250,17 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(publi
 		if !f.explicit["upstream-timeout"] && cfg.UpstreamTimeout > 0 {
 			f.upstreamTimeout = time.Duration(cfg.UpstreamTimeout)
 		}
+		if rc := cfg.Receipts; rc != nil {
+			if !f.explicit["receipts"] && rc.Dir != "" {
+				f.receipts = rc.Dir
+			}
+			if !f.explicit["receipts-max-size"] && rc.MaxFileSize > 0 {
+				f.receiptsMaxSize = strconv.FormatInt(int64(rc.MaxFileSize), 10)
+			}
+			if !f.explicit["receipts-flush"] && rc.FlushInterval > 0 {
+				f.receiptsFlush = time.Duration(rc.FlushInterval)
+			}
+		}
 	}
 	reader := signals.NewReader()
 	defer reader.Close()
@@ -277,14 +298,28 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(publi
 	if acctReg != nil {
 		defer acctReg.Close()
 	}
-	srv, err := proxy.New(proxy.Options{
-		Rules: h, Signals: reader, Metrics: metrics, Logger: log,
-		UpstreamTimeout: f.upstreamTimeout, UpstreamIdleTimeout: f.upstreamIdle, TrustForwarded: f.trustForwarded, TrustedProxies: trustedProxies,
-		AccessLogEvery: f.accessLogEvery, Registry: acctReg,
-	})
+	var tally atomic.Pointer[proxy.Server]
+	receipts, err := openReceipts(f, reg, log, &tally)
 	if err != nil {
 		return err
 	}
+	if receipts != nil {
+		defer receipts.Close()
+	}
+	canaryToken := canary.NewToken()
+	opts := proxy.Options{
+		Rules: h, Signals: reader, Metrics: metrics, Logger: log,
+		UpstreamTimeout: f.upstreamTimeout, UpstreamIdleTimeout: f.upstreamIdle, TrustForwarded: f.trustForwarded, TrustedProxies: trustedProxies,
+		AccessLogEvery: f.accessLogEvery, Registry: acctReg, CanaryToken: canaryToken,
+	}
+	if receipts != nil {
+		opts.Receipts = receipts
+	}
+	srv, err := proxy.New(opts)
+	if err != nil {
+		return err
+	}
+	tally.Store(srv)
 	if f.admin == f.listen && !strings.HasSuffix(f.listen, ":0") {
 		return &usageError{"--admin must differ from --listen: the admin endpoints are never public"}
 	}
@@ -320,11 +355,20 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(publi
 		w := &rules.URLWatcher{Holder: h, URL: f.configURL, Interval: f.watch, OnReload: onReload}
 		go w.Run(wctx) //nolint:errcheck
 	}
+	can, err := canary.New(canary.Options{Rules: h, Addr: pub.Addr().String(), Token: canaryToken,
+		Receipts: opts.Receipts, Registerer: reg, Logger: log})
+	if err != nil {
+		return err
+	}
+	cctx, stopCanary := context.WithCancel(ctx)
+	defer stopCanary()
+	canaryDone := make(chan struct{})
+	go func() { can.Run(cctx); close(canaryDone) }() //nolint:errcheck // returns nil when cctx is done
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	log.Info("consentgate serving", "listen", pub.Addr().String(), "admin", adm.Addr().String(),
-		"config", f.config, "rules", set.Version(), "sites", len(set.Sites()), "vendors", len(set.Vendors()))
+		"config", f.config, "rules", set.Version(), "sites", len(set.Sites()), "vendors", len(set.Vendors()), "receipts", f.receipts)
 	if ready != nil {
 		ready(pub.Addr().String(), adm.Addr().String())
 	}
@@ -346,11 +390,49 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(publi
 	draining.Store(true)
 	log.Info("shutting down", "delay", f.shutdownDelay.String())
 	time.Sleep(f.shutdownDelay)
+	stopCanary()
+	<-canaryDone
 	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(sctx)
 	adminSrv.Shutdown(sctx) //nolint:errcheck
+	if receipts != nil {
+		// After the server: in-flight responses have sent their receipts.
+		receipts.Close()
+	}
 	return err
+}
+
+// openReceipts opens the receipts log when --receipts (or receipts.dir)
+// names a directory; nil otherwise. tally gives the server whose request
+// counts tally records carry, once it exists.
+func openReceipts(f serveFlags, reg prometheus.Registerer, log *slog.Logger, tally *atomic.Pointer[proxy.Server]) (*receipt.Log, error) {
+	if f.receipts == "" {
+		return nil, nil
+	}
+	var maxSize int64
+	if f.receiptsMaxSize != "" {
+		var err error
+		if maxSize, err = rules.ParseByteSize(f.receiptsMaxSize); err != nil {
+			return nil, &usageError{"--receipts-max-size: " + err.Error()}
+		}
+		if maxSize < 4<<10 {
+			return nil, &usageError{"--receipts-max-size: at least 4KiB"}
+		}
+	}
+	if f.receiptsFlush < 0 {
+		return nil, &usageError{"--receipts-flush must be positive"}
+	}
+	return receipt.Open(receipt.Options{
+		Dir: f.receipts, MaxFileSize: maxSize, FlushInterval: f.receiptsFlush,
+		Version: proxy.Version, Registerer: reg, Logger: log,
+		Tally: func(dst []receipt.Tally) []receipt.Tally {
+			if s := tally.Load(); s != nil {
+				return s.Tally(dst)
+			}
+			return dst
+		},
+	})
 }
 
 // hostPort returns a URL for an address bound to a wildcard as loopback.
