@@ -168,6 +168,10 @@ sites:
   - name: down
     hosts: [down.example.test]
     upstream: http://%s
+  - name: shop
+    hosts: [shop.example.test]
+    canary:
+      paths: [/]
 `, upstreamURL, downAddr)
 }
 
@@ -214,7 +218,7 @@ func startStack(t testing.TB) *stack {
 	// The shared opt-out registry, with the account cookie uid: the
 	// dashboard charts its metrics too.
 	reg := registrytest.Start(t)
-	cmd := exec.Command(bin, "serve", "--config", cfg,
+	cmd := exec.Command(bin, "serve", "--config", cfg, "--receipts", filepath.Join(dir, "receipts"),
 		"--listen", "127.0.0.1:0", "--admin", closedPort(t), "--log-format", "json", "--log-level", "info",
 		"--registry", reg.URL(), "--account-cookie", "uid")
 	cmd.Env = append(cleanEnv(), "CONSENTGATE_ACCOUNT_SECRET=deploy-test-secret-0123456789")
@@ -279,6 +283,14 @@ func startStack(t testing.TB) *stack {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("consentgate /readyz not 200 within 10s (last error %v):\n%s", err, s.log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The canary of shop checks its page once at start (then every 5
+	// minutes); its series exist from then on.
+	for !strings.Contains(s.scrape(t), `consentgate_canary_leaking{site="shop"} 0`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the canary of site shop did not pass within 10s:\n%s", s.log)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -476,7 +476,7 @@ func checkLabels(t *testing.T, series, random map[string]bool) {
 		categories[c.String()] = true
 	}
 	closed := map[string]map[string]bool{
-		"site":     set("www", "blog", "down", "_none"), // "_none" is decision="no_site"
+		"site":     set("www", "blog", "down", "shop", "_none"), // "_none" is decision="no_site"
 		"source":   set(signals.SourceNames()...),
 		"signal":   set(signals.SourceNames()...),
 		"category": categories,
