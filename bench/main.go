@@ -43,6 +43,7 @@ type config struct {
 	memory           bool
 	keep             bool
 	registry         bool
+	receipts         bool
 	args             []string
 }
 
@@ -68,6 +69,7 @@ func run() int {
 	flag.BoolVar(&c.memory, "memory", true, "run the memory tests")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory (configs, logs)")
 	flag.BoolVar(&c.registry, "registry", false, "also run consentgate with the shared opt-out registry (a redis-server on loopback, every request carrying an account cookie) and compare it with consentgate without")
+	flag.BoolVar(&c.receipts, "receipts", false, "also load a second consentgate running with --receipts (a receipt per opted-out response) and report what receipts cost")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "bench takes no arguments")
@@ -153,6 +155,7 @@ const (
 	tBare   = "bare fasthttp proxy"
 	tCG     = "consentgate"
 	tCGReg  = "consentgate + registry"
+	tCGR    = "consentgate --receipts"
 )
 
 // Account cookies of -registry runs: a visitor without an opt-out on
@@ -341,6 +344,15 @@ func bench(ctx context.Context, c *config, tmp string) error {
 		}
 		targets = append(targets, t)
 		cgAdmin[tCGReg] = admin
+	}
+	if c.receipts {
+		// The same binary and flags, plus receipts on the temporary
+		// directory's file system.
+		cgr, _, err := startConsentgate(ctx, e, tmp, "consentgate-receipts", e.originAddr, false, "--receipts", filepath.Join(tmp, "receipts"))
+		if err != nil {
+			return err
+		}
+		targets = append(targets, target{name: tCGR, addr: cgr.addr, proc: cgr.proc})
 	}
 
 	for _, t := range targets {

@@ -84,6 +84,12 @@ func report(c *config, e *env, targets []target, res map[string]map[string]cell,
 			p("| %s, registry on (warm cache, %s) ≥ 0.95× registry off req/s | %.3f× (%.0f vs %.0f req/s; CPU %.1f vs %.1f µs/req) | %s |\n",
 				w.name, how, x, reg.rps(), off.rps(), reg.cpuPerReq(), off.cpuPerReq(), verdict(x >= 0.95))
 		}
+		cg, cgr := res[w.name][tCG], res[w.name][tCGR]
+		if cgr.requests > 0 && cg.err == nil && cgr.err == nil && cg.rps() > 0 {
+			cost := 1 - cgr.rps()/cg.rps()
+			p("| %s: receipts cost < 5%% of consentgate's req/s | %+.1f%% (%.0f vs %.0f req/s; CPU %.1f vs %.1f µs/req) | %s |\n",
+				w.name, 100*cost, cgr.rps(), cg.rps(), cgr.cpuPerReq(), cg.cpuPerReq(), verdict(cost < 0.05))
+		}
 	}
 	if gz := res[wGzip][tCG]; gz.requests > 0 && gz.err == nil {
 		p("| opted-out gzip HTML < 1 ms CPU per page | %.0f µs | %s |\n", gz.cpuPerReq(), verdict(gz.cpuPerReq() < 1000))

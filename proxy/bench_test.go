@@ -10,7 +10,9 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/valyala/fasthttp"
 
+	"github.com/consentgate/consentgate/proxy"
 	"github.com/consentgate/consentgate/proxy/demo"
+	"github.com/consentgate/consentgate/proxy/receipt"
 )
 
 // benchProxy drives requests through a real proxy and upstream over
@@ -109,3 +111,52 @@ func BenchmarkOptedOutZstdPage(b *testing.B) {
 		ctx.SetBody(zs)
 	}, "/", "Sec-GPC: 1", "Accept-Encoding: gzip")
 }
+
+// benchReceipts drives the same requests through two proxies in front of
+// one upstream, one writing receipts (a record per enforced response, to a
+// directory on disk, fsynced every second) and one not, as
+// receipts=off and receipts=on of one run: compare with
+// benchstat -col /receipts.
+func benchReceipts(b *testing.B, path string, headers ...string) {
+	up := startUpstream(b, demo.Handler)
+	l, err := receipt.Open(receipt.Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { l.Close() })
+	off := startGate(b, "http://"+up.addr, "")
+	on := startGate(b, "http://"+up.addr, "", func(o *proxy.Options) { o.Receipts = l })
+	for _, c := range []struct {
+		name string
+		g    *gate
+	}{{"receipts=off", off}, {"receipts=on", on}} {
+		hc := &fasthttp.HostClient{Addr: strings.TrimPrefix(c.g.url, "http://"), MaxConns: 64}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+				defer fasthttp.ReleaseRequest(req)
+				defer fasthttp.ReleaseResponse(resp)
+				for pb.Next() {
+					req.Reset()
+					req.SetRequestURI("http://site.test" + path)
+					for _, h := range headers {
+						k, v, _ := strings.Cut(h, ":")
+						req.Header.Set(k, strings.TrimSpace(v))
+					}
+					if err := hc.Do(req, resp); err != nil || resp.StatusCode() != 200 {
+						b.Fatalf("status %d: %v", resp.StatusCode(), err)
+					}
+				}
+			})
+		})
+	}
+}
+
+func BenchmarkReceiptsOptedOutPage(b *testing.B) {
+	benchReceipts(b, "/", "Sec-GPC: 1", "Cookie: _ga=GA1.1.1.1")
+}
+func BenchmarkReceiptsOptedOutAsset(b *testing.B) {
+	benchReceipts(b, "/assets/app.js", "Sec-GPC: 1", "Cookie: _ga=GA1.1.1.1")
+}
+func BenchmarkReceiptsPassThroughPage(b *testing.B) { benchReceipts(b, "/") }

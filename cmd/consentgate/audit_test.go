@@ -35,8 +35,13 @@ func serveUntil(t *testing.T, args ...string) (string, string, func()) {
 		}
 		stopped = true
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve returned %v", err)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve returned %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("serve did not stop within 30s of its context's end")
 		}
 	}
 	t.Cleanup(stop)
@@ -72,6 +77,8 @@ sites:
       paths: [/, /pricing]
 `, site, declared))
 	pub, adm, stop := serveUntil(t, "--config", cfg, "--listen", freeAddr(t), "--admin", freeAddr(t), "--receipts", receipts)
+	client := &http.Client{Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
 	get := func(path string, headers ...string) *http.Response {
 		req, _ := http.NewRequest("GET", "http://"+pub+path, nil)
 		req.Host = "www.example.test"
@@ -79,7 +86,7 @@ sites:
 			k, v, _ := strings.Cut(h, ":")
 			req.Header.Set(k, strings.TrimSpace(v))
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -94,8 +94,13 @@ type Entry struct {
 	Removed      []Removal
 	RemovedOther int // rows past MaxRemoved
 	Cookies      []CookieCount
-	SetCookies   []string
-	SetCookieN   int // Set-Cookie lines past MaxSetCookies, or with a name too long
+	// The names of the cookies the upstream set, in setCookies at the
+	// offsets in setCookieEnd (no allocation once the Entry is warm);
+	// SetCookieN counts Set-Cookie lines past MaxSetCookies, or with a
+	// name too long or not a token.
+	setCookies   []byte
+	setCookieEnd []uint16
+	SetCookieN   int
 	// FailClosed are the reason codes of the fail-closed branches taken
 	// (see the package documentation).
 	FailClosed []string
@@ -186,11 +191,11 @@ func Release(e *Entry) {
 	if e == nil {
 		return
 	}
-	if cap(e.Removed) > 4*MaxRemoved || cap(e.SetCookies) > 4*MaxSetCookies {
+	if cap(e.Removed) > 4*MaxRemoved || cap(e.setCookies) > 4*MaxSetCookies*MaxNameLen {
 		*e = Entry{}
 	} else {
 		*e = Entry{
-			Removed: e.Removed[:0], Cookies: e.Cookies[:0], SetCookies: e.SetCookies[:0],
+			Removed: e.Removed[:0], Cookies: e.Cookies[:0], setCookies: e.setCookies[:0], setCookieEnd: e.setCookieEnd[:0],
 			FailClosed: e.FailClosed[:0], Guard: e.Guard[:0], Leaks: e.Leaks[:0],
 		}
 	}
@@ -258,16 +263,34 @@ func (e *Entry) CookieExpired(v *rules.Vendor, cat rules.Category) {
 // MaxNameLen, and names past MaxSetCookies, are only counted; a name seen
 // before in the response is not repeated. It copies name.
 func (e *Entry) SetCookie(name []byte) {
-	if len(name) == 0 || len(name) > MaxNameLen || !isToken(name) || len(e.SetCookies) >= MaxSetCookies {
+	if len(name) == 0 || len(name) > MaxNameLen || !isToken(name) {
 		e.SetCookieN++
 		return
 	}
-	for _, s := range e.SetCookies {
-		if s == string(name) {
+	start := 0
+	for _, end := range e.setCookieEnd {
+		if string(e.setCookies[start:end]) == string(name) {
 			return
 		}
+		start = int(end)
 	}
-	e.SetCookies = append(e.SetCookies, string(name))
+	if len(e.setCookieEnd) >= MaxSetCookies {
+		e.SetCookieN++
+		return
+	}
+	e.setCookies = append(e.setCookies, name...)
+	e.setCookieEnd = append(e.setCookieEnd, uint16(len(e.setCookies)))
+}
+
+// SetCookies returns the names SetCookie recorded, in order.
+func (e *Entry) SetCookies() []string {
+	out := make([]string, 0, len(e.setCookieEnd))
+	start := 0
+	for _, end := range e.setCookieEnd {
+		out = append(out, string(e.setCookies[start:end]))
+		start = int(end)
+	}
+	return out
 }
 
 // AddFailClosed records a fail-closed reason code once.
@@ -326,7 +349,7 @@ func isToken(b []byte) bool {
 // its sequence number and the hash of the previous record. Members are
 // written in a fixed order and only where they say something, so the line
 // depends on e alone.
-func (e *Entry) appendJSON(b []byte, seq uint64, prev string) []byte {
+func (e *Entry) appendJSON(b []byte, seq uint64, prev []byte) []byte {
 	b = append(b, `{"seq":`...)
 	b = strconv.AppendUint(b, seq, 10)
 	b = append(b, `,"time":"`...)
@@ -414,7 +437,7 @@ func (e *Entry) appendJSON(b []byte, seq uint64, prev string) []byte {
 	if e.lost > 0 {
 		b = strconv.AppendUint(append(b, `,"lost":`...), e.lost, 10)
 	}
-	b = appendStr(append(b, `,"prev":`...), prev)
+	b = appendBytes(append(b, `,"prev":`...), prev)
 	return append(b, '}')
 }
 
@@ -504,7 +527,18 @@ func (e *Entry) appendCookies(b []byte) []byte {
 		}
 		b = append(b, ']')
 	}
-	b = appendStrs(b, "set_cookies", e.SetCookies)
+	if len(e.setCookieEnd) > 0 {
+		b = append(b, `,"set_cookies":[`...)
+		start := 0
+		for i, end := range e.setCookieEnd {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendBytes(b, e.setCookies[start:end])
+			start = int(end)
+		}
+		b = append(b, ']')
+	}
 	return appendInt(b, "set_cookies_other", e.SetCookieN)
 }
 
@@ -537,6 +571,12 @@ func appendStrs(b []byte, name string, ss []string) []byte {
 		b = appendStr(b, s)
 	}
 	return append(b, ']')
+}
+
+// appendBytes is appendStr of a token (cookie names: no quote, backslash or
+// control character).
+func appendBytes(b, s []byte) []byte {
+	return append(append(append(b, '"'), s...), '"')
 }
 
 // appendStr appends s as a JSON string (RFC 8259): quote, backslash and

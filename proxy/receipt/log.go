@@ -91,7 +91,7 @@ type Log struct {
 	buf      []byte
 	line     []byte
 	seq      uint64 // of the next record
-	prev     string
+	prev     []byte // hex chain hash of the last record ("" for none); kept, not reallocated
 	tallies  map[string]Tally
 	tallyBuf []Tally
 	writeErr time.Time // last write error logged
@@ -299,7 +299,7 @@ func (l *Log) write(e *Entry) {
 		}
 	}
 	sum := sha256.Sum256(l.line)
-	l.prev = hex.EncodeToString(sum[:])
+	l.prev = hex.AppendEncode(l.prev[:0], sum[:])
 	l.seq++
 	l.buf = append(append(l.buf, l.line...), '\n')
 	l.size += int64(len(l.line)) + 1
@@ -387,7 +387,7 @@ func (l *Log) closeFile() {
 	if err := l.f.Close(); err != nil {
 		l.failed("cannot close receipts file", err)
 	}
-	l.log.Info("receipts file closed", "file", l.name, "last_seq", l.seq-1, "head", l.prev)
+	l.log.Info("receipts file closed", "file", l.name, "last_seq", l.seq-1, "head", string(l.prev))
 	l.f = nil
 }
 
@@ -474,7 +474,7 @@ func (l *Log) resume() (*Entry, error) {
 			}
 			continue
 		}
-		l.prev, l.seq = Hash(last), seq+1
+		l.prev, l.seq = []byte(Hash(last)), seq+1
 		start.Resumed = filepath.Base(name)
 		start.Clean = kind == KindStop.String()
 		if l.f == nil {

@@ -143,7 +143,7 @@ func TestChainRoundTrip(t *testing.T) {
 func TestRecordJSONIsStable(t *testing.T) {
 	e := response(4)
 	defer Release(e)
-	got := string(e.appendJSON(nil, 7, strings.Repeat("ab", 32)))
+	got := string(e.appendJSON(nil, 7, []byte(strings.Repeat("ab", 32))))
 	want := `{"seq":7,"time":"2026-03-01T12:00:04Z","kind":"response","site":"www","rules":"` + testSet.Version() +
 		`","shadow":false,"opted_out":true,"mode":"opt-out","denied":["advertising","analytics","social"],"sources":["gpc"],` +
 		`"status":204,"html":true,"removed":[{"vendor":"google-analytics","category":"analytics","action":"remove","elements":{"script":2}},` +
@@ -165,8 +165,8 @@ func TestNamesNeverValues(t *testing.T) {
 	for _, n := range []string{"ok", "a=b", "has space", strings.Repeat("x", MaxNameLen+1), "ok"} {
 		e.SetCookie([]byte(n))
 	}
-	if strings.Join(e.SetCookies, ",") != "ok" || e.SetCookieN != 3 {
-		t.Errorf("SetCookies %q, other %d; want only the one token name, 3 counted", e.SetCookies, e.SetCookieN)
+	if strings.Join(e.SetCookies(), ",") != "ok" || e.SetCookieN != 3 {
+		t.Errorf("SetCookies %q, other %d; want only the one token name, 3 counted", e.SetCookies(), e.SetCookieN)
 	}
 }
 
@@ -517,4 +517,32 @@ func TestTally(t *testing.T) {
 		t.Errorf("tallies %+v: want one for www (blog had none)", tallies)
 	}
 	_ = testutil.ToFloat64
+}
+
+// TestEntryAllocs: filling a pooled Entry on the request path allocates
+// nothing once warm.
+func TestEntryAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under -race")
+	}
+	ga, fb := testSet.VendorByID("google-analytics"), testSet.VendorByID("meta-pixel")
+	name := []byte("_ga_NW4DEMO01")
+	fill := func() {
+		e := Acquire()
+		e.Kind, e.Site, e.Rules, e.OptedOut, e.Denied, e.Sources = KindResponse, "www", "v", true, rules.DefaultDeny, signals.GPC
+		for range 5 {
+			e.AddRemoval(ga, ga.Category, rules.Remove, "script", 1)
+			e.AddRemoval(fb, fb.Category, rules.Remove, "img", 1)
+		}
+		e.CookieDroppedRequest(ga, ga.Category)
+		e.CookieDroppedResponse(fb, fb.Category)
+		e.CookieExpired(ga, ga.Category)
+		e.SetCookie(name)
+		e.SetCookie([]byte("session"))
+		Release(e)
+	}
+	fill()
+	if n := testing.AllocsPerRun(1000, fill); n != 0 {
+		t.Errorf("%v allocations filling an Entry, want 0", n)
+	}
 }
