@@ -74,6 +74,7 @@ type Log struct {
 	opts Options
 	log  *slog.Logger
 	q    chan *Entry
+	kick chan struct{} // wakes the writer when the queue is half full
 	stop chan struct{}
 	done chan struct{}
 
@@ -170,6 +171,7 @@ func Open(opts Options) (*Log, error) {
 	l := &Log{
 		opts: opts, log: opts.Logger,
 		q:       make(chan *Entry, opts.QueueSize),
+		kick:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 		tallies: make(map[string]Tally),
@@ -207,6 +209,12 @@ func (l *Log) Add(e *Entry) bool {
 	select {
 	case l.q <- e:
 		l.mu.RUnlock()
+		if len(l.q) >= cap(l.q)/2 {
+			select {
+			case l.kick <- struct{}{}:
+			default:
+			}
+		}
 		return true
 	default:
 		l.mu.RUnlock()
@@ -248,27 +256,39 @@ func (l *Log) run() {
 		defer t.Stop()
 		tally = t.C
 	}
+	// Idle, the writer sleeps until a record comes. Busy, it takes what
+	// is queued every drainEvery (at once when the queue is half full),
+	// so under load a request hands its record over without waking a
+	// goroutine; after an interval that brought nothing it sleeps again.
+	batch := time.NewTimer(time.Hour)
+	batch.Stop()
+	busy := false
 	for {
+		var idle <-chan *Entry
+		if !busy {
+			idle = l.q
+		}
 		select {
-		case e := <-l.q:
-			if l.opts.hold != nil {
-				<-l.opts.hold
+		case e := <-idle:
+			l.take(e)
+			l.drain()
+			busy = true
+			batch.Reset(drainEvery)
+		case <-batch.C:
+			busy = l.drain() > 0
+			if busy {
+				batch.Reset(drainEvery)
 			}
-			l.write(e)
+		case <-l.kick:
+			l.drain()
 		case <-flush.C:
+			l.drain()
 			l.flush(true)
 		case <-tally:
 			l.tally()
 		case <-l.stop:
-			for {
-				select {
-				case e := <-l.q:
-					l.write(e)
-					continue
-				default:
-				}
-				break
-			}
+			batch.Stop()
+			l.drain()
 			if l.opts.Tally != nil {
 				l.tally()
 			}
@@ -281,6 +301,29 @@ func (l *Log) run() {
 			return
 		}
 	}
+}
+
+// drainEvery is how often the writer takes the queued records.
+const drainEvery = 10 * time.Millisecond
+
+// drain writes every queued record and returns how many.
+func (l *Log) drain() int {
+	for n := 0; ; n++ {
+		select {
+		case e := <-l.q:
+			l.take(e)
+		default:
+			return n
+		}
+	}
+}
+
+// take writes one record taken from the queue.
+func (l *Log) take(e *Entry) {
+	if l.opts.hold != nil {
+		<-l.opts.hold
+	}
+	l.write(e)
 }
 
 // write appends the record of e to the buffer, rotating first when the
