@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"github.com/consentgate/consentgate/proxy/guard"
 	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/proxy/rewrite"
 	"github.com/consentgate/consentgate/rules"
@@ -154,36 +155,21 @@ func setDecisionHeader(ctx *fasthttp.RequestCtx, c signals.Consent, shadow bool)
 }
 
 // RecordGuard writes a guard receipt: what the in-page runtime guard
-// reported blocking in an opted-out visitor's browser (vendor ids and
-// counts, never URLs or page data). It is where the guard's report endpoint
-// hands its batches to the receipts: ids the rule set does not know are
-// counted as "unknown" (the browser is not trusted to name closed-set
-// values), counts are capped at 10 000 per vendor and batch. It does
-// nothing without receipts.
-func (s *Server) RecordGuard(ctx *fasthttp.RequestCtx, site *rules.Site, c signals.Consent, blocks map[string]int) {
+// reported refusing in an opted-out visitor's browser, vendors and counts
+// as guard.ReadReport validated them (never URLs or page data). It has the
+// signature of Options.OnRuntimeBlocked, where serve installs it; it does
+// nothing without receipts. A report is posted by a browser and anyone can
+// post one: a guard receipt shows what was reported, bounded, not proved.
+func (s *Server) RecordGuard(ctx *fasthttp.RequestCtx, site *rules.Site, blocks []guard.Block) {
 	if s.opts.Receipts == nil || len(blocks) == 0 {
 		return
 	}
-	set := s.current().set
 	r := receipt.Acquire()
 	r.Kind = receipt.KindGuard
 	r.Time = ctx.Time()
-	r.Site, r.Rules, r.Shadow = site.Name, set.Version(), site.Shadow
-	r.OptedOut, r.Mode, r.Denied, r.Sources = c.OptedOut, c.Mode, c.Denied, c.Sources
-	for id, n := range blocks {
-		if n <= 0 {
-			continue
-		}
-		n = min(n, 10000)
-		if v := set.VendorByID(id); v != nil {
-			r.AddGuard(v.ID, v.Category.String(), n)
-		} else {
-			r.AddGuard("unknown", "", n)
-		}
-	}
-	if len(r.Guard) == 0 {
-		receipt.Release(r)
-		return
+	r.Site, r.Rules, r.Shadow = site.Name, s.current().set.Version(), site.Shadow
+	for _, b := range blocks {
+		r.AddGuard(b.Vendor.ID, site.Category(b.Vendor).String(), b.Count)
 	}
 	s.opts.Receipts.Add(r)
 }

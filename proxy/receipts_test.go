@@ -14,8 +14,8 @@ import (
 
 	"github.com/consentgate/consentgate/proxy"
 	"github.com/consentgate/consentgate/proxy/demo"
+	"github.com/consentgate/consentgate/proxy/guard"
 	"github.com/consentgate/consentgate/proxy/receipt"
-	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -350,8 +350,8 @@ func TestCanaryRequestsAreMarked(t *testing.T) {
 	}
 }
 
-// TestRecordGuard is the integration point of the runtime guard: its
-// batches become guard receipts, with ids checked against the rule set.
+// TestRecordGuard: the runtime guard's validated reports become guard
+// receipts through Options.OnRuntimeBlocked.
 func TestRecordGuard(t *testing.T) {
 	up := startUpstream(t, demo.Handler)
 	dir := t.TempDir()
@@ -360,14 +360,16 @@ func TestRecordGuard(t *testing.T) {
 		t.Fatal(err)
 	}
 	set := startGate(t, "http://"+up.addr, "").set
-	srv, err := proxy.New(proxy.Options{Rules: proxy.StaticRules{Set: set}, Signals: signals.NewReader(), Receipts: l})
+	r := signals.NewReader()
+	t.Cleanup(r.Close)
+	srv, err := proxy.New(proxy.Options{Rules: proxy.StaticRules{Set: set}, Signals: r, Receipts: l})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ctx fasthttp.RequestCtx
-	c := signals.Consent{OptedOut: true, Denied: rules.DefaultDeny, Sources: signals.GPC}
-	srv.RecordGuard(&ctx, set.Sites()[0], c, map[string]int{"google-analytics": 3, "<script>": 2, "meta-pixel": 0})
-	srv.RecordGuard(&ctx, set.Sites()[0], c, nil)
+	ga, fb := set.VendorByID("google-analytics"), set.VendorByID("meta-pixel")
+	srv.RecordGuard(&ctx, set.Sites()[0], []guard.Block{{Vendor: ga, Count: 3}, {Vendor: fb, Count: 1}})
+	srv.RecordGuard(&ctx, set.Sites()[0], nil)
 	l.Close()
 	files, _ := receipt.Files(dir)
 	var guards []receipt.Record
@@ -384,7 +386,7 @@ func TestRecordGuard(t *testing.T) {
 	for _, g := range guards[0].Guard {
 		got[g.Vendor+"/"+g.Category] = g.N
 	}
-	if fmt.Sprint(got) != "map[google-analytics/analytics:3 unknown/:2]" || !guards[0].OptedOut {
+	if fmt.Sprint(got) != "map[google-analytics/analytics:3 meta-pixel/advertising:1]" || guards[0].Site != set.Sites()[0].Name {
 		t.Errorf("guard receipt %+v", guards[0])
 	}
 }

@@ -19,11 +19,13 @@ import (
 
 	"github.com/consentgate/consentgate/proxy"
 	"github.com/consentgate/consentgate/proxy/canary"
+	"github.com/consentgate/consentgate/proxy/guard"
 	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/proxy/registry"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
 )
 
 // serveFlags are the settings of serve and demo. Each comes from, in order
@@ -298,8 +300,8 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(publi
 	if acctReg != nil {
 		defer acctReg.Close()
 	}
-	var tally atomic.Pointer[proxy.Server]
-	receipts, err := openReceipts(f, reg, log, &tally)
+	var server atomic.Pointer[proxy.Server] // for the receipt log's tallies and the guard hook, once it exists
+	receipts, err := openReceipts(f, reg, log, &server)
 	if err != nil {
 		return err
 	}
@@ -314,12 +316,18 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(publi
 	}
 	if receipts != nil {
 		opts.Receipts = receipts
+		// The runtime guard's reports become guard receipts.
+		opts.OnRuntimeBlocked = func(ctx *fasthttp.RequestCtx, site *rules.Site, blocks []guard.Block) {
+			if s := server.Load(); s != nil {
+				s.RecordGuard(ctx, site, blocks)
+			}
+		}
 	}
 	srv, err := proxy.New(opts)
 	if err != nil {
 		return err
 	}
-	tally.Store(srv)
+	server.Store(srv)
 	if f.admin == f.listen && !strings.HasSuffix(f.listen, ":0") {
 		return &usageError{"--admin must differ from --listen: the admin endpoints are never public"}
 	}

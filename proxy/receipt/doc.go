@@ -35,8 +35,10 @@
 //   - canary: site, path (the configured canary path), result (pass, leak,
 //     error), error, status, leaks (what, vendor, category, element or
 //     cookie name), leaks_other.
-//   - guard: site, the decision members, guard (per vendor: n blocked at
-//     run time in the visitor's browser).
+//   - guard: site, rules, shadow, guard (per vendor and its category on
+//     the site: n loads the runtime guard reported refusing in an opted-out
+//     visitor's browser; a report is posted by the browser, so it is
+//     bounded, not authenticated).
 //   - tally: site, requests (opted_out, consent_required, not_opted_out:
 //     requests by decision since the site's last tally; the denominator of
 //     the opt-out share).

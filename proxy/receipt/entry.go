@@ -401,7 +401,7 @@ func (e *Entry) appendJSON(b []byte, seq uint64, prev []byte) []byte {
 		}
 		b = appendInt(b, "leaks_other", e.LeaksOther)
 	case KindGuard:
-		b = e.appendDecision(b)
+		b = appendBool(b, "shadow", e.Shadow)
 		b = append(b, `,"guard":[`...)
 		for i, g := range e.Guard {
 			if i > 0 {
