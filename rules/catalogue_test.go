@@ -309,3 +309,55 @@ func TestCatalogueCoversAdStacks(t *testing.T) {
 		}
 	}
 }
+
+// TestCatalogueEmbeds checks the vendors whose removed iframes and AMP
+// components get a placeholder: the video, map, social and audio embeds
+// the placeholder text names, and no tracker.
+func TestCatalogueEmbeds(t *testing.T) {
+	cat, err := Catalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]*Vendor{}
+	for _, v := range cat {
+		byID[v.ID] = v
+	}
+	for id, kind := range map[string]string{
+		"youtube": "video", "vimeo": "video", "jw-player": "video", "wistia": "video", "brightcove": "video",
+		"google-maps": "map", "x-embeds": "social", "instagram": "social", "meta-pixel": "social",
+		"tiktok-embeds": "social", "soundcloud": "audio", "spotify-embeds": "audio",
+	} {
+		v := byID[id]
+		if v == nil || v.Embed == nil || v.Embed.Kind != kind {
+			t.Errorf("%s: want an embed of kind %s, got %+v", id, kind, v)
+		}
+	}
+	for _, id := range []string{"google-analytics", "google-ads", "google-tag-manager", "hotjar", "x-ads", "tiktok-pixel", "linkedin-insight", "addthis"} {
+		if v := byID[id]; v == nil || v.Embed != nil {
+			t.Errorf("%s: a tracker must not be an embed (%+v)", id, v)
+		}
+	}
+	// Facebook's hosts serve the pixel too: only its plugins are embeds.
+	fb := byID["meta-pixel"].Embed
+	for p, want := range map[string]bool{"/plugins/post.php?href=x": true, "/PLUGINS/video.php": true, "/tr?id=1&ev=PageView": false, "/": false} {
+		if got := fb.EmbedPath([]byte(p)); got != want {
+			t.Errorf("meta-pixel EmbedPath(%q) = %v, want %v", p, got, want)
+		}
+	}
+	if !byID["youtube"].Embed.EmbedPath([]byte("/anything")) {
+		t.Error("an embed without paths must take every path")
+	}
+}
+
+func TestVendorEmbedChecked(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{"embed: {kind: film, name: A, company: B}", `"film" is not an embed kind`},
+		{"embed: {kind: video, name: A}", "needs a name and a company"},
+		{"embed: {kind: video, name: A, company: B, paths: [plugins]}", "is not a URL path"},
+	} {
+		_, err := parseVendors([]byte("vendors:\n  - id: a\n    name: A\n    category: social\n    hosts: [a.example]\n    source: https://a.example/\n    "+c.yaml+"\n"), "t.yaml")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error with %q", c.yaml, err, c.want)
+		}
+	}
+}

@@ -120,6 +120,28 @@ type SiteConfig struct {
 	// DeclaredCookies is the site's published cookie table (CSV), for
 	// consentgate audit policy.
 	DeclaredCookies string `yaml:"declared_cookies"`
+	// Placeholders makes a removed embed (a video, map, social post or
+	// audio player of a catalogue vendor with an embed) leave a
+	// first-party placeholder of its size that says why it is not loaded,
+	// with a button that loads it for this page view (default off).
+	Placeholders bool `yaml:"placeholders"`
+	// PlaceholderText replaces the placeholder's sentence about the embed
+	// ({name}, {company}, {kind}).
+	PlaceholderText string `yaml:"placeholder_text"`
+	// PlaceholderButton replaces the button's label ({name}, {kind}).
+	PlaceholderButton string `yaml:"placeholder_button"`
+	// OptOutConfirmation: the opt-out endpoint answers with a page that
+	// confirms what was recorded (default true); false sends the visitor
+	// straight back (303), as ?redirect=1 does.
+	OptOutConfirmation *bool `yaml:"optout_confirmation"`
+	// OptOutText replaces the confirmation page's first paragraph.
+	OptOutText string `yaml:"optout_text"`
+	// GPCNotice shows visitors whose opt-out came from Global Privacy
+	// Control a small, dismissible "Opt-out preference signal honored"
+	// notice (default off).
+	GPCNotice bool `yaml:"gpc_notice"`
+	// GPCNoticeText replaces the notice's text.
+	GPCNoticeText string `yaml:"gpc_notice_text"`
 }
 
 // CookieConfig names a cookie and the value that means "opted out".

@@ -65,6 +65,20 @@ type Site struct {
 	Canary *Canary
 	// Declared is the site's published cookie table, or nil.
 	Declared *Declaration
+	// Placeholders: a removed embed leaves a placeholder; its text and
+	// button label when the site gives its own ("" for the default). See
+	// SiteConfig.
+	Placeholders      bool
+	PlaceholderText   string
+	PlaceholderButton string
+	// OptOutConfirmation: the opt-out endpoint answers with a confirmation
+	// page (else 303 back); OptOutText replaces its first paragraph.
+	OptOutConfirmation bool
+	OptOutText         string
+	// GPCNotice: visitors opted out by Global Privacy Control see a small
+	// notice; GPCNoticeText replaces its text.
+	GPCNotice     bool
+	GPCNoticeText string
 
 	// index is the site's position in the Set.
 	index      int
@@ -365,16 +379,23 @@ func compileSite(sc SiteConfig, defUp string, byID map[string]*Vendor, nv int) (
 		probs = append(probs, Problem{Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
 	site := &Site{
-		Name:         sc.Name,
-		OptOutCookie: DefaultOptOutCookie,
-		OptOutValue:  DefaultOptOutValue,
-		Deny:         DefaultDeny,
-		DNT:          sc.DNT,
-		Shadow:       sc.Shadow,
-		Prefix:       DefaultPrefix,
-		TCFVendors:   sc.TCFVendors,
-		allow:        make([]bool, nv),
-		firstParty:   make(map[string]struct{}),
+		Name:               sc.Name,
+		Placeholders:       sc.Placeholders,
+		PlaceholderText:    sc.PlaceholderText,
+		PlaceholderButton:  sc.PlaceholderButton,
+		OptOutConfirmation: sc.OptOutConfirmation == nil || *sc.OptOutConfirmation,
+		OptOutText:         sc.OptOutText,
+		GPCNotice:          sc.GPCNotice,
+		GPCNoticeText:      sc.GPCNoticeText,
+		OptOutCookie:       DefaultOptOutCookie,
+		OptOutValue:        DefaultOptOutValue,
+		Deny:               DefaultDeny,
+		DNT:                sc.DNT,
+		Shadow:             sc.Shadow,
+		Prefix:             DefaultPrefix,
+		TCFVendors:         sc.TCFVendors,
+		allow:              make([]bool, nv),
+		firstParty:         make(map[string]struct{}),
 	}
 	if site.Name == "" {
 		bad(".name", "every site needs a name (it labels metrics)")
@@ -502,6 +523,20 @@ func compileSite(sc SiteConfig, defUp string, byID map[string]*Vendor, nv int) (
 				continue
 			}
 			site.OneTrustGroups[g] = c
+		}
+	}
+	for _, t := range []struct {
+		field, text string
+		max         int
+		fields      []string
+	}{
+		{".placeholder_text", sc.PlaceholderText, 600, []string{"name", "company", "kind"}},
+		{".placeholder_button", sc.PlaceholderButton, 80, []string{"name", "kind"}},
+		{".optout_text", sc.OptOutText, 2000, nil},
+		{".gpc_notice_text", sc.GPCNoticeText, 200, nil},
+	} {
+		if err := checkText(t.text, t.max, t.fields); err != nil {
+			bad(t.field, "%v", err)
 		}
 	}
 	if sc.Guard != "" {

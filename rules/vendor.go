@@ -37,6 +37,11 @@ type Vendor struct {
 	Source string `yaml:"source" json:"source"`
 	// Licence is set for vendors imported from a list a user brings.
 	Licence string `yaml:"licence,omitempty" json:"licence,omitempty"`
+	// Embed is set for vendors whose iframes and AMP components show the
+	// visitor content (a video, a map, a post, an audio player): a site
+	// with placeholders on shows one in place of such an element when it
+	// is removed. Trackers have none.
+	Embed *Embed `yaml:"embed,omitempty" json:"embed,omitempty"`
 
 	// index is the vendor's position in its Set; set at compile time.
 	index int
@@ -68,6 +73,11 @@ func Catalogue() ([]*Vendor, error) {
 		c.CookiePrefixes = slices.Clone(v.CookiePrefixes)
 		c.Signatures = slices.Clone(v.Signatures)
 		c.Globals = slices.Clone(v.Globals)
+		if v.Embed != nil {
+			e := *v.Embed
+			e.Paths = slices.Clone(v.Embed.Paths)
+			c.Embed = &e
+		}
 		out[i] = &c
 	}
 	return out, nil
@@ -148,7 +158,68 @@ func (v *Vendor) check() []Problem {
 			bad(fmt.Sprintf(".signatures[%d]", i), "%q is too short to identify a snippet (at least 4 bytes)", sig)
 		}
 	}
+	if e := v.Embed; e != nil {
+		if !slices.Contains(EmbedKinds, e.Kind) {
+			bad(".embed.kind", "%q is not an embed kind (want one of %s)", e.Kind, strings.Join(EmbedKinds, ", "))
+		}
+		if e.Name == "" || len(e.Name) > 64 || e.Company == "" || len(e.Company) > 64 {
+			bad(".embed", "an embed needs a name and a company (each at most 64 bytes): the placeholder names both")
+		}
+		for i, p := range e.Paths {
+			if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?# \t") {
+				bad(fmt.Sprintf(".embed.paths[%d]", i), "%q is not a URL path such as /plugins/", p)
+			}
+		}
+	}
 	return probs
+}
+
+// Embed says what a vendor's embedded content is, for the placeholder
+// that stands in for it when it is removed.
+type Embed struct {
+	// Kind is video, map, social (a post) or audio.
+	Kind string `yaml:"kind" json:"kind"`
+	// Name is the product the visitor knows ("YouTube").
+	Name string `yaml:"name" json:"name"`
+	// Company receives the data when the embed loads ("Google").
+	Company string `yaml:"company" json:"company"`
+	// Paths, when set, are the URL path prefixes of the vendor's embeds;
+	// an iframe on its hosts with another path (a tracking frame on the
+	// same host) gets no placeholder.
+	Paths []string `yaml:"paths,omitempty" json:"paths,omitempty"`
+}
+
+// EmbedKinds are the kinds of embedded content.
+var EmbedKinds = []string{"video", "map", "social", "audio"}
+
+// EmbedPath reports whether the URL path p (from its first '/', query
+// included or not) is one of e's embeds.
+func (e *Embed) EmbedPath(p []byte) bool {
+	if len(e.Paths) == 0 {
+		return true
+	}
+	for _, x := range e.Paths {
+		if len(p) >= len(x) && asciiFoldEq(p[:len(x)], x) {
+			return true
+		}
+	}
+	return false
+}
+
+func asciiFoldEq(b []byte, s string) bool {
+	for i := range b {
+		c, d := b[i], s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if d >= 'A' && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
 }
 
 // validCookieName reports whether s is a cookie name (an RFC 6265 token).
@@ -177,6 +248,7 @@ type VendorInfo struct {
 	Globals        []string `json:"globals"`
 	Source         string   `json:"source,omitempty"`
 	Licence        string   `json:"licence,omitempty"`
+	Embed          *Embed   `json:"embed,omitempty"`
 }
 
 // Info returns the vendor as JSON-friendly data; lists are never nil.
@@ -191,6 +263,6 @@ func (v *Vendor) Info() VendorInfo {
 		ID: v.ID, Name: v.Name, Category: v.Category.String(),
 		Hosts: nn(v.Hosts), Cookies: nn(v.Cookies), CookiePrefixes: nn(v.CookiePrefixes),
 		Signatures: nn(v.Signatures), Globals: nn(v.Globals),
-		Source: v.Source, Licence: v.Licence,
+		Source: v.Source, Licence: v.Licence, Embed: v.Embed,
 	}
 }
