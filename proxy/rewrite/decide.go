@@ -21,6 +21,9 @@ func (w *Writer) elemDone(i int, el elem) {
 	w.selfClosing, w.interesting, w.oversize, w.cur, w.sseen = false, false, false, false, false
 	w.attrs = w.attrs[:0]
 	if w.isEnd {
+		if w.phDepth > 0 {
+			w.placeholderEndTag(el)
+		}
 		return
 	}
 	if !w.stubDone && !w.skip && !el.beforeStub() {
@@ -68,6 +71,9 @@ func (w *Writer) attrNameDone(in []byte, i int) {
 	}
 	if (k == aID || k == aClass) && w.el != elScript {
 		return // only a script's id and class are read (keep_scripts)
+	}
+	if k >= aWidth && (w.p.Placeholders == nil || w.el != elIframe && !w.el.ampNamed()) {
+		return // a placeholder's size: read only where one may go
 	}
 	ne := w.off(i)
 	a := attr{kind: k, ns: w.ns, ne: ne, vs: -1, ve: -1, end: ne}
@@ -117,6 +123,8 @@ func (w *Writer) tagDone(i int) {
 		return
 	case w.skip && el == w.skipEl && !(w.foreign > 0 && w.selfClosing):
 		w.skipDepth++
+	case el == elTemplate && w.phDepth > 0 && !w.skip && !(w.foreign > 0 && w.selfClosing):
+		w.phTmpl++
 	}
 	w.enter(el)
 }
@@ -124,6 +132,9 @@ func (w *Writer) tagDone(i int) {
 // enter sets the tokenizer state for the content of the start tag el.
 func (w *Writer) enter(el elem) {
 	w.st = sText
+	if w.phDepth > 0 && el == w.phEl && !w.skip && !(w.foreign > 0 && w.selfClosing) {
+		w.phDepth++ // a kept element of the placeholder's name, nested
+	}
 	if w.foreign > 0 {
 		switch {
 		case w.selfClosing:
@@ -172,6 +183,16 @@ func (w *Writer) endTagDone(i int) {
 		if w.skipDepth == 0 {
 			w.emitTo(i + 1)
 			w.skip = false
+		}
+	case !w.skip && w.phDepth > 0 && el == w.phEl:
+		w.phDepth--
+		if w.phDepth == 0 {
+			// The element's end tag: the template, the text and the
+			// button close the placeholder.
+			w.emitTo(i + 1)
+			w.out = w.placeholderEnd(w.out[:0])
+			w.write(w.out)
+			w.changed = true
 		}
 	}
 	if el == elScript {
@@ -261,6 +282,20 @@ func (w *Writer) action(v *rules.Vendor, el elem, data bool) rules.Action {
 func (w *Writer) enforce(j int, tag []byte, el elem, v *rules.Vendor, data bool) {
 	act := w.action(v, el, data)
 	w.record(v, el, act)
+	if act == rules.Remove && !(w.foreign > 0 && w.selfClosing) {
+		if e := w.placeholderFor(tag, el, v); e != nil {
+			// The element stays, inert in a template, inside a
+			// placeholder; its content passes through to its end tag.
+			tag = w.tagStyle(tag, j) // before placeholderStart: both use w.out
+			b := w.placeholderStart(w.out[:0], tag, v, e)
+			b = append(b, tag...)
+			w.out = b
+			w.replace(j, b)
+			w.enter(el)
+			w.phEl, w.phDepth, w.phTmpl, w.phEmbed = el, 1, 0, e
+			return
+		}
+	}
 	if act == rules.Remove {
 		w.replace(j, nil)
 		w.skipContent(el)

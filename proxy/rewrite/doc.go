@@ -9,11 +9,15 @@
 // is identical for every split, because all tokenizer state is carried
 // across calls and every bound below is applied at a fixed offset of the
 // element, not where a Write happens to end. Close ends the page and writes
-// what is still held. Output is the input byte for byte except where an
-// element was removed or neutralised, where a URL was deleted from a style
-// element or a style attribute and where the stub was inserted; the text
-// of a script is never edited. With a Policy that denies nothing (or no
-// Set) the output is the input exactly. The
+// what is still held (and Policy.Tail). Output is the input byte for byte
+// except where an element was removed or neutralised, where a URL was
+// deleted from a style element or a style attribute, where the stub was
+// inserted, where a placeholder's markup surrounds a removed embed (the
+// element's own bytes kept inside it, see "Placeholders") and where the
+// tail was appended; the text of a script is never edited. So the output
+// without the known inserted markup is the input less deleted bytes,
+// which the golden and fuzz tests check. With a Policy that denies nothing
+// (or no Set) the output is the input exactly. The
 // first error of the destination writer is returned by that Write and by
 // every later call. Writers are reused through Reset (for example from a
 // sync.Pool); once warm, rewriting a page allocates nothing in this package.
@@ -199,6 +203,51 @@
 // its attributes are called. So is an AMP embed component attributed by
 // its name: the runtime builds its iframe from data-* attributes, which
 // renaming does not touch.
+//
+// # Placeholders
+//
+// With Policy.Placeholders, an element that would be removed gets a
+// placeholder instead when it is an iframe whose src or data-src is an
+// embed of its vendor (rules.Vendor.Embed, and one of Embed.Paths when
+// given), or an AMP embed component (amp-youtube, amp-twitter, ...) of a
+// vendor with an embed; and it is not inside noscript content, an iframe
+// srcdoc document, foreign (SVG, MathML) content or another placeholder;
+// it is not hidden (the hidden attribute, display:none,
+// visibility:hidden, AMP layout nodisplay) and not smaller than 50 CSS
+// pixels either way (a tracking frame, a like button). Scripts, images
+// and every other element are removed as always; so is everything with
+// the action Neutralise, which keeps its place for the site's consent
+// tool. The placeholder is, on one line:
+//
+//	<span class="consentgate-placeholder" data-consentgate-embed="VENDOR" style="... SIZE">
+//	<template data-consentgate-original>THE ELEMENT, AS WRITTEN</template>
+//	<span class="consentgate-placeholder-text">REASON TEXT</span>
+//	<button type="button" class="consentgate-placeholder-load" data-consentgate-load style="...">LABEL</button></span>
+//
+// The element's start tag (less denied style URLs), its content and its
+// end tag pass through unchanged between the template's tags: template
+// content is inert (nothing in it loads or runs, and Chromium's preload
+// scanner skips it), and the runtime guard restores it from there, for
+// this page view, when the visitor clicks the button (proxy/guard).
+// Inside an AMP component's content, which is markup, elements are
+// rewritten as anywhere else, and a template start tag is inserted before
+// a template end tag that the content did not open (it would close the
+// placeholder's template and make the rest live). A span, not a div, so
+// that the placeholder may stand wherever the element stood (phrasing
+// content, inside a p).
+//
+// SIZE comes from the element's style (width and height), else its width
+// and height attributes (an AMP component's by its layout: responsive and
+// intrinsic are a ratio of the container's width, fixed-height a height),
+// else a default per kind: 16:9 video, 4:3 map, a post up to 550 pixels
+// wide, a 166-pixel audio player; two pixel sizes keep their ratio when
+// the page is narrower (max-width 100%, aspect-ratio). Only a number and
+// one of the units px, %, em, rem, vw and vh is ever copied into it. The
+// text is Placeholders.Reason, then Placeholders.Text with {name},
+// {company} and {kind} (video, map, post, player) of the vendor's embed,
+// HTML-escaped; the button is there only with Policy.Guard, which makes
+// it work. The element counts as removed (a Removal). If the page ends
+// inside the element, Close writes the placeholder's end.
 //
 // # Stub
 //

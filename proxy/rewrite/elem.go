@@ -67,6 +67,7 @@ const (
 	elNoembed
 	elNoframes
 	elPlaintext
+	elTemplate // counted inside a placeholder (see placeholder.go)
 )
 
 var elemNames = [...]string{
@@ -84,7 +85,7 @@ var elemNames = [...]string{
 	elAmpWistiaPlayer: "amp-wistia-player", elAmpConnatixPlayer: "amp-connatix-player",
 	elAmpAddthis: "amp-addthis", elSvg: "svg", elMath: "math", elHTML: "html", elHead: "head", elMeta: "meta",
 	elTitle: "title", elBase: "base", elStyle: "style", elTextarea: "textarea", elXmp: "xmp",
-	elNoembed: "noembed", elNoframes: "noframes", elPlaintext: "plaintext",
+	elNoembed: "noembed", elNoframes: "noframes", elPlaintext: "plaintext", elTemplate: "template",
 }
 
 // lookupElem maps a tag name, in any case, to its elem.
@@ -166,10 +167,13 @@ var elemTab = func() (t [32][10][2]elem) {
 		}
 		n := elemNames[e]
 		s := &t[n[0]&31][len(n)]
-		if s[0] == elOther {
+		switch {
+		case s[0] == elOther:
 			s[0] = e
-		} else {
+		case s[1] == elOther:
 			s[1] = e
+		default:
+			panic("rewrite: three element names share an elemTab slot: " + n)
 		}
 	}
 	return t
@@ -242,13 +246,17 @@ const (
 	aStyle  // CSS: its url() and image-set strings (see styleCuts)
 	aID     // id and class: a site's keep_scripts names scripts by them
 	aClass
+	aWidth // width, height, hidden and layout: a placeholder's size
+	aHeight
+	aHidden
+	aLayout
 )
 
 var attrNames = [...]string{
 	aSrc: "src", aSrcset: "srcset", aHref: "href", aXlinkHref: "xlink:href", aPoster: "poster",
 	aData: "data", aImagesrcset: "imagesrcset", aDataSrc: "data-src", aDataSrcset: "data-srcset",
 	aPing: "ping", aRel: "rel", aType: "type", aConfig: "config", aSrcdoc: "srcdoc", aStyle: "style",
-	aID: "id", aClass: "class",
+	aID: "id", aClass: "class", aWidth: "width", aHeight: "height", aHidden: "hidden", aLayout: "layout",
 }
 
 // attrTab holds the akinds by the low bits of their first byte and their
@@ -257,10 +265,13 @@ var attrTab = func() (t [32][12][2]akind) {
 	for k := aSrc; int(k) < len(attrNames); k++ {
 		n := attrNames[k]
 		s := &t[n[0]&31][len(n)]
-		if s[0] == aOther {
+		switch {
+		case s[0] == aOther:
 			s[0] = k
-		} else {
+		case s[1] == aOther:
 			s[1] = k
+		default:
+			panic("rewrite: three attribute names share an attrTab slot: " + n)
 		}
 	}
 	return t

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,7 +22,9 @@ type page struct {
 
 // pages returns the corpus: testdata/NAME.input.html. A name starting
 // with "neutralise-" runs with every denied category neutralised, one
-// starting with "nostub-" without the stub; the others remove, with stub.
+// starting with "nostub-" without the stub, one starting with
+// "placeholder-" with placeholders (testPlaceholders); the others remove,
+// with stub.
 func pages(t testing.TB) []page {
 	t.Helper()
 	files, err := filepath.Glob("testdata/*.input.html")
@@ -41,6 +44,9 @@ func pages(t testing.TB) []page {
 			p = neutral(t, true)
 		case strings.HasPrefix(name, "nostub-"):
 			p = optOut(t, false)
+		case strings.HasPrefix(name, "placeholder-"):
+			p = optOut(t, true)
+			p.Placeholders = testPlaceholders
 		default:
 			p = optOut(t, true)
 		}
@@ -217,12 +223,29 @@ func TestPassThrough(t *testing.T) {
 	}
 }
 
-// notFromInput checks that out, without the stub and the attributes a
-// neutralised element gets, is a subsequence of in. It returns what is
-// wrong, or "".
+// testPlaceholders are the placeholders of the "placeholder-" pages.
+var testPlaceholders = &Placeholders{Reason: "You opted out of the sale and sharing of your personal information (Global Privacy Control)."}
+
+// placeholderMarkup matches what a placeholder adds around the element it
+// keeps: its start through the template's start tag, and the template's
+// end tag through the placeholder's end (text and button are escaped, so
+// they hold no '<').
+var placeholderMarkup = regexp.MustCompile(`<span class="consentgate-placeholder" data-consentgate-embed="[a-z0-9._-]+" style="[^"<>]*"><template data-consentgate-original>|</template><span class="consentgate-placeholder-text">[^<]*</span>(<button type="button" class="consentgate-placeholder-load" data-consentgate-load style="[^"<>]*">[^<]*</button>)?</span>`)
+
+// notFromInput checks that out, without the stub, the placeholders'
+// markup (and the template start tags inserted inside them) and the
+// attributes a neutralised element gets, is a subsequence of in. It
+// returns what is wrong, or "".
 func notFromInput(out, in []byte, p Policy) string {
 	if s := Stub(p); len(s) > 0 {
 		out = bytes.Replace(out, s, nil, 1)
+	}
+	if p.Placeholders != nil {
+		out = placeholderMarkup.ReplaceAll(out, nil)
+		out = bytes.ReplaceAll(out, []byte(tmplOpen), nil)
+	}
+	if len(p.Tail) > 0 {
+		out = bytes.Replace(out, p.Tail, nil, 1)
 	}
 	for _, ins := range [][]byte{[]byte(` type="text/plain"`), []byte(` data-consent-category="analytics"`),
 		[]byte(` data-consent-category="advertising"`), []byte(` data-consent-category="social"`), []byte("data-")} {

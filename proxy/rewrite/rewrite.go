@@ -48,6 +48,16 @@ type Policy struct {
 	// itself. The rewriter does not look inside it. The caller must not
 	// modify it while the Writer uses it.
 	Head []byte
+	// Placeholders, when not nil, makes a removed embed (an iframe or AMP
+	// embed component of a vendor with a rules.Embed) leave a placeholder
+	// that keeps the element inert: see "Placeholders" in the package
+	// documentation.
+	Placeholders *Placeholders
+	// Tail, when not empty and the policy denies something, is written
+	// after the page's last byte, by Close (the proxy's notice for
+	// visitors whose opt-out came from Global Privacy Control). The
+	// rewriter does not look inside it.
+	Tail []byte
 }
 
 // Removal counts the elements of one vendor and kind the rewriter removed
@@ -112,6 +122,14 @@ type Writer struct {
 	err     error
 
 	stubDone bool
+
+	// A placeholder is open (placeholder.go): the end tag of phEl at
+	// depth phDepth closes it; phTmpl counts template elements open
+	// inside it.
+	phEl    elem
+	phDepth int
+	phTmpl  int
+	phEmbed *rules.Embed
 
 	// Input of the current Write and what of it is emitted.
 	in []byte
@@ -308,6 +326,17 @@ func (w *Writer) Close() error {
 		w.finish()
 	}
 	w.scriptEnd(w.base) // a script the end of the page cut off
+	w.skip = false
+	if w.phDepth > 0 {
+		// The page ended inside the placeholder's element: close it.
+		w.out = w.placeholderEnd(w.out[:0])
+		w.write(w.out)
+		w.phDepth = 0
+	}
+	if len(w.p.Tail) > 0 && w.pol.active && !w.nested {
+		w.write(w.p.Tail)
+		w.changed = true
+	}
 	return w.err
 }
 

@@ -83,7 +83,7 @@ func (w *Writer) scan() {
 				continue
 			}
 			plain := in[e] == '>' && !w.skip && w.foreign == 0
-			if plain && k > i {
+			if plain && k > i && w.phDepth == 0 {
 				// "</name>" outside foreign content and removed content
 				// changes nothing. The hold started here holds nothing.
 				w.hold, w.st = false, sText
@@ -131,7 +131,11 @@ func (w *Writer) scan() {
 				w.nameLen = 0
 				w.st = sTagName
 			case c == '/':
-				w.release()
+				if w.phDepth == 0 {
+					// Inside a placeholder an end tag is held until its
+					// name is known (elemDone).
+					w.release()
+				}
 				w.st = sEndTagOpen
 				i++
 			case c == '!':
@@ -152,9 +156,11 @@ func (w *Writer) scan() {
 				w.nameLen = 0
 				w.st = sTagName
 			case c == '>':
+				w.release() // held inside a placeholder
 				w.st = sText
 				i++
 			default:
+				w.release()
 				w.st = sBogusComment
 			}
 		case sTagName:

@@ -14,7 +14,7 @@ func (w *Writer) srcdocVendor(v []byte) *rules.Vendor {
 		w.sub = &Writer{}
 	}
 	p := w.p
-	p.Stub, p.Head = false, nil
+	p.Stub, p.Head, p.Placeholders, p.Tail = false, nil, nil, nil
 	w.sub.pol = w.pol
 	w.subBuf = w.subBuf[:0]
 	w.sub.reset(&w.subBuf, p, false)

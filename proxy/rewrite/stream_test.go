@@ -80,6 +80,8 @@ func FuzzRewrite(f *testing.F) {
 	f.Add([]byte(`<script><!--<script>gtag('config','x')</script>--></script><a ping="//google-analytics.com/c">`), uint64(3), true)
 	f.Add([]byte(`<style>@import url("//www.facebook.com/a.css") print;b{background:image-set("https:\2f \2fwww.facebook.com/x" 1x,url( '//connect.facebook.net/y' ))}/* url(//facebook.com/z) */</style><p>`), uint64(4), false)
 	f.Add([]byte(`<style>b{content:"</style>"}x{background:url(//www.facebook.com/tr</stylex>)}</style><style>@import '//www.facebook.com/b.css`), uint64(5), true)
+	f.Add([]byte(`<amp-youtube width=5 height=3 layout=responsive></template><template></amp-youtube></template><iframe src=//youtube.com/embed/x>`), uint64(6), false)
+	f.Add([]byte(`<iframe width=560 height=315 style="height:1px" src="https://www.youtube.com/embed/a"></template></iframe></amp-youtube><amp-twitter data-tweetid=1></TEMPLATE`), uint64(7), false)
 	w1, w2 := NewWriter(nil, Policy{}), NewWriter(nil, Policy{})
 	f.Fuzz(func(t *testing.T, in []byte, seed uint64, neutralise bool) {
 		if len(in) > 1<<16 {
@@ -88,6 +90,12 @@ func FuzzRewrite(f *testing.F) {
 		p := optOut(t, seed&1 == 0)
 		if neutralise {
 			p = neutral(t, seed&1 == 0)
+		}
+		if seed&2 != 0 {
+			p.Placeholders, p.Guard = testPlaceholders, seed&4 != 0
+		}
+		if seed&8 != 0 {
+			p.Tail = []byte(`<div class="tail">notice</div>`)
 		}
 		want := append([]byte(nil), rewriteSplit(t, w1, in, p, nil)...)
 		rng := rand.New(rand.NewPCG(seed, 1))
