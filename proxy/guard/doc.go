@@ -66,6 +66,39 @@
 // the page is hidden; ReadReport validates a report against the rule set
 // and bounds it, since anyone can post one.
 //
+// # Placeholders
+//
+// A site with placeholders on gets, for a removed embed, a placeholder
+// that keeps the original element inert in a template (proxy/rewrite,
+// "Placeholders"), and the guard is what loads it. A trusted click on the
+// placeholder's button restores the element for this page view and lets
+// through its frame URLs: only iframe and frame src (and the data-src a
+// lazy loader copies), only of the placeholder's vendor, only on its embed
+// paths (rules.Embed), exactly as written (for an AMP component, whose
+// runtime builds the frame, the vendor's frames). Scripts, images and
+// requests of that vendor stay refused. Page code cannot use this to
+// unblock anything:
+//
+//   - a placeholder counts only if it came from the proxy: its button
+//     carries a key, random per response, that the proxy also writes into
+//     a meta element right before the guard's script element; the guard
+//     reads and removes that meta before any other script runs, and checks
+//     and removes each button's key when the parser inserts the button
+//     (the MutationObserver runs before the next script), copying the
+//     template's content then, so later changes to the template do
+//     nothing;
+//   - only a click event whose isTrusted is true, read with the getter
+//     saved at start (page code cannot replace it), on such a button
+//     counts; __consentgate.load(event), the same function, checks the same.
+//
+// Compile fills __CG_EMBEDS__ with the denied vendors that are embeds and
+// their paths. The guard also applies the style attribute of the proxy's
+// own elements (class consentgate-…) through the CSS object model, which
+// a page's style-src policy does not govern, so a placeholder keeps its
+// size under a CSP that refuses inline styles; and a click on the GPC
+// notice's Dismiss link removes the notice in place and sets the cookie
+// (consentgate_notice=0) that its endpoint would set after a round trip.
+//
 // # What it cannot stop
 //
 // Anything that runs before it (the proxy inserts it before the first

@@ -32,6 +32,7 @@ const (
 	phTable    = "__CG_TABLE__"
 	phIDs      = "__CG_IDS__"
 	phEndpoint = "__CG_ENDPOINT__"
+	phEmbeds   = "__CG_EMBEDS__"
 )
 
 // Script is the guard compiled for one policy: a site and the categories
@@ -100,9 +101,20 @@ func Compile(set *rules.Set, site *rules.Site, deny rules.Categories) *Script {
 	}
 	idsJS, _ := json.Marshal(ids) // escapes <, > and &: safe inside a script element
 	endpointJS, _ := json.Marshal(prefix + EndpointPath)
+	// The denied vendors whose embeds may stand as placeholders, with the
+	// paths of their embeds (rules.Embed.Paths): a click on one lets
+	// exactly those frames through.
+	embeds := make(map[string][]string)
+	for _, v := range t.vendors {
+		if v.Embed != nil {
+			embeds[v.ID] = append([]string{}, v.Embed.Paths...)
+		}
+	}
+	embedsJS, _ := json.Marshal(embeds) // sorted keys, <>& escaped
 	js := strings.Replace(Minified, phTable, `"`+t.text+`"`, 1)
 	js = strings.Replace(js, phIDs, string(idsJS), 1)
 	js = strings.Replace(js, phEndpoint, string(endpointJS), 1)
+	js = strings.Replace(js, phEmbeds, string(embedsJS), 1)
 	js = strings.TrimRight(js, "\n")
 	if stub := rewrite.StubScript(rewrite.Policy{Set: set, Site: site, Deny: deny}); len(stub) > 0 {
 		js += "\n" + string(stub)

@@ -15,6 +15,9 @@
 // by ","; section 0 is the site's first-party hosts, section 1 the allowed
 // entries more specific than a denied one, section k >= 2 the hosts of the
 // denied vendor __CG_IDS__[k-2]. __CG_ENDPOINT__ is the count endpoint.
+// __CG_EMBEDS__ maps the ids of denied vendors whose embeds get a
+// placeholder (see "Placeholders" below) to the URL path prefixes of their
+// embeds ([] for every path).
 // Matching is rules.Set.Classify's: the most specific entry that is a
 // suffix of the host at a label boundary wins, a suffix without a dot is
 // never looked up, and a first-party entry anywhere in the host wins over
@@ -22,7 +25,7 @@
 //
 // Written in ES2015 (new.target, Reflect) without classes or arrow
 // functions; minified by esbuild at go generate time.
-(function (top, table, ids, endpoint) {
+(function (top, table, ids, endpoint, embeds) {
   "use strict";
   if (top.__consentgate) return;
 
@@ -271,7 +274,7 @@
         continue;
       }
       var vendor = check(spec[name], v, el.ownerDocument);
-      if (vendor < 0) continue;
+      if (vendor < 0 || permitted(el, spec[name], v, vendor)) continue;
       apply(removeAttribute, el, [name]);
       if (el.localName === "script") apply(setAttribute, el, ["type", "javascript/blocked"]);
       refuse(el, vendor);
@@ -342,6 +345,214 @@
     return cleanTree(doc.documentElement) ? "<!DOCTYPE html>" + doc.documentElement.outerHTML : null;
   }
 
+
+  // --- Placeholders -------------------------------------------------------
+
+  // A removed embed (a video, map, post or audio player) may stand in the
+  // page as a placeholder that the proxy wrote (proxy/rewrite): a span
+  // holding the original element, inert, in a template, a text and a
+  // button. A real click on the button loads that embed for this page
+  // view: the element is restored, and its frame URLs — only iframes and
+  // frames, only the placeholder's vendor, only its embed paths — are let
+  // through from then on. Page code cannot use this to unblock anything
+  // by itself:
+  //
+  //   - A placeholder counts only if it came from the proxy: its button
+  //     carries a key that is random per response, which the proxy also
+  //     writes into a meta element just before this script. The key is
+  //     read and the meta removed here, before any other script of the
+  //     page runs; each button's key is checked and removed when the
+  //     parser inserts the button (the observer below runs before the
+  //     next script). A placeholder made by script has no valid key.
+  //   - The embed is copied, still inert, when its button arrives (the
+  //     template is complete by then), and restored from that copy, so a
+  //     later change to the template does nothing.
+  //   - Only a trusted click event (isTrusted, read with the getter saved
+  //     here, which page code cannot replace) on such a button counts;
+  //     __consentgate.load(event) takes the same event and checks the same.
+  //   - What is let through is what the copy holds: iframe and frame URLs
+  //     of the placeholder's vendor on its embed paths, exactly (an AMP
+  //     component, whose runtime builds the frame, lets that vendor's
+  //     frames through). Scripts, images, fetches of the vendor stay
+  //     refused.
+
+  var meta = top.document.currentScript;
+  meta = meta && meta.previousElementSibling;
+  var phKey = "";
+  if (meta && meta.localName === "meta" && apply(getAttribute, meta, ["name"]) === "consentgate-key") {
+    phKey = apply(getAttribute, meta, ["content"]) || "";
+    try {
+      meta.remove();
+    } catch (e) {}
+  }
+  var embedPaths = create(null);
+  for (var ei = 0; ei < ids.length; ei++) {
+    if (O.prototype.hasOwnProperty.call(embeds, ids[ei])) embedPaths[ei] = embeds[ids[ei]];
+  }
+  // idIndex returns the index in ids of vendor id s, or -1 (a loop, not
+  // Array.prototype.indexOf, which page code may replace).
+  function idIndex(s) {
+    for (var i = 0; i < ids.length; i++) if (ids[i] === s) return i;
+    return -1;
+  }
+  var NodeProto = top.Node.prototype;
+  var getter = function (proto, name) {
+    var d = getDescriptor(proto, name);
+    return d && d.get;
+  };
+  var isTrusted = getDescriptor(new Event_("x"), "isTrusted").get;
+  var eventTarget = getter(Event_.prototype, "target");
+  var eventType = getter(Event_.prototype, "type");
+  var parentOf = getter(NodeProto, "parentNode");
+  var nodeType = getter(NodeProto, "nodeType");
+  var localName = getter(ElementProto, "localName");
+  var firstChild = getter(ElementProto, "firstElementChild");
+  var fragFirstChild = getter(top.DocumentFragment.prototype, "firstElementChild");
+  var nextSibling = getter(ElementProto, "nextElementSibling");
+  var templateContent = top.HTMLTemplateElement && getter(top.HTMLTemplateElement.prototype, "content");
+  var cloneNode = NodeProto.cloneNode;
+  var preventDefault = Event_.prototype.preventDefault;
+  var removeNode = ElementProto.remove;
+  var cookieSetter = getDescriptor(top.Document.prototype, "cookie");
+  cookieSetter = cookieSetter && cookieSetter.set;
+  var styleOf = getter(top.HTMLElement.prototype, "style");
+  var focus = top.HTMLElement.prototype.focus;
+  var copies = new top.WeakMap(); // a placeholder's button → its embed, copied
+  var getCopy = top.WeakMap.prototype.get;
+  var setCopy = top.WeakMap.prototype.set;
+  var allowedURL = create(null); // frame URLs let through, resolved
+  var allowedFrames = create(null); // vendors whose frames are let through (AMP)
+  var allowances = 0;
+
+  function attr(el, name) {
+    return apply(getAttribute, el, [name]);
+  }
+
+  // permitted reports whether URL s, which belongs to denied vendor
+  // vendor, may load as the URL attribute of kind of element el: after a
+  // click on a placeholder, the frames it restored.
+  function permitted(el, kind, s, vendor) {
+    if (allowances === 0 || kind !== 1) return false;
+    try {
+      var n = apply(localName, el, []);
+      if (n !== "iframe" && n !== "frame") return false;
+      if (allowedFrames[vendor]) return true;
+      return allowedURL[new URL_(s, frameBase(el)).href] === true;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  function frameBase(el) {
+    var doc = el.ownerDocument;
+    return (doc && doc.defaultView ? doc : top.document).baseURI;
+  }
+
+  // embedURL returns s resolved if it is an embed URL of vendor v (its
+  // host is v's, its path one of v's embed paths), else null.
+  function embedURL(s, v, el) {
+    if (s === null || vendorOf(s, el.ownerDocument) !== v) return null;
+    var u = new URL_(s, frameBase(el));
+    var paths = embedPaths[v];
+    if (paths.length === 0) return u.href;
+    var p = u.pathname.toLowerCase();
+    for (var i = 0; i < paths.length; i++) {
+      if (p.slice(0, paths[i].length) === paths[i].toLowerCase()) return u.href;
+    }
+    return null;
+  }
+
+  // placeholderButton is called for every element the parser inserts; a
+  // placeholder's button, with the key of this response, gets its embed
+  // copied. Every button loses its key attribute.
+  function placeholderButton(b) {
+    var k = attr(b, "data-consentgate-key");
+    if (k === null) return;
+    apply(removeAttribute, b, ["data-consentgate-key"]);
+    if (phKey === "" || k !== phKey) return;
+    var ph = apply(parentOf, b, []);
+    if (!ph || apply(nodeType, ph, []) !== 1 || attr(ph, "class") !== "consentgate-placeholder") return;
+    var v = idIndex(attr(ph, "data-consentgate-embed"));
+    if (v < 0 || !embedPaths[v]) return;
+    for (var t = apply(firstChild, ph, []); t; t = apply(nextSibling, t, [])) {
+      if (apply(localName, t, []) === "template" && attr(t, "data-consentgate-original") !== null) {
+        apply(setCopy, copies, [b, { v: v, frag: apply(cloneNode, apply(templateContent, t, []), [true]) }]);
+        return;
+      }
+    }
+  }
+
+  // load restores the embed of the placeholder whose button a trusted
+  // click event e targets, and reports whether it did.
+  function load(e) {
+    try {
+      if (!apply(isTrusted, e, []) || apply(eventType, e, []) !== "click") return false;
+      var b = apply(eventTarget, e, []);
+      while (b && apply(nodeType, b, []) !== 1) b = apply(parentOf, b, []);
+      var c = b && apply(getCopy, copies, [b]);
+      if (!c) return false;
+      var ph = apply(parentOf, b, []);
+      if (!ph) return false;
+      var frag = apply(cloneNode, c.frag, [true]);
+      var first = apply(fragFirstChild, frag, []);
+      if (first && apply(localName, first, []).slice(0, 4) === "amp-") allowedFrames[c.v] = true;
+      var frames = qsa(frag, "iframe,frame");
+      for (var i = 0; i < frames.length; i++) {
+        var names = ["src", "data-src"];
+        for (var j = 0; j < names.length; j++) {
+          var u = embedURL(attr(frames[i], names[j]), c.v, frames[i]);
+          if (u !== null) allowedURL[u] = true;
+        }
+      }
+      allowances++;
+      // The guard's own replaceWith: what else the copy holds is cleaned.
+      apply(replaceWith, ph, [frag]);
+      if (first) {
+        try {
+          apply(focus, first, []);
+        } catch (e2) {}
+      }
+      return true;
+    } catch (err) {
+      return false;
+    }
+  }
+
+  // dismiss hides the notice for visitors whose opt-out came from Global
+  // Privacy Control when its link is clicked, and remembers it in a
+  // first-party cookie, as the link's endpoint would after a round trip.
+  function dismiss(e) {
+    var a = apply(eventTarget, e, []);
+    while (a && apply(nodeType, a, []) !== 1) a = apply(parentOf, a, []);
+    if (!a || attr(a, "class") !== "consentgate-notice-dismiss") return;
+    var n = apply(parentOf, a, []);
+    if (!n || attr(n, "class") !== "consentgate-notice") return;
+    apply(preventDefault, e, []);
+    try {
+      apply(cookieSetter, top.document, ["consentgate_notice=0; path=/; max-age=31536000; samesite=lax" +
+        (top.location.protocol === "https:" ? "; secure" : "")]);
+    } catch (err) {}
+    apply(removeNode, n, []);
+  }
+
+  // restyle applies the style attribute of the proxy's own elements
+  // through the CSS object model, which a page's style-src policy does not
+  // govern, so a placeholder keeps its size under a CSP that refuses
+  // inline style attributes.
+  function restyle(el) {
+    var c = attr(el, "class");
+    if (c === null || c.slice(0, 12) !== "consentgate-") return;
+    var st = attr(el, "style");
+    if (st === null) return;
+    try {
+      apply(styleOf, el, []).cssText = st;
+    } catch (e) {}
+  }
+
+  apply(listen, top, ["click", function (e) {
+    if (!load(e)) dismiss(e);
+  }, true]);
+
   // --- Frames -------------------------------------------------------------
 
   var windowOf = create(null);
@@ -401,7 +612,7 @@
               if (c !== null) return apply(set, this, [c]);
             } else {
               var vendor = check(kind, s, this.ownerDocument);
-              if (vendor >= 0) return refuse(this, vendor);
+              if (vendor >= 0 && !permitted(this, kind, s, vendor)) return refuse(this, vendor);
             }
             if (!trusted(v)) v = s;
           }
@@ -433,7 +644,7 @@
         return c === null ? (trusted(v) ? v : s) : c;
       }
       var vendor = check(kind, s, el.ownerDocument);
-      if (vendor >= 0) {
+      if (vendor >= 0 && !permitted(el, kind, s, vendor)) {
         refuse(el, vendor);
         return null;
       }
@@ -477,7 +688,7 @@
           var kind = el && attrKind(el, attr.localName);
           if (kind && kind !== 4) {
             var vendor = check(kind, attr.value, el.ownerDocument);
-            if (vendor >= 0) {
+            if (vendor >= 0 && !permitted(el, kind, attr.value, vendor)) {
               apply(removeAttribute, el, [attr.name]);
               refuse(el, vendor);
             }
@@ -493,7 +704,7 @@
         try {
           var kind = attrKind(this, attr.localName);
           var vendor = kind && kind !== 4 ? check(kind, attr.value, this.ownerDocument) : -1;
-          if (vendor >= 0) {
+          if (vendor >= 0 && !permitted(this, kind, attr.value, vendor)) {
             refuse(this, vendor);
             return null;
           }
@@ -882,7 +1093,10 @@
             if (n.nodeType !== 1) continue;
             try {
               clean(n);
-              if (n.localName === "iframe" || n.localName === "frame") frame(n);
+              var ln = n.localName;
+              if (ln === "iframe" || ln === "frame") frame(n);
+              else if (ln === "button") placeholderButton(n);
+              if (ln === "span" || ln === "button" || ln === "aside" || ln === "a") restyle(n);
             } catch (e) {}
           }
         }
@@ -890,6 +1104,7 @@
   }
 
   install(top);
+  var replaceWith = ElementProto.replaceWith; // the guard's, which cleans
 
   // For tests and the page's own code: the denied vendor of a URL, or "".
   defineProperty(top, "__consentgate", {
@@ -900,6 +1115,10 @@
         return v < 0 ? "" : ids[v];
       },
       flush: flush,
+      // load(event) loads the embed of the placeholder whose button a
+      // trusted click event targets (the guard's own click listener does
+      // so already); it reports whether it did.
+      load: load,
     }),
   });
-})(window, __CG_TABLE__, __CG_IDS__, __CG_ENDPOINT__);
+})(window, __CG_TABLE__, __CG_IDS__, __CG_ENDPOINT__, __CG_EMBEDS__);

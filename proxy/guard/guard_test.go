@@ -259,7 +259,7 @@ func TestScriptText(t *testing.T) {
 	set, news := testPolicy(t)
 	s := Compile(set, news, rules.DefaultDeny)
 	js := string(s.JS)
-	for _, ph := range []string{phTable, phIDs, phEndpoint} {
+	for _, ph := range []string{phTable, phIDs, phEndpoint, phEmbeds} {
 		if strings.Contains(js, ph) {
 			t.Errorf("placeholder %s left in the script", ph)
 		}
@@ -269,6 +269,10 @@ func TestScriptText(t *testing.T) {
 	}
 	if !strings.Contains(js, `"/.consentgate/guard"`) || !strings.Contains(js, `"google-analytics"`) {
 		t.Error("endpoint or vendor ids missing")
+	}
+	// The denied embed vendors and their embed paths; no tracker.
+	if !strings.Contains(js, `"meta-pixel":["/plugins/"]`) || !strings.Contains(js, `"youtube":[]`) || strings.Contains(js, `"google-analytics":[`) {
+		t.Error("embeds missing or wrong")
 	}
 	stub := rewrite.StubScript(rewrite.Policy{Set: set, Site: news, Deny: rules.DefaultDeny})
 	if len(stub) == 0 || !strings.HasSuffix(js, string(stub)) {
