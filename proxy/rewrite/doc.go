@@ -222,7 +222,7 @@
 //	<span class="consentgate-placeholder" data-consentgate-embed="VENDOR" style="... SIZE">
 //	<template data-consentgate-original>THE ELEMENT, AS WRITTEN</template>
 //	<span class="consentgate-placeholder-text">REASON TEXT</span>
-//	<button type="button" class="consentgate-placeholder-load" data-consentgate-load style="...">LABEL</button></span>
+//	<button type="button" class="consentgate-placeholder-load" data-consentgate-load style="..." data-consentgate-key="KEY">LABEL</button></span>
 //
 // The element's start tag (less denied style URLs), its content and its
 // end tag pass through unchanged between the template's tags: template
@@ -246,7 +246,8 @@
 // text is Placeholders.Reason, then Placeholders.Text with {name},
 // {company} and {kind} (video, map, post, player) of the vendor's embed,
 // HTML-escaped; the button is there only with Policy.Guard, which makes
-// it work. The element counts as removed (a Removal). If the page ends
+// it work, and carries Placeholders.Key, the response's key that tells the
+// guard this placeholder came from the proxy. The element counts as removed (a Removal). If the page ends
 // inside the element, Close writes the placeholder's end.
 //
 // # Stub

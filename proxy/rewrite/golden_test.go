@@ -230,7 +230,7 @@ var testPlaceholders = &Placeholders{Reason: "You opted out of the sale and shar
 // keeps: its start through the template's start tag, and the template's
 // end tag through the placeholder's end (text and button are escaped, so
 // they hold no '<').
-var placeholderMarkup = regexp.MustCompile(`<span class="consentgate-placeholder" data-consentgate-embed="[a-z0-9._-]+" style="[^"<>]*"><template data-consentgate-original>|</template><span class="consentgate-placeholder-text">[^<]*</span>(<button type="button" class="consentgate-placeholder-load" data-consentgate-load style="[^"<>]*">[^<]*</button>)?</span>`)
+var placeholderMarkup = regexp.MustCompile(`<span class="consentgate-placeholder" data-consentgate-embed="[a-z0-9._-]+" style="[^"<>]*"><template data-consentgate-original>|</template><span class="consentgate-placeholder-text">[^<]*</span>(<button type="button" class="consentgate-placeholder-load" data-consentgate-load style="[^"<>]*"( data-consentgate-key="[a-zA-Z0-9_-]*")?>[^<]*</button>)?</span>`)
 
 // notFromInput checks that out, without the stub, the placeholders'
 // markup (and the template start tags inserted inside them) and the

@@ -22,6 +22,11 @@ type Placeholders struct {
 	// and {kind}; "" is DefaultPlaceholderButton. The button is there only
 	// with Policy.Guard: the runtime guard is what makes it work.
 	Button string
+	// Key is written into each button as data-consentgate-key: the random
+	// value of this response that the runtime guard takes from the head
+	// (see proxy/guard) to tell the proxy's placeholders from any a page
+	// script makes. Only letters, digits, '-' and '_' are written.
+	Key string
 }
 
 // The default texts of a placeholder.
@@ -41,7 +46,8 @@ const (
 	phStyle     = `" style="`
 	phTemplate  = `"><template data-consentgate-original>`
 	phText      = `</template><span class="consentgate-placeholder-text">`
-	phButton    = `</span><button type="button" class="consentgate-placeholder-load" data-consentgate-load style="` + phButtonCSS + `">`
+	phButton    = `</span><button type="button" class="consentgate-placeholder-load" data-consentgate-load style="` + phButtonCSS + `"`
+	phKey       = ` data-consentgate-key="`
 	phButtonEnd = `</button>`
 	phNoButton  = `</span>`
 	phEnd       = `</span>`
@@ -295,6 +301,16 @@ func (w *Writer) placeholderEnd(b []byte) []byte {
 		return append(append(b, phNoButton...), phEnd...)
 	}
 	b = append(b, phButton...)
+	if ph.Key != "" {
+		b = append(b, phKey...)
+		for i := 0; i < len(ph.Key); i++ {
+			if c := ph.Key[i]; c == '-' || c == '_' || c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'z' {
+				b = append(b, c)
+			}
+		}
+		b = append(b, '"')
+	}
+	b = append(b, '>')
 	label := ph.Button
 	if label == "" {
 		label = DefaultPlaceholderButton

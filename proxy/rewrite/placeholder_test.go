@@ -62,9 +62,10 @@ func TestPlaceholderText(t *testing.T) {
 		t.Errorf("removals %+v, want youtube once", rm)
 	}
 	p.Guard = true
+	p.Placeholders.Key = `k3y_-"><x`
 	out, _ = rewriteString(t, in, p)
-	if !strings.Contains(out, `data-consentgate-load style="`) || !strings.Contains(out, `>Play &lt;YouTube&gt;</button></span>`) {
-		t.Errorf("button missing or unescaped:\n%s", out)
+	if !strings.Contains(out, `data-consentgate-load style="`) || !strings.Contains(out, ` data-consentgate-key="k3y_-x">Play &lt;YouTube&gt;</button></span>`) {
+		t.Errorf("button missing, key not filtered or label unescaped:\n%s", out)
 	}
 	// Without Placeholders the same iframe is removed, as before.
 	if out, _ := rewriteString(t, in, optOut(t, false)); out != "" {
