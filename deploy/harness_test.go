@@ -375,8 +375,8 @@ func (s *stack) exercise(t testing.TB) {
 		want       int
 	}
 	checks := []check{
-		{www, "/.consentgate/optout", []string{"Cookie: uid=deploy-alice"}, http.StatusSeeOther},
-		{www, "/", []string{"Cookie: uid=deploy-alice"}, 200}, // opted out by the registry
+		{www, "/.consentgate/optout", []string{"Cookie: uid=deploy-alice"}, 200}, // the confirmation page
+		{www, "/", []string{"Cookie: uid=deploy-alice"}, 200},                    // opted out by the registry
 		{www, "/", []string{"Cookie: uid=deploy-bob"}, 200},
 		{www, "/.well-known/gpc.json", nil, 200},
 		{www, "/pricing", []string{"Cookie: usprivacy=not-a-usp-string"}, 200},

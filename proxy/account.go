@@ -68,16 +68,18 @@ func (s *Server) explain(ctx *fasthttp.RequestCtx, st *state, site *rules.Site) 
 // request's account, so it follows the account to its other devices. A
 // failed write is logged and counted (consentgate_registry_requests_total);
 // the visitor's cookie is set all the same.
-func (s *Server) recordAccount(ctx *fasthttp.RequestCtx, site *rules.Site, optedOut bool) {
+func (s *Server) recordAccount(ctx *fasthttp.RequestCtx, site *rules.Site, optedOut bool) accountRecord {
 	if s.opts.Registry == nil {
-		return
+		return accountNone
 	}
 	k, ok := s.accountKey(ctx, s.current(), site)
 	if !ok {
-		return
+		return accountNone
 	}
 	if err := s.opts.Registry.Record(context.Background(), k, optedOut); err != nil {
 		// Never the account id or its hash.
 		s.log.Warn("cannot record a privacy choice in the registry", "site", site.Name, "opted_out", optedOut, "err", err)
+		return accountFailed
 	}
+	return accountRecorded
 }

@@ -162,6 +162,7 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 	if pol.Head, hash = guardHead(e, h); pol.Head != nil {
 		pol.Guard = true
 	}
+	visitorPolicy(ctx, e, &pol)
 	rs.rw = writerPool.Get().(*rewrite.Writer)
 	rs.rw.Reset(sink, pol)
 	rs.pol = pol
@@ -215,7 +216,7 @@ func (s *Server) rewriteWhole(ctx *fasthttp.RequestCtx, rs *rewriteStream, e *en
 		brokeOff(ctx)
 	case raw == nil:
 		ctx.Response.SwapBody(w.b)
-	case removed == 0 && !guarded:
+	case removed == 0 && !guarded && len(rs.pol.Tail) == 0:
 		// Nothing to enforce in this page and no guard: skip re-encoding.
 		ctx.Response.SwapBody(append(w.b[:0], raw...))
 	case e.clientGzip:

@@ -19,12 +19,15 @@ const optOutMaxAge = 365 * 24 * 3600
 // builtin answers the built-in paths every site has and reports whether it did:
 //
 //	/.well-known/gpc.json   the GPC support resource (GPC spec §4.1)
-//	PREFIX optout           sets the opt-out cookie, redirects back
+//	PREFIX optout           sets the opt-out cookie; a page that confirms
+//	                        what was recorded (?redirect=1, or the site's
+//	                        optout_confirmation: false: redirects back)
 //	PREFIX optin            GET: a page whose button POSTs back; a same-origin
 //	                        POST clears the cookie and redirects back
 //	PREFIX status           the decision for this request, as JSON
 //	PREFIX guard            POST: the runtime guard's count of refused loads
 //	PREFIX guard/FP.js      the runtime guard, immutable (see proxy/guard)
+//	PREFIX notice           dismisses the GPC notice (a cookie), redirects back
 func (s *Server) builtin(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, host []byte) bool {
 	path := ctx.Path()
 	if string(path) == "/.well-known/gpc.json" {
@@ -43,6 +46,8 @@ func (s *Server) builtin(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 		s.setOptOut(ctx, site, true)
 	case "optin":
 		s.optIn(ctx, site)
+	case noticePath:
+		s.dismissNotice(ctx)
 	case "status":
 		b, _ := json.MarshalIndent(statusOf(s.explain(ctx, st, site), st.set, site), "", "  ")
 		ctx.SetStatusCode(fasthttp.StatusOK)
@@ -129,9 +134,10 @@ func returnTarget(ctx *fasthttp.RequestCtx) string {
 }
 
 // setOptOut sets or clears the site's opt-out cookie and sends the visitor
-// back where they came from.
+// back where they came from; an opt-out gets the confirmation page instead
+// unless the site or the link asks for the redirect.
 func (s *Server) setOptOut(ctx *fasthttp.RequestCtx, site *rules.Site, out bool) {
-	s.recordAccount(ctx, site, out) // the same choice for the visitor's account, on every device
+	acct := s.recordAccount(ctx, site, out) // the same choice for the visitor's account, on every device
 	c := fasthttp.AcquireCookie()
 	defer fasthttp.ReleaseCookie(c)
 	c.SetKey(site.OptOutCookie)
@@ -139,7 +145,7 @@ func (s *Server) setOptOut(ctx *fasthttp.RequestCtx, site *rules.Site, out bool)
 	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
 	// X-Forwarded-Proto only from a trusted proxy: anyone else could
 	// change the cookie's attributes.
-	c.SetSecure(ctx.IsTLS() || s.trusted(peerAddr(ctx)) && bytes.Equal(ctx.Request.Header.Peek("X-Forwarded-Proto"), []byte("https")))
+	c.SetSecure(s.secureRequest(ctx))
 	if out {
 		c.SetValue(site.OptOutValue)
 		c.SetMaxAge(optOutMaxAge)
@@ -151,6 +157,10 @@ func (s *Server) setOptOut(ctx *fasthttp.RequestCtx, site *rules.Site, out bool)
 	ctx.Response.Header.Set("Cache-Control", "no-store")
 	ctx.Response.Header.Set("Vary", "Cookie")
 	target := returnTarget(ctx)
+	if out && site.OptOutConfirmation && string(ctx.QueryArgs().Peek("redirect")) != "1" {
+		s.confirmOptOut(ctx, site, target, acct)
+		return
+	}
 	ctx.Response.Header.Set("Location", target)
 	ctx.Response.Header.SetContentType("text/html; charset=utf-8")
 	ctx.SetStatusCode(fasthttp.StatusSeeOther)
@@ -160,6 +170,13 @@ func (s *Server) setOptOut(ctx *fasthttp.RequestCtx, site *rules.Site, out bool)
 	}
 	ctx.SetBodyString("<!doctype html><title>Privacy choice saved</title><p>" + msg +
 		` <a href="` + html.EscapeString(target) + `">Continue</a></p>` + "\n")
+}
+
+// secureRequest reports whether the visitor's request came over TLS: to the
+// proxy, or to a trusted proxy in front that says so (X-Forwarded-Proto
+// from anyone else could change a cookie's attributes).
+func (s *Server) secureRequest(ctx *fasthttp.RequestCtx) bool {
+	return ctx.IsTLS() || s.trusted(peerAddr(ctx)) && bytes.Equal(ctx.Request.Header.Peek("X-Forwarded-Proto"), []byte("https"))
 }
 
 // safeReturn accepts only a local path, so the endpoints cannot be used as

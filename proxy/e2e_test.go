@@ -353,14 +353,25 @@ func TestBuiltinPaths(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" || !bytes.HasPrefix(body, []byte(`{"gpc": true, "lastUpdate": "20`)) {
 		t.Errorf("gpc.json: %s %q", ct, body)
 	}
-	resp, _ = get(t, g.url+"/.consentgate/optout?return=/pricing")
+	// The opt-out answers with its confirmation page (optout_confirmation
+	// defaults to on), or with the redirect when the link asks for it.
+	resp, body = get(t, g.url+"/.consentgate/optout?return=/pricing")
+	if resp.StatusCode != 200 || resp.Header.Get("Location") != "" || !strings.HasPrefix(resp.Header.Get("Set-Cookie"), "consentgate_optout=1;") ||
+		!bytes.Contains(body, []byte(`<a class="continue" href="/pricing">`)) {
+		t.Errorf("optout: %d Location=%q Set-Cookie=%q\n%s", resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("Set-Cookie"), body)
+	}
+	resp, _ = get(t, g.url+"/.consentgate/optout?return=/pricing&redirect=1")
 	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/pricing" || !strings.HasPrefix(resp.Header.Get("Set-Cookie"), "consentgate_optout=1;") {
-		t.Errorf("optout: %d Location=%q Set-Cookie=%q", resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("Set-Cookie"))
+		t.Errorf("optout&redirect=1: %d Location=%q Set-Cookie=%q", resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("Set-Cookie"))
 	}
 	for _, evil := range []string{"//evil.test/", "https://evil.test/", "/\\evil.test", "javascript:alert(1)"} {
-		resp, _ = get(t, g.url+"/.consentgate/optout?return="+evil)
+		resp, _ = get(t, g.url+"/.consentgate/optout?redirect=1&return="+evil)
 		if loc := resp.Header.Get("Location"); loc != "/" {
 			t.Errorf("optout?return=%s redirects to %q, want /", evil, loc)
+		}
+		_, body = get(t, g.url+"/.consentgate/optout?return="+evil)
+		if !bytes.Contains(body, []byte(`<a class="continue" href="/">`)) {
+			t.Errorf("optout?return=%s: the confirmation does not link back to /:\n%s", evil, body)
 		}
 	}
 	req, _ := http.NewRequest("POST", g.url+"/.consentgate/optin", nil)

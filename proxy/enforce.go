@@ -7,6 +7,7 @@ import (
 	"github.com/consentgate/consentgate/proxy/guard"
 	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/signals"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/publicsuffix"
 )
@@ -30,6 +31,9 @@ type enforcer struct {
 	shadow bool
 	// rec is this response's receipt, nil when receipts are off.
 	rec *receipt.Entry
+	// sources are the signals that decided the visitor's denial: the
+	// placeholders say why, the GPC notice is for Sec-GPC alone.
+	sources signals.Source
 }
 
 type heldCookie struct {

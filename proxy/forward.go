@@ -39,7 +39,7 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 		}
 	}()
 
-	e := enforcer{set: st.set, site: site, deny: c.Denied, metrics: s.metrics, sm: sm, guards: st.guards, shadow: site.Shadow}
+	e := enforcer{set: st.set, site: site, deny: c.Denied, metrics: s.metrics, sm: sm, guards: st.guards, shadow: site.Shadow, sources: c.Sources}
 	if e.observed() && s.opts.Receipts != nil {
 		e.rec = s.newReceipt(ctx, st.set, site, c)
 		defer s.settle(ctx, &e)

@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -85,9 +86,13 @@ func TestOptOutFollowsTheAccount(t *testing.T) {
 		t.Fatal("before the opt-out, alice's page has no trackers: the test page proves nothing")
 	}
 	// Device A opts out.
-	resp, _ = get(t, g.url+"/.consentgate/optout", "Cookie: uid=alice; theme=dark")
-	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Set-Cookie"), "consentgate_optout=1") {
+	resp, body = get(t, g.url+"/.consentgate/optout", "Cookie: uid=alice; theme=dark")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Set-Cookie"), "consentgate_optout=1") {
 		t.Fatalf("opt-out: %d %q", resp.StatusCode, resp.Header.Get("Set-Cookie"))
+	}
+	// The confirmation says the account has it too.
+	if !bytes.Contains(body, []byte("Your account: the opt-out now applies wherever you are signed in")) {
+		t.Errorf("the confirmation page does not name the account:\n%s", body)
 	}
 	if srv.Keys(t) != 1 || strings.Contains(srv.Do(t, "KEYS", "*"), "alice") {
 		t.Fatalf("registry after the opt-out: %q", srv.Do(t, "KEYS", "*"))
@@ -141,7 +146,7 @@ func TestAccountHeaderNeedsTrustedPeer(t *testing.T) {
 	up := demoUpstream(t)
 	untrusted := startGate(t, "http://"+up.addr, accountConfig, func(o *proxy.Options) { o.Registry = r })
 	trusted := startGate(t, "http://"+up.addr, accountConfig, func(o *proxy.Options) { o.Registry = r; o.TrustForwarded = true })
-	if resp, _ := get(t, trusted.url+"/.consentgate/optout", "X-Account-Id: carol"); resp.StatusCode != http.StatusSeeOther {
+	if resp, _ := get(t, trusted.url+"/.consentgate/optout?redirect=1", "X-Account-Id: carol"); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("opt-out: %d", resp.StatusCode)
 	}
 	if out, src, _ := status(t, trusted.url, "X-Account-Id: carol"); !out || strings.Join(src, ",") != "registry" {

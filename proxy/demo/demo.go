@@ -19,6 +19,14 @@ import (
 //go:embed site
 var site embed.FS
 
+// Config is the consentgate configuration of the demo (consentgate.yaml):
+// the default policy with placeholders for removed embeds and the notice
+// for visitors whose opt-out came from Global Privacy Control. It names no
+// upstream: the caller gives the demo site's address.
+//
+//go:embed consentgate.yaml
+var Config []byte
+
 // Pages are the HTML pages of the site, by path.
 var Pages = map[string]string{"/": "index.html", "/product": "product.html", "/pricing": "pricing.html"}
 
