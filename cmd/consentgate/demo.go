@@ -31,6 +31,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if f.upstream == "" {
 		f.upstream = "http://" + ln.Addr().String()
 	}
+	// The demo's own policy: placeholders for removed embeds, the GPC
+	// notice (proxy/demo/consentgate.yaml), unless a config is given.
+	f.builtinConfig = demo.Config
 	if !f.explicit["log-level"] {
 		f.logLevel = "warn" // keep the terminal for the instructions
 	}

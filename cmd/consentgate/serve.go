@@ -49,6 +49,9 @@ type serveFlags struct {
 	receiptsFlush                   time.Duration
 	// explicit are the flags set by command line or environment.
 	explicit map[string]bool
+	// builtinConfig is the config used when neither --config nor
+	// --config-url is given (the demo's); nil: the defaults.
+	builtinConfig []byte
 }
 
 // envNames maps flags to the environment variables that may set them.
@@ -189,6 +192,9 @@ func loadRules(ctx context.Context, f serveFlags, h *rules.Holder) error {
 		return err
 	case f.config != "":
 		return h.Reload(f.config)
+	case f.builtinConfig != nil:
+		_, err := h.ReloadData(f.builtinConfig, "(built-in)")
+		return err
 	}
 	cfg := rules.DefaultConfig(f.upstream)
 	if h.Override != nil {
