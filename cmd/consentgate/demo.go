@@ -46,14 +46,17 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
   Demo site without the proxy:    http://%[3]s/
 
 See the difference a Global Privacy Control signal makes:
-  curl -s %[1]s/ | grep -o 'https://[a-z.]*\(googletagmanager\|facebook\|licdn\|hotjar\|youtube\)[a-z.]*' | sort | uniq -c
-  curl -s -H 'Sec-GPC: 1' %[1]s/ | grep -o 'https://[a-z.]*\(googletagmanager\|facebook\|licdn\|hotjar\|youtube\)[a-z.]*' | sort | uniq -c
+  curl -s %[1]s/ | grep -o 'https://[a-z.]*\(googletagmanager\|facebook\|licdn\|hotjar\)[a-z.]*' | sort | uniq -c
+  curl -s -H 'Sec-GPC: 1' %[1]s/ | grep -o 'https://[a-z.]*\(googletagmanager\|facebook\|licdn\|hotjar\)[a-z.]*' | sort | uniq -c
+  curl -s -H 'Sec-GPC: 1' %[1]s/ | grep -o '<span class="consentgate-placeholder-text">[^<]*'
+    (the YouTube tour: a placeholder, its iframe inert in a <template> until "Load video")
   curl -s -D - -o /dev/null -H 'Sec-GPC: 1' -H 'Cookie: _ga=GA1.1.1; nw_cart=2' %[1]s/pricing
   curl -s -H 'Sec-GPC: 1' %[1]s/.consentgate/status
   curl -s %[2]s/metrics | grep '^consentgate_'
 
 In a browser, open %[1]s/ and click "Do Not Sell or Share My Personal Information"
-in the footer: the same pages come back without their trackers.
+in the footer: a page confirms the opt-out, and the same pages come back without
+their trackers; the YouTube tour shows what it would share, and loads on a click.
 Press Ctrl-C to stop.
 `, p, a, ln.Addr().String())
 	})

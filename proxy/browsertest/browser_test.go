@@ -573,38 +573,27 @@ func TestDoNotSellLinkOptsOut(t *testing.T) {
 		t.Fatal("/product before the opt-out: no tracker request; the check after it would pass vacuously")
 	}
 
-	// Click the link; the proxy answers with the cookie and a 303 back to
-	// /product. The marker is gone once the new document has loaded.
+	// Click the link; the proxy answers with the cookie and a page that
+	// confirms the opt-out; its Continue link leads back to /product.
 	r.take()
-	cctx, ccancel := context.WithTimeout(tab, pageTimeout)
+	cctx, ccancel := context.WithTimeout(tab, 2*pageTimeout)
 	defer ccancel()
-	if err := chromedp.Run(cctx,
-		chromedp.Evaluate(`window.__beforeOptOut = true`, nil),
-		chromedp.Click("#do-not-sell", chromedp.ByQuery, chromedp.NodeVisible),
-	); err != nil {
-		t.Fatalf("clicking the opt-out link: %v", err)
+	clickAndWait(t, cctx, "#do-not-sell")
+	var where, title, text string
+	if err := chromedp.Run(cctx, chromedp.Location(&where), chromedp.Title(&title), chromedp.Text("main", &text, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
 	}
-	var where string
-	for {
-		var done bool
-		err := chromedp.Run(cctx, chromedp.Evaluate(
-			`window.__beforeOptOut === undefined && document.readyState === "complete"`, &done))
-		if err == nil && done {
-			break
-		}
-		if cctx.Err() != nil {
-			t.Fatalf("the page after the opt-out link did not load within %s (last error: %v)", pageTimeout, err)
-		}
-		select {
-		case <-cctx.Done():
-		case <-time.After(50 * time.Millisecond):
-		}
+	if where != s.url+"/.consentgate/optout?return=/product" || title != "Your opt-out is saved" ||
+		!strings.Contains(text, "A cookie in this browser, consentgate_optout=1, kept for a year") {
+		t.Errorf("after the opt-out link the browser shows %s, %q:\n%s", where, title, text)
 	}
+	saveScreenshot(t, cctx, "optout-confirmation.png", "")
+	clickAndWait(t, cctx, "a.continue")
 	if err := chromedp.Run(cctx, chromedp.Location(&where)); err != nil {
 		t.Fatal(err)
 	}
 	if where != s.url+"/product" {
-		t.Errorf("after the opt-out link the browser is at %s, want %s/product", where, s.url)
+		t.Errorf("after the confirmation's Continue link the browser is at %s, want %s/product", where, s.url)
 	}
 	r.settle(tab)
 	urls, exceptions := r.take()

@@ -36,6 +36,18 @@
 //     (TestBundleWithoutSignalContactsTrackers). TestGuardFirstPaint is a
 //     measurement of first contentful paint per guard mode on real saved
 //     pages, run only with CONSENTGATE_PAINT_RUNS set.
+//   - what an opted-out visitor sees (TestPlaceholderLoadsTheTourOnClick,
+//     TestGPCNoticeInBrowser, and the confirmation page in
+//     TestDoNotSellLinkOptsOut): on the demo site with its own config and
+//     Sec-GPC: 1 the YouTube tour is a placeholder of its size and no
+//     YouTube host is contacted; page script calling the guard's load API
+//     with an untrusted or look-alike event, clicking the button from
+//     script, or building a placeholder that a person then clicks, loads
+//     nothing; a trusted click (Input.dispatchMouseEvent) requests exactly
+//     the tour's iframe, and the vendor's other loads stay refused; the
+//     same under a CSP that refuses inline styles. The notice is small,
+//     fixed in the corner, dismissed in place and gone on the next page;
+//     an opt-out by cookie alone gets none.
 //
 // Requests are recorded through the DevTools protocol (Network domain). Every
 // server is on 127.0.0.1, and the browser is started with --host-resolver-rules
@@ -49,5 +61,7 @@
 //
 // The tests need Chromium (Debian: apt-get install chromium). Without it they
 // skip, or fail when CI=true; -short skips them. Set CONSENTGATE_SCREENSHOTS
-// to a directory to keep a screenshot of the opted-out home page.
+// to a directory to keep screenshots of the opted-out home page, the
+// placeholder, the opt-out confirmation and the GPC notice (the ones in
+// docs/images come from there).
 package browsertest

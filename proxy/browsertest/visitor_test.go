@@ -1,0 +1,357 @@
+package browsertest
+
+import (
+	"context"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+
+	"github.com/consentgate/consentgate/proxy"
+	"github.com/consentgate/consentgate/proxy/demo"
+	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/signals"
+)
+
+// tourURL is the iframe of the demo home page's YouTube tour.
+const tourURL = "https://www.youtube.com/embed/dQw4w9WgXcQ"
+
+// youtubeHosts are the hosts of the youtube vendor of the catalogue.
+var youtubeHosts = []string{"youtube.com", "ytimg.com", "youtube-nocookie.com", "googlevideo.com"}
+
+func isYouTube(raw string) bool {
+	for _, h := range youtubeHosts {
+		if strings.Contains(raw, "://"+h) || strings.Contains(raw, "."+h) || raw == h || strings.HasSuffix(raw, "."+h) {
+			return true
+		}
+	}
+	return false
+}
+
+// startDemoSite is the demo site behind consentgate with the demo's own
+// config (proxy/demo/consentgate.yaml: placeholders and the GPC notice
+// on). h serves the site; a request with ?csp=1 gets the page under a CSP
+// that refuses inline styles and scripts without a hash.
+func startDemoSite(t *testing.T) *site {
+	t.Helper()
+	up := serve(t, func(ctx *fasthttp.RequestCtx) {
+		demo.Handler(ctx)
+		if string(ctx.QueryArgs().Peek("csp")) == "1" {
+			ctx.Response.Header.Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'; frame-src https://www.youtube.com")
+		}
+	})
+	cfg, err := rules.ParseConfig(demo.Config, "consentgate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Upstream = "http://" + up
+	set, err := rules.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := signals.NewReader()
+	srv, err := proxy.New(proxy.Options{
+		Rules:   proxy.StaticRules{Set: set},
+		Signals: sig,
+		Metrics: proxy.NewMetrics(prometheus.NewRegistry()),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(ln) }() //nolint:errcheck
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx) //nolint:errcheck
+		<-done
+		sig.Close()
+		set.Close()
+	})
+	s := &site{url: "http://" + ln.Addr().String()}
+	for _, v := range set.Vendors() {
+		if rules.DefaultDeny.Has(v.Category) {
+			s.denied = append(s.denied, v.Hosts...)
+		}
+	}
+	return s
+}
+
+// youtubeSeen returns the requests and the connections to YouTube hosts.
+func youtubeSeen(b *browser, urls []string) (reqs, conns []string) {
+	for _, u := range urls {
+		if isYouTube(u) {
+			reqs = append(reqs, u)
+		}
+	}
+	b.sink.mu.Lock()
+	defer b.sink.mu.Unlock()
+	for _, h := range b.sink.hosts {
+		if isYouTube(h) {
+			conns = append(conns, h)
+		}
+	}
+	return reqs, conns
+}
+
+type rect struct{ X, Y, W, H float64 }
+
+// box returns the bounding box of the first element matching sel, or a
+// zero rect when there is none.
+func box(t *testing.T, ctx context.Context, sel string) rect {
+	t.Helper()
+	var r rect
+	js := `(function(){var e=document.querySelector(` + jsString(sel) + `);if(!e)return {X:0,Y:0,W:0,H:0};var b=e.getBoundingClientRect();return {X:b.x,Y:b.y,W:b.width,H:b.height}})()`
+	if err := chromedp.Run(ctx, chromedp.Evaluate(js, &r)); err != nil {
+		t.Fatalf("measuring %s: %v", sel, err)
+	}
+	return r
+}
+
+func jsString(s string) string {
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'"
+}
+
+// click clicks the element sel as a person would: chromedp scrolls it
+// into view and sends Input.dispatchMouseEvent at its centre, a click the
+// page sees as trusted.
+func click(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	if err := chromedp.Run(ctx, chromedp.Click(sel, chromedp.ByQuery, chromedp.NodeVisible)); err != nil {
+		t.Fatalf("clicking %s: %v", sel, err)
+	}
+}
+
+// clickAndWait clicks the link sel (a trusted click) and waits until the
+// document it leads to has loaded.
+func clickAndWait(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`window.__cgBefore = true`, nil)); err != nil {
+		t.Fatal(err)
+	}
+	click(t, ctx, sel)
+	for {
+		var done bool
+		err := chromedp.Run(ctx, chromedp.Evaluate(`window.__cgBefore === undefined && document.readyState === "complete"`, &done))
+		if err == nil && done {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("after clicking %s no new page loaded (last error: %v)", sel, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// saveScreenshot keeps a PNG of the viewport (sel "") or of the element
+// sel under CONSENTGATE_SCREENSHOTS, when set.
+func saveScreenshot(t *testing.T, ctx context.Context, name, sel string) {
+	t.Helper()
+	var shot []byte
+	act := chromedp.CaptureScreenshot(&shot)
+	if sel != "" {
+		act = chromedp.Screenshot(sel, &shot, chromedp.ByQuery)
+	}
+	if err := chromedp.Run(ctx, act); err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	dir := os.Getenv("CONSENTGATE_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, name)
+	if err := os.WriteFile(file, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s (%d bytes)", file, len(shot))
+}
+
+func evalBool(t *testing.T, ctx context.Context, js string) bool {
+	t.Helper()
+	var b bool
+	if err := chromedp.Run(ctx, chromedp.Evaluate(js, &b)); err != nil {
+		t.Fatalf("%s: %v", js, err)
+	}
+	return b
+}
+
+// TestPlaceholderLoadsTheTourOnClick: the demo home page for a visitor
+// with Sec-GPC: 1 shows a placeholder of the tour's size where the YouTube
+// iframe was, and the browser contacts no YouTube host. Page script cannot
+// load it: the guard's API with an untrusted event, a synthetic click, a
+// look-alike event object, and a placeholder that script builds (clicked
+// for real) all leave YouTube uncontacted. A trusted click on the button
+// (Input.dispatchMouseEvent) restores the iframe: exactly the tour's URL
+// is requested, and other YouTube loads stay refused. Then the same under
+// a CSP that refuses inline styles (the guard inlined with its hash).
+func TestPlaceholderLoadsTheTourOnClick(t *testing.T) {
+	s := startDemoSite(t)
+	b := launchFor(t, 2*testTimeout)
+	tab, r := b.tab(t, network.Headers{"Sec-GPC": "1"})
+
+	for _, page := range []string{"/", "/?csp=1"} {
+		t.Run(page, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(tab, testTimeout)
+			defer cancel()
+			b.sink.mu.Lock()
+			b.sink.hosts = nil
+			b.sink.mu.Unlock()
+			urls, exceptions := visit(t, ctx, r, s.url+page)
+			if reqs, conns := youtubeSeen(b, urls); len(reqs)+len(conns) > 0 {
+				t.Fatalf("before any click the browser contacted YouTube: requests %q, connections %q", reqs, conns)
+			}
+			ph := box(t, ctx, ".consentgate-placeholder")
+			if math.Abs(ph.W-560) > 1 || math.Abs(ph.H-315) > 1 {
+				t.Errorf("placeholder is %.0f×%.0f, want the iframe's 560×315", ph.W, ph.H)
+			}
+			var text string
+			if err := chromedp.Run(ctx, chromedp.Text(".consentgate-placeholder", &text, chromedp.ByQuery)); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(text, "You opted out of the sale and sharing of your personal information (Global Privacy Control). Loading this YouTube video shares data with Google.") ||
+				!strings.Contains(text, "Load video") {
+				t.Errorf("placeholder text: %q", text)
+			}
+			if !evalBool(t, ctx, `!document.querySelector('meta[name="consentgate-key"]') && !document.querySelector('[data-consentgate-key]')`) {
+				t.Error("the key is still in the page for its scripts to read")
+			}
+			if page == "/" {
+				saveScreenshot(t, ctx, "placeholder.png", "section.video")
+			}
+
+			// Page script tries: none may load anything.
+			r.take()
+			for _, js := range []string{
+				`__consentgate.load(new MouseEvent("click", {bubbles: true}))`,
+				`(function(){var b=document.querySelector("[data-consentgate-load]");b.click();b.dispatchEvent(new MouseEvent("click",{bubbles:true}));return true})()`,
+				`__consentgate.load({isTrusted: true, type: "click", target: document.querySelector("[data-consentgate-load]")})`,
+				`(function(){var e=new MouseEvent("click");Object.defineProperty(e,"target",{value:document.querySelector("[data-consentgate-load]")});return __consentgate.load(e)})()`,
+				`(function(){var f=document.createElement("span");f.className="consentgate-placeholder";f.setAttribute("data-consentgate-embed","youtube");` +
+					`f.innerHTML='<template data-consentgate-original><iframe src="https://www.youtube.com/embed/forged" width="400" height="300"></iframe><img src="https://i.ytimg.com/vi/x/0.jpg"></template><span>x</span><button id="forged" type="button" data-consentgate-load data-consentgate-key="00000000000000000000000000000000" style="width:200px;height:60px">Load</button>';` +
+					`document.body.prepend(f);return true})()`,
+			} {
+				var res any
+				if err := chromedp.Run(ctx, chromedp.Evaluate(js, &res)); err != nil {
+					t.Fatalf("page script %s: %v", js, err)
+				}
+				if res == true && strings.Contains(js, "__consentgate.load") {
+					t.Errorf("the guard's load API said yes to %s", js)
+				}
+			}
+			click(t, ctx, "#forged") // a person clicks a placeholder made by script
+			r.settle(ctx)
+			urls, _ = r.take()
+			if reqs, conns := youtubeSeen(b, urls); len(reqs)+len(conns) > 0 {
+				t.Fatalf("page script got YouTube contacted: requests %q, connections %q", reqs, conns)
+			}
+			if !evalBool(t, ctx, `document.querySelectorAll(".consentgate-placeholder").length === 2 && !document.querySelector("iframe[src*=youtube]")`) {
+				t.Fatal("a placeholder was restored without a trusted click on its own button")
+			}
+
+			// A person clicks the button.
+			click(t, ctx, "[data-consentgate-load]:not(#forged)")
+			r.settle(ctx)
+			urls, exc := r.take()
+			exceptions = append(exceptions, exc...)
+			reqs, conns := youtubeSeen(b, urls)
+			if len(reqs) == 0 {
+				t.Fatalf("after the click the tour was not requested; requests: %q", urls)
+			}
+			for _, u := range reqs {
+				if u != tourURL {
+					t.Errorf("after the click, %s was requested; only %s may be", u, tourURL)
+				}
+			}
+			for _, h := range conns {
+				if h != "www.youtube.com" {
+					t.Errorf("after the click, a connection to %s", h)
+				}
+			}
+			if !evalBool(t, ctx, `(function(){var f=document.querySelector("section.video iframe");return !!f&&f.src==="`+tourURL+`"&&f.getAttribute("title")==="Northwind product tour"&&document.querySelectorAll(".consentgate-placeholder").length===1})()`) {
+				t.Error("the tour's iframe is not back in the page as the site wrote it")
+			}
+			// The allowance is that frame: the vendor's other loads stay refused.
+			if err := chromedp.Run(ctx, chromedp.Evaluate(`(function(){
+				var s=document.createElement("script");s.src="https://www.youtube.com/iframe_api";document.head.appendChild(s);
+				var i=new Image();i.src="https://i.ytimg.com/vi/dQw4w9WgXcQ/hqdefault.jpg";
+				var f=document.createElement("iframe");f.src="https://www.youtube.com/embed/another";document.body.appendChild(f);
+				fetch("`+tourURL+`").catch(function(){});
+				return true})()`, nil)); err != nil {
+				t.Fatal(err)
+			}
+			r.settle(ctx)
+			urls, _ = r.take()
+			if reqs, _ := youtubeSeen(b, urls); len(reqs) > 0 {
+				t.Errorf("after the click, page script reached YouTube: %q", reqs)
+			}
+			if len(exceptions) > 0 {
+				t.Errorf("the page threw:\n  %s", strings.Join(exceptions, "\n  "))
+			}
+		})
+	}
+}
+
+// TestGPCNoticeInBrowser: a GPC visitor sees the notice, small and fixed to
+// the corner (out of the page's flow), and dismisses it with a click: it
+// goes at once, and the next page has none. A visitor opted out by the
+// cookie alone sees none.
+func TestGPCNoticeInBrowser(t *testing.T) {
+	s := startDemoSite(t)
+	b := launch(t)
+	tab, r := b.tab(t, network.Headers{"Sec-GPC": "1"})
+	ctx, cancel := context.WithTimeout(tab, testTimeout)
+	defer cancel()
+	visit(t, ctx, r, s.url+"/pricing")
+	n := box(t, ctx, ".consentgate-notice")
+	var vh float64
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`window.innerHeight`, &vh)); err != nil {
+		t.Fatal(err)
+	}
+	if n.W == 0 || n.H == 0 || n.H > 60 || n.W > 400 || n.X > 20 || math.Abs(n.Y+n.H+12-vh) > 1 {
+		t.Errorf("notice at %+v: want a small box in the bottom left corner of the window (height %.0f)", n, vh)
+	}
+	if !evalBool(t, ctx, `getComputedStyle(document.querySelector(".consentgate-notice")).position === "fixed" && document.querySelector(".consentgate-notice").textContent.indexOf("Opt-out preference signal honored") === 0`) {
+		t.Error("the notice is not fixed, or has not its text")
+	}
+	saveScreenshot(t, ctx, "gpc-notice.png", "")
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`window.__cgStay = true`, nil)); err != nil {
+		t.Fatal(err)
+	}
+	click(t, ctx, ".consentgate-notice-dismiss")
+	time.Sleep(200 * time.Millisecond)
+	if !evalBool(t, ctx, `window.__cgStay === true && !document.querySelector(".consentgate-notice") && document.cookie.indexOf("consentgate_notice=0") >= 0`) {
+		t.Error("dismissing did not remove the notice in place and remember it")
+	}
+	visit(t, ctx, r, s.url+"/")
+	if evalBool(t, ctx, `!!document.querySelector(".consentgate-notice")`) {
+		t.Error("the notice is back after it was dismissed")
+	}
+
+	b2 := launch(t)
+	tab2, r2 := b2.tab(t, network.Headers{"Cookie": "consentgate_optout=1"})
+	ctx2, cancel2 := context.WithTimeout(tab2, testTimeout)
+	defer cancel2()
+	visit(t, ctx2, r2, s.url+"/pricing")
+	if evalBool(t, ctx2, `!!document.querySelector(".consentgate-notice")`) {
+		t.Error("a visitor opted out by the cookie, not GPC, sees the notice")
+	}
+	if !evalBool(t, ctx2, `!!document.querySelector(".consentgate-placeholder") || location.pathname === "/pricing"`) {
+		t.Error("the page did not load")
+	}
+}
