@@ -45,7 +45,8 @@
 //     script, or building a placeholder that a person then clicks, loads
 //     nothing; a trusted click (Input.dispatchMouseEvent) requests exactly
 //     the tour's iframe, and the vendor's other loads stay refused; the
-//     same under a CSP that refuses inline styles. The notice is small,
+//     same under a CSP that refuses inline styles, and for an AMP
+//     component whose runtime builds the frame. The notice is small,
 //     fixed in the corner, dismissed in place and gone on the next page;
 //     an opt-out by cookie alone gets none.
 //

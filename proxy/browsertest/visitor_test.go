@@ -43,6 +43,16 @@ func isYouTube(raw string) bool {
 func startDemoSite(t *testing.T) *site {
 	t.Helper()
 	up := serve(t, func(ctx *fasthttp.RequestCtx) {
+		switch string(ctx.Path()) {
+		case "/amp":
+			ctx.SetContentType("text/html; charset=utf-8")
+			ctx.SetBodyString(ampPage)
+			return
+		case "/amp-youtube.js":
+			ctx.SetContentType("text/javascript")
+			ctx.SetBodyString(ampYouTubeJS)
+			return
+		}
 		demo.Handler(ctx)
 		if string(ctx.QueryArgs().Peek("csp")) == "1" {
 			ctx.Response.Header.Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'; frame-src https://www.youtube.com")
@@ -304,6 +314,58 @@ func TestPlaceholderLoadsTheTourOnClick(t *testing.T) {
 				t.Errorf("the page threw:\n  %s", strings.Join(exceptions, "\n  "))
 			}
 		})
+	}
+}
+
+// ampPage has an AMP YouTube component, and ampYouTubeJS is a first-party
+// stand-in for the AMP runtime's amp-youtube (the real one is on
+// cdn.ampproject.org, which no test reaches): connected, it builds the
+// player's iframe from data-videoid, as the runtime does.
+const (
+	ampPage = `<!doctype html><html><head><meta charset="utf-8"><title>AMP tour</title>
+<script src="/amp-youtube.js"></script></head><body><h1>AMP tour</h1>
+<amp-youtube data-videoid="amp1" layout="responsive" width="480" height="270"><div fallback>No video.</div></amp-youtube>
+</body></html>`
+	ampYouTubeJS = `customElements.define("amp-youtube", class extends HTMLElement {
+  connectedCallback() {
+    var f = document.createElement("iframe");
+    f.setAttribute("frameborder", "0");
+    f.src = "https://www.youtube.com/embed/" + this.getAttribute("data-videoid") + "?enablejsapi=1";
+    this.appendChild(f);
+  }
+});`
+)
+
+// TestPlaceholderAMPComponent: an AMP embed component stands as a
+// placeholder too (inert: its element is not upgraded in the template, no
+// YouTube request); a trusted click restores it, and the frame its runtime
+// builds is let through.
+func TestPlaceholderAMPComponent(t *testing.T) {
+	s := startDemoSite(t)
+	b := launch(t)
+	tab, r := b.tab(t, network.Headers{"Sec-GPC": "1"})
+	ctx, cancel := context.WithTimeout(tab, testTimeout)
+	defer cancel()
+	urls, exceptions := visit(t, ctx, r, s.url+"/amp")
+	if reqs, conns := youtubeSeen(b, urls); len(reqs)+len(conns) > 0 {
+		t.Fatalf("before the click: requests %q, connections %q", reqs, conns)
+	}
+	ph := box(t, ctx, ".consentgate-placeholder")
+	if ph.W < 400 || math.Abs(ph.H-ph.W*270/480) > 2 {
+		t.Errorf("placeholder is %.0f×%.0f, want the container's width at 480:270", ph.W, ph.H)
+	}
+	click(t, ctx, "[data-consentgate-load]")
+	r.settle(ctx)
+	urls, exc := r.take()
+	reqs, _ := youtubeSeen(b, urls)
+	if len(reqs) != 1 || reqs[0] != "https://www.youtube.com/embed/amp1?enablejsapi=1" {
+		t.Errorf("after the click: YouTube requests %q, want the component's frame alone", reqs)
+	}
+	if !evalBool(t, ctx, `!!document.querySelector("amp-youtube > iframe") && !document.querySelector(".consentgate-placeholder")`) {
+		t.Error("the component is not back with its frame")
+	}
+	if exceptions = append(exceptions, exc...); len(exceptions) > 0 {
+		t.Errorf("the page threw:\n  %s", strings.Join(exceptions, "\n  "))
 	}
 }
 
