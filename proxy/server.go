@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -69,6 +68,9 @@ type Options struct {
 	// only during the call. Reports come from visitors' browsers and anyone
 	// can post one: bounded, not authenticated.
 	OnRuntimeBlocked func(ctx *fasthttp.RequestCtx, site *rules.Site, blocks []guard.Block)
+	// ShutdownTimeout bounds Run's wait for in-flight requests once its
+	// context is done (default DefaultShutdownTimeout).
+	ShutdownTimeout time.Duration
 	// AccessLogEvery logs one request in this many at Info level (0: no
 	// access log). Lines carry site, method, path without query, status,
 	// decision, signal sources and time to headers; never cookie values,
@@ -96,6 +98,11 @@ type Server struct {
 	zstd    sync.Pool     // *zstd.Decoder, single-goroutine, capped at MaxDecodedBody
 	logLim  logLimiter    // error lines per kind
 	reports guard.Limiter // on the guard's count reports, all sites together
+
+	lnMu      sync.Mutex // guards closing and listeners
+	closing   bool       // Shutdown has begun: Serve refuses
+	listeners []*trackedListener
+	conns     connSet // open client connections, closed when Shutdown times out
 }
 
 // state is everything derived from one rule set, swapped as a whole.
@@ -125,6 +132,9 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxDecodedBody <= 0 {
 		opts.MaxDecodedBody = 64 << 20
 	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = DefaultShutdownTimeout
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -153,6 +163,7 @@ func New(opts Options) (*Server, error) {
 		SecureErrorLogMessage: true, // no request bytes in fasthttp's errors (see logging.go)
 		Logger:                fasthttpLogger{s.log, &s.logLim},
 	}
+	s.srv.ConnState = s.conns.track
 	return s, nil
 }
 
@@ -219,21 +230,6 @@ func (s *Server) client(site *rules.Site) *fasthttp.HostClient {
 
 func isConnReuseErr(err error) bool {
 	return errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, net.ErrClosed) || isReset(err)
-}
-
-// Serve accepts connections on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
-
-// Shutdown stops accepting, lets in-flight requests finish until ctx is
-// done, then closes the idle upstream connections.
-func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.srv.ShutdownWithContext(ctx)
-	s.mu.Lock()
-	for _, c := range s.clients {
-		c.CloseIdleConnections()
-	}
-	s.mu.Unlock()
-	return err
 }
 
 // requestError answers requests fasthttp could not parse.

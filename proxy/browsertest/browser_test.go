@@ -104,13 +104,14 @@ func startSiteWith(t *testing.T, h fasthttp.RequestHandler) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Serve(ln) }() //nolint:errcheck
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, ln) }()
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx) //nolint:errcheck
-		<-done
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("proxy: %v", err)
+		}
 		sig.Close()
 		set.Close()
 	})
@@ -138,6 +139,9 @@ func serve(t *testing.T, h fasthttp.RequestHandler) string {
 	go func() { defer close(done); srv.Serve(ln) }() //nolint:errcheck
 	t.Cleanup(func() {
 		srv.Shutdown() //nolint:errcheck
+		// Shutdown returns at once when Serve has not taken the listener
+		// yet; closing it ends that Serve too.
+		ln.Close()
 		<-done
 	})
 	return ln.Addr().String()
