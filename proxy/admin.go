@@ -1,10 +1,17 @@
 package proxy
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/pprof"
 	"sync/atomic"
+	"time"
+
+	"github.com/consentgate/consentgate/rules"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -18,6 +25,56 @@ type AdminOptions struct {
 	Pprof bool
 	// Draining makes /readyz fail while the server shuts down (lame duck).
 	Draining *atomic.Bool
+	// ShutdownTimeout bounds Admin.Run's wait for running requests once its
+	// context is done (default DefaultShutdownTimeout).
+	ShutdownTimeout time.Duration
+}
+
+// Admin is the admin listener's server.
+type Admin struct {
+	srv     *http.Server
+	timeout time.Duration
+}
+
+// NewAdmin returns the admin server of o; see AdminHandler for what it
+// serves.
+func NewAdmin(o AdminOptions) *Admin {
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	return &Admin{
+		srv:     &http.Server{Handler: AdminHandler(o), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 90 * time.Second},
+		timeout: o.ShutdownTimeout,
+	}
+}
+
+// Run serves ln until ctx is done, then shuts down within the shutdown
+// timeout, as Server.Run does. A context done before Serve starts is no
+// exception: net/http's Serve refuses once Shutdown has begun.
+func (a *Admin) Run(ctx context.Context, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- a.srv.Serve(ln) }()
+	var serveErr error
+	served := false
+	select {
+	case serveErr = <-errc:
+		served = true
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.timeout)
+	defer cancel()
+	err := a.srv.Shutdown(sctx)
+	if err != nil {
+		a.srv.Close() //nolint:errcheck // the bound is reached: cut what is left
+		err = fmt.Errorf("admin requests still running after %v: %w", a.timeout, err)
+	}
+	if !served {
+		serveErr = <-errc
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return err
 }
 
 // AdminHandler serves the admin listener, which must never share the public
@@ -45,7 +102,16 @@ func AdminHandler(o AdminOptions) http.Handler {
 		}
 	})
 	mux.HandleFunc("/rules", func(w http.ResponseWriter, r *http.Request) {
-		set := o.Rules.Load()
+		var set *rules.Set
+		if o.Rules != nil {
+			set = o.Rules.Load()
+		}
+		if set == nil {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("no rule set loaded\n")) //nolint:errcheck
+			return
+		}
 		type site struct {
 			Name     string   `json:"name"`
 			Hosts    []string `json:"hosts"`
