@@ -30,10 +30,17 @@ type Holder struct {
 	// Override, when set, adjusts every parsed config before it is
 	// compiled: settings given on the command line win over the file.
 	Override func(*Config)
+	// Verify, when set, is called with every set a reload compiled, before
+	// it becomes current; an error keeps the last good set (serve opens
+	// the GeoIP databases a set names here). Set it before the first
+	// reload.
+	Verify func(*Set) error
 
-	mu      sync.Mutex // serialises reloads; guards digest and retired
+	mu      sync.Mutex // serialises reloads; guards digest, retired and subs
 	digest  [32]byte   // of the bytes the current set was built from
 	retired []retired
+	subs    map[int]func(*Set)
+	nextSub int
 }
 
 type retired struct {
@@ -102,6 +109,12 @@ func (h *Holder) ReloadData(data []byte, name string) (changed bool, err error) 
 	if err != nil {
 		return false, keepErr(err)
 	}
+	if h.Verify != nil {
+		if err := h.Verify(s); err != nil {
+			s.Close()
+			return false, keepErr(err)
+		}
+	}
 	h.swap(s)
 	h.digest = d
 	return true, nil
@@ -116,9 +129,36 @@ func (h *Holder) Swap(s *Set) {
 	h.digest = [32]byte{}
 }
 
+// OnSwap registers f to be called with every set made current (by a
+// reload or Swap), right after it is: per-set state (metric children,
+// upstream clients) is built then, not on the next request. Calls come one
+// at a time on the goroutine that swapped, with the holder's reload lock
+// held: f must not reload. The returned function unregisters f.
+func (h *Holder) OnSwap(f func(*Set)) (cancel func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.subs == nil {
+		h.subs = make(map[int]func(*Set))
+	}
+	id := h.nextSub
+	h.nextSub++
+	h.subs[id] = f
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.subs, id)
+	}
+}
+
 func (h *Holder) swap(s *Set) {
 	old := h.cur.Swap(s)
-	if old == nil || old == s {
+	if old == s {
+		return
+	}
+	for _, f := range h.subs {
+		f(s)
+	}
+	if old == nil {
 		return
 	}
 	if h.Grace < 0 {

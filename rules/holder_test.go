@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -220,5 +221,61 @@ func TestURLWatcherETag(t *testing.T) {
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) })
 	if _, err := w.Poll(ctx); err == nil {
 		t.Error("503: want an error")
+	}
+}
+
+// TestHolderOnSwap: every set made current is announced before the reload
+// returns, once; an unchanged reload and a failed one announce nothing.
+func TestHolderOnSwap(t *testing.T) {
+	h := NewHolder(nil)
+	h.Grace = -1
+	var got []*Set
+	cancel := h.OnSwap(func(s *Set) { got = append(got, s) })
+	if _, err := h.ReloadData(configWithSite("a"), "a.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != h.Load() {
+		t.Fatalf("after the first reload: announced %d sets, want the current one", len(got))
+	}
+	h.ReloadData(configWithSite("a"), "a.yaml")              //nolint:errcheck // unchanged
+	h.ReloadData([]byte("sites: [{name: x}]\n"), "bad.yaml") //nolint:errcheck // invalid
+	if len(got) != 1 {
+		t.Errorf("an unchanged or failed reload announced a set (%d announcements)", len(got))
+	}
+	set, err := Compile(DefaultConfig("http://127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Swap(set)
+	if len(got) != 2 || got[1] != set {
+		t.Errorf("Swap: announced %d sets, want the swapped one second", len(got))
+	}
+	cancel()
+	h.ReloadData(configWithSite("b"), "b.yaml") //nolint:errcheck
+	if len(got) != 2 {
+		t.Error("a cancelled subscription was still called")
+	}
+}
+
+// TestHolderVerify: a set that fails Verify never becomes current.
+func TestHolderVerify(t *testing.T) {
+	h := NewHolder(nil)
+	h.Grace = -1
+	if _, err := h.ReloadData(configWithSite("good"), "a.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	good := h.Load()
+	h.Verify = func(s *Set) error {
+		if s.Sites()[0].Name == "bad" {
+			return errors.New("cannot open what the set names")
+		}
+		return nil
+	}
+	changed, err := h.ReloadData(configWithSite("bad"), "b.yaml")
+	if changed || err == nil || !strings.Contains(err.Error(), "keeping the last good rules") {
+		t.Errorf("a set that failed Verify: changed=%v err=%v", changed, err)
+	}
+	if h.Load() != good || good.Closed() {
+		t.Error("a set that failed Verify replaced or closed the last good one")
 	}
 }
