@@ -46,8 +46,8 @@ func startUpstream(t testing.TB, h fasthttp.RequestHandler) *upstream {
 		u.mu.Unlock()
 		h(ctx)
 	}, NoDefaultServerHeader: true, NoDefaultDate: true, NoDefaultContentType: true}
-	go u.srv.Serve(ln)                     //nolint:errcheck
-	t.Cleanup(func() { u.srv.Shutdown() }) //nolint:errcheck
+	go u.srv.Serve(ln)                                 //nolint:errcheck
+	t.Cleanup(func() { u.srv.Shutdown(); ln.Close() }) //nolint:errcheck // ln: Serve may not have taken it yet
 	return u
 }
 

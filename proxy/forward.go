@@ -90,7 +90,7 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 			// SVG and XML documents run scripts when opened as documents
 			// and are not HTML to the rewriter: trackers are kept out by a
 			// CSP that lets nothing load from a third party.
-			s.failClosed(sm, e.rec, "script_document")
+			s.failClosed(sm, e.rec, failScriptDocument)
 			if e.active() {
 				resp.Header.Set("Content-Security-Policy", failClosedCSP)
 			}

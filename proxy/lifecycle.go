@@ -158,11 +158,22 @@ func (l *trackedListener) Close() error {
 	return l.closeErr
 }
 
-// closeUpstreams closes the idle connections of every upstream client.
+// closeUpstreams closes the idle connections of every upstream client and
+// ends the rule holder's swap notifications.
 func (s *Server) closeUpstreams() {
+	s.mu.Lock()
+	unsubscribe := s.unsubscribe
+	s.unsubscribe = nil
+	s.mu.Unlock()
+	if unsubscribe != nil {
+		// Not under s.mu: the holder calls s.current, which takes s.mu,
+		// with its own lock held.
+		unsubscribe()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range s.clients {
 		c.CloseIdleConnections()
 	}
+	s.sweepRetired()
 }

@@ -25,6 +25,7 @@ const (
 )
 
 // Upstream error reasons (label values of consentgate_upstream_errors_total).
+// upstreamReasons lists them: every site's series exist from the start.
 const (
 	reasonRefused   = "refused"
 	reasonTimeout   = "timeout"
@@ -35,6 +36,21 @@ const (
 	reasonTooLarge  = "decoded_too_large"
 	reasonBadDecode = "undecodable"
 )
+
+var upstreamReasons = []string{reasonRefused, reasonTimeout, reasonReset, reasonBadResp, reasonOther, reasonMidBody, reasonTooLarge}
+
+// Fail-closed reasons (label values of consentgate_fail_closed_total), each
+// site's series created with the site.
+const (
+	failUndecodable    = "undecodable"     // an HTML body the proxy cannot decode
+	failScriptDocument = "script_document" // SVG or XML, which can run scripts
+)
+
+var failClosedReasons = []string{failUndecodable, failScriptDocument}
+
+// parseErrorSignals are the signals that are parsed and so can fail; their
+// consentgate_signals_parse_errors_total series exist from the start.
+var parseErrorSignals = []string{"usp", "gpp", "tcf", "cmp"}
 
 // Metrics holds every consentgate metric. All labels come from closed sets:
 // the site's config name, a category, a catalogue vendor id, a signal source
@@ -165,6 +181,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, r := range []string{"success", "failure", "unchanged"} {
 		m.Reloads.WithLabelValues(r)
 	}
+	for _, sig := range parseErrorSignals {
+		for _, r := range signals.ReasonNames() {
+			m.ParseErrors.WithLabelValues(sig, r)
+		}
+	}
 	goVersion, rev := "unknown", "unknown"
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		goVersion = bi.GoVersion
@@ -204,12 +225,36 @@ func (m *Metrics) forSet(set *rules.Set) []*siteMetrics {
 		for j, src := range sourceLabels {
 			c.sources[j] = m.OptOutSources.WithLabelValues(name, src)
 		}
+		// Series that count failures exist from the start, so a rate over
+		// them reads 0 rather than no data.
+		for _, r := range upstreamReasons {
+			m.UpstreamErrors.WithLabelValues(name, r)
+		}
+		for _, r := range failClosedReasons {
+			m.FailClosed.WithLabelValues(name, r)
+		}
 		out[i] = c
 	}
 	m.RulesLoaded.Set(float64(set.LoadedAt().UnixNano()) / 1e9)
 	m.RulesInfo.Reset()
 	m.RulesInfo.WithLabelValues(set.Version()).Set(1)
 	return out
+}
+
+// dropSites deletes every series of the named sites (sites a reload
+// removed), so the series of a fleet's past sites do not pile up. A request
+// still running on the old rule set counts into children no longer
+// exported.
+func (m *Metrics) dropSites(names []string) {
+	for _, name := range names {
+		l := prometheus.Labels{"site": name}
+		for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
+			m.Requests, m.OptOutSources, m.ElementsRemoved, m.CookiesDropped, m.CookiesExpired,
+			m.BytesRewritten, m.RewriteDuration, m.UpstreamDur, m.UpstreamErrors, m.FailClosed,
+		} {
+			v.DeletePartialMatch(l)
+		}
+	}
 }
 
 type prometheusCollector = prometheus.Collector

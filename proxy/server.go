@@ -91,7 +91,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *Metrics
 	state   atomic.Pointer[state]
-	mu      sync.Mutex // guards building state and clients
+	mu      sync.Mutex // guards building state, clients and retired
 	clients map[string]*fasthttp.HostClient
 	srv     *fasthttp.Server
 	seq     atomic.Uint64 // requests seen, for access-log sampling
@@ -99,20 +99,14 @@ type Server struct {
 	logLim  logLimiter    // error lines per kind
 	reports guard.Limiter // on the guard's count reports, all sites together
 
+	retired []*fasthttp.HostClient // clients no set uses, connections still open
+	// unsubscribe ends the rule holder's swap notifications (Shutdown).
+	unsubscribe func()
+
 	lnMu      sync.Mutex // guards closing and listeners
 	closing   bool       // Shutdown has begun: Serve refuses
 	listeners []*trackedListener
 	conns     connSet // open client connections, closed when Shutdown times out
-}
-
-// state is everything derived from one rule set, swapped as a whole.
-type state struct {
-	set     *rules.Set
-	sites   []*siteMetrics         // by site index
-	clients []*fasthttp.HostClient // by site index
-	vary    [][]string             // by site index: the headers responses vary on
-	hashers []*registry.Hasher     // by site index; nil: no account key
-	guards  *guard.Cache           // the runtime guard's scripts, compiled on first use
 }
 
 // New returns a Server. It does not listen; see Serve and Run.
@@ -143,6 +137,11 @@ func New(opts Options) (*Server, error) {
 	if s.metrics == nil {
 		s.metrics = NewMetrics(nopRegisterer{})
 	}
+	if n, ok := opts.Rules.(swapNotifier); ok {
+		// Build each set's state when it is swapped in, not on the
+		// first request after: an idle replica reports the new set.
+		s.unsubscribe = n.OnSwap(func(*rules.Set) { s.current() })
+	}
 	s.current()
 	s.srv = &fasthttp.Server{
 		Handler:        s.Handle,
@@ -165,67 +164,6 @@ func New(opts Options) (*Server, error) {
 	}
 	s.srv.ConnState = s.conns.track
 	return s, nil
-}
-
-// current returns the state of the rule set in use, building it when the set
-// changed since the last request.
-func (s *Server) current() *state {
-	set := s.opts.Rules.Load()
-	if st := s.state.Load(); st != nil && st.set == set {
-		return st
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st := s.state.Load(); st != nil && st.set == set {
-		return st
-	}
-	st := &state{set: set, sites: s.metrics.forSet(set), hashers: s.hashers(set), guards: guard.NewCache(set)}
-	for _, site := range set.Sites() {
-		st.clients = append(st.clients, s.client(site))
-		st.vary = append(st.vary, varyNames(site))
-	}
-	s.state.Store(st)
-	return st
-}
-
-// client returns the HostClient for a site's upstream, shared by every site
-// and rule set with the same upstream so keep-alive connections survive a
-// reload. The address is fixed: the proxy never dials a host taken from the
-// request (an open proxy).
-func (s *Server) client(site *rules.Site) *fasthttp.HostClient {
-	u := site.Upstream
-	key := u.Scheme + "://" + u.Host
-	if c, ok := s.clients[key]; ok {
-		return c
-	}
-	addr := u.Host
-	if u.Port() == "" {
-		if u.Scheme == "https" {
-			addr = net.JoinHostPort(u.Hostname(), "443")
-		} else {
-			addr = net.JoinHostPort(u.Hostname(), "80")
-		}
-	}
-	c := &fasthttp.HostClient{
-		Addr:                          addr,
-		Name:                          "consentgate",
-		IsTLS:                         u.Scheme == "https",
-		NoDefaultUserAgentHeader:      true,
-		DisableHeaderNamesNormalizing: false,
-		DisablePathNormalizing:        true,
-		StreamResponseBody:            true,
-		DialTimeout:                   dialUpstream,
-		MaxIdleConnDuration:           50 * time.Second, // below the usual 60-75 s origin keep-alive
-		ReadBufferSize:                32 << 10,
-		MaxConns:                      4096,
-		// Retry only requests that carry no body and change nothing, and only
-		// on a failed reused connection: a POST or PUT reaches the origin once.
-		RetryIfErr: func(req *fasthttp.Request, attempts int, err error) (bool, bool) {
-			return false, attempts < 2 && (req.Header.IsGet() || req.Header.IsHead()) && isConnReuseErr(err)
-		},
-	}
-	s.clients[key] = c
-	return c
 }
 
 func isConnReuseErr(err error) bool {
