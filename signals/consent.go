@@ -153,22 +153,16 @@ func NewReaderWith(opts Options) (*Reader, error) {
 // after Close.
 func (r *Reader) Close() {
 	r.cache.c.Close()
-	r.geo.mu.Lock()
-	defer r.geo.mu.Unlock()
-	for _, d := range r.geo.dbs {
-		if m, ok := d.lookup.(*mmdb); ok {
-			m.close()
-		}
-	}
+	r.geo.close()
 }
 
 // OpenGeoIP opens the MaxMind database at path now, so a bad path is
-// reported when rules load (consentgate check) rather than on the first
-// request. Read opens it on first use otherwise; either way it is opened
-// once and a failure is remembered (the region is then unknown: opt-out
-// mode).
+// reported when rules load (consentgate check, a reload) rather than on the
+// first request; a database that failed to open before is tried again. Read
+// opens it on first use otherwise, once: a failure there is remembered (the
+// region is then unknown: opt-out mode).
 func (r *Reader) OpenGeoIP(path string) error {
-	return r.geo.open(path).err
+	return r.geo.open(path, true).err
 }
 
 // CacheMetrics returns the hit and miss counts of the decoded-string cache.
@@ -514,7 +508,7 @@ func (r *Reader) region(site *rules.Site, q *request, addr netip.Addr, dc *decis
 	case site.GeoIPDatabase != "" && addr.IsValid():
 		lookup := r.opts.GeoIP
 		if lookup == nil {
-			g := r.geo.open(site.GeoIPDatabase)
+			g := r.geo.get(site.GeoIPDatabase)
 			lookup, rr.err = g.lookup, g.err
 		}
 		if lookup != nil {

@@ -109,7 +109,10 @@
 //     is denied until a consent string or CMP cookie grants it (source
 //     Region). Elsewhere, and when the country is unknown ("XX", no header,
 //     no database), opt-out mode. A header value may also be an ISO 3166-2
-//     subdivision ("US-TX"): its country counts.
+//     subdivision ("US-TX"): its country counts. A GeoIP lookup takes no
+//     lock (the open databases are an immutable map behind one atomic
+//     pointer); after a reload, RetainGeoIP closes the databases the new
+//     rule set no longer names once the old set's grace period is over.
 //   - US state, when the site names a trusted header (rules.Site.
 //     StateHeader): "US-TX", or "TX" when the country is known to be US
 //     (region.go, parseState). A state with a policy pack (laws.yaml, Laws:

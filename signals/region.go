@@ -1,9 +1,13 @@
 package signals
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/consentgate/consentgate/rules"
 	"github.com/dgraph-io/ristretto/v2"
@@ -41,6 +45,7 @@ func (m Mode) String() string {
 type mmdb struct {
 	db    *maxminddb.Reader
 	cache *ristretto.Cache[[]byte, [2]byte]
+	once  sync.Once
 }
 
 func openMMDB(path string) (*mmdb, error) {
@@ -74,15 +79,34 @@ func (m *mmdb) Country(addr netip.Addr) ([2]byte, bool) {
 	return cc, cc != [2]byte{}
 }
 
+// close releases the database and its cache; safe to call more than once
+// (a retired database's timer and Reader.Close may both call it).
 func (m *mmdb) close() {
-	m.cache.Close()
-	m.db.Close()
+	m.once.Do(func() {
+		m.cache.Close()
+		m.db.Close()
+	})
 }
 
-// geoDBs holds the databases named by sites, opened once by path.
+// RetainGeoIP closes, after grace, every open GeoIP database whose path is
+// not in paths: call it with the databases of the rule set just swapped in,
+// and the grace its holder gives replaced sets (rules.Holder.Grace). A
+// database is looked up at the start of a request, so grace need only cover
+// requests that loaded the old set and have not read their signals yet.
+func (r *Reader) RetainGeoIP(paths []string, grace time.Duration) {
+	r.geo.retain(paths, grace)
+}
+
+// geoDBs holds the databases named by sites, opened once by path. Lookups
+// read an immutable map through one atomic load: no lock on the request
+// path (maxminddb readers are safe for concurrent use). Opening and
+// retiring copy the map under mu.
 type geoDBs struct {
-	mu  sync.Mutex
-	dbs map[string]*geoDB
+	dbs atomic.Pointer[map[string]*geoDB]
+
+	mu      sync.Mutex // serialises writers of dbs; guards retired and closed
+	retired []retiredDB
+	closed  bool
 }
 
 type geoDB struct {
@@ -90,24 +114,97 @@ type geoDB struct {
 	err    error
 }
 
-func (g *geoDBs) open(path string) *geoDB {
+type retiredDB struct {
+	t  *time.Timer
+	db *mmdb
+}
+
+// get returns the database at path, opening it on first use; a failure is
+// remembered so a request never retries it (OpenGeoIP does).
+func (g *geoDBs) get(path string) *geoDB {
+	if m := g.dbs.Load(); m != nil {
+		if d, ok := (*m)[path]; ok {
+			return d
+		}
+	}
+	return g.open(path, false)
+}
+
+// open opens the database at path unless it is open; with retry, also
+// unless it failed before.
+func (g *geoDBs) open(path string, retry bool) *geoDB {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if d, ok := g.dbs[path]; ok {
-		return d
-	}
-	if g.dbs == nil {
-		g.dbs = make(map[string]*geoDB)
+	cur := g.dbs.Load()
+	if cur != nil {
+		if d, ok := (*cur)[path]; ok && (d.err == nil || !retry) {
+			return d
+		}
 	}
 	d := &geoDB{}
+	if g.closed {
+		d.err = errors.New("signals reader closed")
+		return d
+	}
 	m, err := openMMDB(path)
 	if err != nil {
 		d.err = err
 	} else {
 		d.lookup = m
 	}
-	g.dbs[path] = d
+	next := make(map[string]*geoDB, 1)
+	if cur != nil {
+		maps.Copy(next, *cur)
+	}
+	next[path] = d
+	g.dbs.Store(&next)
 	return d
+}
+
+// retain forgets every database whose path is not in keep and closes it
+// after grace (a request that looked it up before has long finished with
+// it: the lookup is the first thing a request does).
+func (g *geoDBs) retain(keep []string, grace time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	cur := g.dbs.Load()
+	if cur == nil {
+		return
+	}
+	next := make(map[string]*geoDB, len(keep))
+	for _, p := range keep {
+		if d, ok := (*cur)[p]; ok {
+			next[p] = d
+		}
+	}
+	for p, d := range *cur {
+		if _, ok := next[p]; ok {
+			continue
+		}
+		if m, ok := d.lookup.(*mmdb); ok {
+			g.retired = append(g.retired, retiredDB{time.AfterFunc(grace, m.close), m})
+		}
+	}
+	g.dbs.Store(&next)
+}
+
+// close closes every database now, retired ones included.
+func (g *geoDBs) close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	for _, r := range g.retired {
+		r.t.Stop()
+		r.db.close()
+	}
+	g.retired = nil
+	if cur := g.dbs.Swap(nil); cur != nil {
+		for _, d := range *cur {
+			if m, ok := d.lookup.(*mmdb); ok {
+				m.close()
+			}
+		}
+	}
 }
 
 // regionResult is the visitor's country and the resulting mode.
