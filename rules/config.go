@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -215,6 +216,41 @@ func (e *ConfigError) Error() string {
 	return b.String()
 }
 
+// merge adds the problems of compiling a partly parsed config to e, the
+// problems of parsing it, and returns e. A compile problem of a field that
+// failed to parse, of a part of it or of the entry holding it (a vendor
+// that "matches nothing" because its hosts key was misspelt) is a
+// consequence and dropped.
+func (e *ConfigError) merge(compileErr error) *ConfigError {
+	var ce *ConfigError
+	if !errors.As(compileErr, &ce) {
+		if compileErr != nil {
+			e.Problems = append(e.Problems, Problem{Msg: compileErr.Error()})
+		}
+		return e
+	}
+	parsed := len(e.Problems)
+	for _, p := range ce.Problems {
+		consequence := false
+		for _, q := range e.Problems[:parsed] {
+			if q.Field != "" && p.Field != "" && (within(p.Field, q.Field) || within(q.Field, p.Field)) {
+				consequence = true
+				break
+			}
+		}
+		if !consequence {
+			e.Problems = append(e.Problems, p)
+		}
+	}
+	sort.SliceStable(e.Problems, func(i, j int) bool { return e.Problems[i].Line < e.Problems[j].Line })
+	return e
+}
+
+// within reports whether field path f is p or a part of it.
+func within(f, p string) bool {
+	return f == p || strings.HasPrefix(f, p+".") || strings.HasPrefix(f, p+"[")
+}
+
 // ReadConfig reads and parses the config file at path.
 func ReadConfig(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
@@ -229,10 +265,26 @@ func ReadConfig(path string) (*Config, error) {
 // its line and field path. name is used in messages and to resolve the
 // relative paths of imports.
 func ParseConfig(data []byte, name string) (*Config, error) {
+	cfg, ce := parsePartial(data, name)
+	if ce != nil {
+		return nil, ce
+	}
+	return cfg, nil
+}
+
+// parsePartial is ParseConfig that also returns what it could decode when a
+// key is unknown or a value of the wrong type, so that compiling it can
+// report the rest of the file's problems in the same run. The config is nil
+// when nothing could be decoded (a syntax error).
+func parsePartial(data []byte, name string) (*Config, *ConfigError) {
 	cfg := &Config{file: name, dir: filepath.Dir(name), raw: data, lines: lineIndex{}}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, &ConfigError{File: name, Problems: yamlProblems(err, nil)}
+		probs := yamlProblems(err, nil)
+		if len(probs) == 1 {
+			probs[0].Line = syntaxLine(data, probs[0].Line)
+		}
+		return nil, &ConfigError{File: name, Problems: probs}
 	}
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		if top := root.Content[0]; top.Kind != yaml.MappingNode && !(top.Kind == yaml.ScalarNode && top.Tag == "!!null") {
@@ -243,9 +295,43 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, &ConfigError{File: name, Problems: yamlProblems(err, cfg.lines)}
+		return cfg, &ConfigError{File: name, Problems: yamlProblems(err, cfg.lines)}
 	}
 	return cfg, nil
+}
+
+// maxSyntaxScan bounds the configs whose syntax errors syntaxLine locates
+// by parsing prefixes (a parse per line).
+const maxSyntaxScan = 2000
+
+// syntaxLine returns the line of a YAML syntax error: the one after the
+// longest prefix of whole lines that still parses. The yaml package reports
+// the line where the enclosing construct starts, counted from 0 for parser
+// errors, or where the problem is when that construct starts on the first
+// line: an unclosed "[" on line 4 came out as line 3, a stray "- x" in the
+// top-level mapping on line 4 as line 3, and some errors as line 1. Longer
+// configs keep the reported line.
+func syntaxLine(data []byte, reported int) int {
+	ends := []int{}
+	for i, c := range data {
+		if c == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(ends) == 0 || ends[len(ends)-1] != len(data) {
+		ends = append(ends, len(data))
+	}
+	if len(ends) > maxSyntaxScan {
+		return reported
+	}
+	var n yaml.Node
+	// ends[k-1] is the end of line k; the whole document (k = len) fails.
+	for k := len(ends) - 1; k > 0; k-- {
+		if yaml.Unmarshal(data[:ends[k-1]], &n) == nil {
+			return k + 1
+		}
+	}
+	return 1
 }
 
 // lineIndex maps a field path such as "sites[0].hosts[1]" to where it is.
@@ -458,9 +544,12 @@ func DefaultConfig(upstream string) *Config {
 // File is the name the config was read from.
 func (c *Config) File() string { return c.file }
 
-func checkUpstream(u string) error {
+// CheckUpstream reports whether u is an upstream URL a site can use: http
+// or https with a host. The serve flag and variable are checked with it
+// before any config is read.
+func CheckUpstream(u string) error {
 	if u == "" {
-		return errors.New("no upstream: give a URL such as http://127.0.0.1:8080")
+		return errors.New("no upstream: give upstream: http://HOST:PORT here or at the top of the file, or --upstream / CONSENTGATE_UPSTREAM to serve and check")
 	}
 	p, err := url.Parse(u)
 	if err != nil {

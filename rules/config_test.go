@@ -59,11 +59,7 @@ func TestBadConfigs(t *testing.T) {
 
 // check is what "consentgate check" does.
 func check(path string) (*Set, error) {
-	cfg, err := ReadConfig(path)
-	if err != nil {
-		return nil, err
-	}
-	return Compile(cfg)
+	return CheckConfig(path, nil, nil)
 }
 
 func TestGoodConfigs(t *testing.T) {

@@ -89,35 +89,73 @@ func (h *Holder) reload(path string) (bool, error) {
 func (h *Holder) ReloadData(data []byte, name string) (changed bool, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	cfg, err := ParseConfig(data, name)
+	unchanged := func(d [32]byte) bool { return d == h.digest && h.cur.Load() != nil }
+	s, d, err := build(data, name, h.Override, h.Verify, unchanged)
 	if err != nil {
 		return false, keepErr(err)
 	}
-	if h.Override != nil {
-		h.Override(cfg)
-	}
-	imported := cfg.readImports()
-	d := sourceDigest(data, cfg, imported)
-	if d == h.digest && h.cur.Load() != nil {
+	if s == nil {
 		return false, nil
-	}
-	cat, err := Catalogue()
-	if err != nil {
-		return false, keepErr(err)
-	}
-	s, err := compile(cfg, cat, imported)
-	if err != nil {
-		return false, keepErr(err)
-	}
-	if h.Verify != nil {
-		if err := h.Verify(s); err != nil {
-			s.Close()
-			return false, keepErr(err)
-		}
 	}
 	h.swap(s)
 	h.digest = d
 	return true, nil
+}
+
+// CheckConfig does what a reload of the config file at path does, without
+// a holder: read, parse, apply override, validate, compile and verify (each
+// step optional when nil). Every problem of parsing and compiling comes in
+// one *ConfigError; verify runs on a set that compiled. It is consentgate
+// check.
+func CheckConfig(path string, override func(*Config), verify func(*Set) error) (*Set, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config: %w", err)
+	}
+	s, _, err := build(data, path, override, verify, nil)
+	return s, err
+}
+
+// build is the reload pipeline for config bytes. unchanged, when set, is
+// asked with the digest of the config and its imports before compiling;
+// true ends the build there with a nil set and no error.
+func build(data []byte, name string, override func(*Config), verify func(*Set) error, unchanged func([32]byte) bool) (*Set, [32]byte, error) {
+	var d [32]byte
+	cfg, parseErr := parsePartial(data, name)
+	if cfg == nil {
+		return nil, d, parseErr
+	}
+	if override != nil {
+		override(cfg)
+	}
+	imported := cfg.readImports()
+	d = sourceDigest(data, cfg, imported)
+	if parseErr == nil && unchanged != nil && unchanged(d) {
+		return nil, d, nil
+	}
+	cat, err := Catalogue()
+	if err != nil {
+		return nil, d, err
+	}
+	// Compile what parsed even when keys were unknown or values of the
+	// wrong type, so one run reports every problem of the file.
+	s, err := compile(cfg, cat, imported)
+	if parseErr != nil {
+		if s != nil {
+			s.Close()
+		}
+		return nil, d, parseErr.merge(err)
+	}
+	if err != nil {
+		return nil, d, err
+	}
+	if verify != nil {
+		if err := verify(s); err != nil {
+			s.Close()
+			return nil, d, err
+		}
+	}
+	return s, d, nil
 }
 
 // Swap makes s current without reading a file (for example a set built by

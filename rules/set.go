@@ -428,7 +428,7 @@ func compileSite(sc SiteConfig, defUp string, byID map[string]*Vendor, nv int) (
 	if up == "" {
 		up = defUp
 	}
-	if err := checkUpstream(up); err != nil {
+	if err := CheckUpstream(up); err != nil {
 		bad(".upstream", "%v", err)
 	} else {
 		site.Upstream, _ = url.Parse(up)
