@@ -11,7 +11,21 @@ import (
 
 // Version is the consentgate version; set at build time with
 // -ldflags "-X github.com/consentgate/consentgate/proxy.Version=v1.2.3".
+// BuildVersion falls back to the module version when it is not set.
 var Version = "dev"
+
+// BuildVersion returns Version when it was set at build time, else the
+// module version go install recorded (v1.2.3, or a pseudo-version), else
+// "dev" (a build from a clone).
+func BuildVersion() string {
+	if Version != "dev" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return Version
+}
 
 // Decision label values of consentgate_requests_total.
 const (
@@ -198,7 +212,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "consentgate", Name: "build_info",
 		Help:        "Build information; the value is 1.",
-		ConstLabels: prometheus.Labels{"version": Version, "goversion": goVersion, "revision": rev},
+		ConstLabels: prometheus.Labels{"version": BuildVersion(), "goversion": goVersion, "revision": rev},
 	}, func() float64 { return 1 }))
 	f(collectors.NewGoCollector())
 	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -56,7 +56,7 @@ func receiptFiles(args []string) ([]string, error) {
 }
 
 func cmdAuditVerify(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("audit verify", stderr)
+	fs := newFlagSet("audit verify", stdout, stderr)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -114,7 +114,7 @@ func parseDay(flag, v string) (time.Time, error) {
 }
 
 func cmdAuditReport(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("audit report", stderr)
+	fs := newFlagSet("audit report", stdout, stderr)
 	from := fs.String("from", "", "first day (UTC) of the report, e.g. 2026-03-01 (required)")
 	to := fs.String("to", "", "last day (UTC) of the report, included (required)")
 	site := fs.String("site", "", "report only this site (its name in the config)")
@@ -175,7 +175,7 @@ func cmdAuditReport(args []string, stdout, stderr io.Writer) error {
 }
 
 func cmdAuditPolicy(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("audit policy", stderr)
+	fs := newFlagSet("audit policy", stdout, stderr)
 	config := fs.String("config", "", "config file whose sites and declared_cookies are audited (default: built-in catalogue, one site)")
 	declared := fs.String("declared", "", "a cookie table (CSV: name, category, duration) to audit instead of the sites' declared_cookies")
 	site := fs.String("site", "", "audit only this site (required with --declared when the config has several)")

@@ -19,7 +19,7 @@ import (
 // addresses and a function that stops it (as SIGTERM would) and waits.
 func serveUntil(t *testing.T, args ...string) (string, string, func()) {
 	t.Helper()
-	f, err := parseServe(args, io.Discard)
+	f, err := parseServe(args, io.Discard, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,9 @@ func serveUntil(t *testing.T, args ...string) (string, string, func()) {
 	type addrs struct{ pub, adm string }
 	ready := make(chan addrs, 1)
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, f, io.Discard, func(p, a string) { ready <- addrs{p, a} }) }()
+	go func() {
+		done <- serve(ctx, f, io.Discard, serveHooks{ready: func(p, a string) { ready <- addrs{p, a} }})
+	}()
 	stopped := false
 	stop := func() {
 		if stopped {

@@ -11,14 +11,17 @@ import (
 )
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("demo", stderr)
+	fs := newFlagSet("demo", stdout, stderr)
 	var f serveFlags
-	f.register(fs, "127.0.0.1:8080", "127.0.0.1:9090")
+	f.register(fs.FlagSet, "127.0.0.1:8080", "127.0.0.1:9090")
 	site := fs.String("site", "127.0.0.1:0", "address of the demo site itself (the upstream)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := f.applyEnv(fs); err != nil {
+	if err := f.applyEnv(fs.FlagSet); err != nil {
+		return err
+	}
+	if err := f.checkServe(); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", *site)
@@ -26,8 +29,11 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("cannot start the demo site on %s: %w", *site, err)
 	}
 	up := &fasthttp.Server{Handler: demo.Handler, Name: "northwind-demo"}
-	go up.Serve(ln)     //nolint:errcheck
-	defer up.Shutdown() //nolint:errcheck
+	go up.Serve(ln) //nolint:errcheck
+	defer func() {
+		up.Shutdown() //nolint:errcheck
+		ln.Close()    // Shutdown returns at once if Serve has not taken ln yet
+	}()
 	if f.upstream == "" {
 		f.upstream = "http://" + ln.Addr().String()
 	}
@@ -37,7 +43,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if !f.explicit["log-level"] {
 		f.logLevel = "warn" // keep the terminal for the instructions
 	}
-	return serve(ctx, f, stderr, func(public, admin string) {
+	return serve(ctx, f, stderr, serveHooks{ready: func(public, admin string) {
 		p, a := "http://"+hostPort(public), "http://"+hostPort(admin)
 		fmt.Fprintf(stdout, `consentgate demo is running.
 
@@ -59,5 +65,5 @@ in the footer: a page confirms the opt-out, and the same pages come back without
 their trackers; the YouTube tour shows what it would share, and loads on a click.
 Press Ctrl-C to stop.
 `, p, a, ln.Addr().String())
-	})
+	}})
 }

@@ -69,7 +69,7 @@ type pageReport struct {
 }
 
 func cmdExplainPage(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("explain-page", stderr)
+	fs := newFlagSet("explain-page", stdout, stderr)
 	config := fs.String("config", "", "config file (default: built-in catalogue and default policy)")
 	deny := fs.String("deny", "", "categories the visitor denies, comma-separated (default: what the site's opt-out denies)")
 	rawURL := fs.String("url", "", "URL whose host selects the site (default: the page's URL, or https://www.example.com/ for a file)")

@@ -14,9 +14,27 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// The first signal starts a graceful shutdown; a second one ends
+		// the process at once, with the status a death by that signal
+		// gives (130 for SIGINT, 143 for SIGTERM). Both are read from one
+		// buffered channel, so a second signal that comes before the
+		// shutdown has begun still counts.
+		<-sigs
+		cancel()
+		s := <-sigs
+		code := 128 + 15
+		if s == os.Interrupt {
+			code = 128 + 2
+		}
+		os.Exit(code)
+	}()
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
+	signal.Stop(sigs)
+	cancel()
 	os.Exit(exitCode(err, os.Stderr))
 }
 
@@ -60,11 +78,11 @@ Usage:
   consentgate rules list [--config FILE] [--json]
   consentgate rewrite [--config FILE] --deny CATEGORY[,CATEGORY] [--url URL] [--guard] < page.html
   consentgate explain-page URL|FILE [--config FILE] [--deny CATEGORY,...] [--url URL] [--guard] [--json]
-  consentgate check   --config FILE
+  consentgate check   --config FILE [--upstream URL]
   consentgate audit verify FILE_OR_DIR...
   consentgate audit report --from DAY --to DAY [--site NAME] [--format md|json|html] FILE_OR_DIR...
   consentgate audit policy [--config FILE] [--declared CSV] [--site NAME] [--receipts DIR] [FILE...]
-  consentgate version
+  consentgate version (or --version)
 
 Run "consentgate COMMAND -h" for the flags of a command.
 `
@@ -93,7 +111,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdCheck(rest, stdout, stderr)
 	case "audit":
 		return cmdAudit(rest, stdout, stderr)
-	case "version":
+	case "version", "-version", "--version":
 		return cmdVersion(stdout)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)

@@ -172,7 +172,7 @@ func freeAddr(t *testing.T) string {
 // returns the bound public and admin addresses.
 func startServe(t *testing.T, args ...string) (string, string) {
 	t.Helper()
-	f, err := parseServe(args, io.Discard)
+	f, err := parseServe(args, io.Discard, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,9 @@ func startServe(t *testing.T, args ...string) (string, string) {
 	type addrs struct{ pub, adm string }
 	ready := make(chan addrs, 1)
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, f, io.Discard, func(p, a string) { ready <- addrs{p, a} }) }()
+	go func() {
+		done <- serve(ctx, f, io.Discard, serveHooks{ready: func(p, a string) { ready <- addrs{p, a} }})
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -205,8 +207,8 @@ func startDemoSite(t *testing.T) string {
 		t.Fatal(err)
 	}
 	s := &fasthttp.Server{Handler: demo.Handler}
-	go s.Serve(ln)                     //nolint:errcheck
-	t.Cleanup(func() { s.Shutdown() }) //nolint:errcheck
+	go s.Serve(ln)                                 //nolint:errcheck
+	t.Cleanup(func() { s.Shutdown(); ln.Close() }) //nolint:errcheck // ln: Serve may not have taken it yet
 	return "http://" + ln.Addr().String()
 }
 

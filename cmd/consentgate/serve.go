@@ -26,6 +26,7 @@ import (
 	"github.com/consentgate/consentgate/signals"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
+	"golang.org/x/sync/errgroup"
 )
 
 // serveFlags are the settings of serve and demo. Each comes from, in order
@@ -47,8 +48,9 @@ type serveFlags struct {
 	receipts                        string
 	receiptsMaxSize                 string
 	receiptsFlush                   time.Duration
-	// explicit are the flags set by command line or environment.
-	explicit map[string]bool
+	// explicit are the flags set by command line or environment; fromEnv
+	// those set by the environment.
+	explicit, fromEnv map[string]bool
 	// builtinConfig is the config used when neither --config nor
 	// --config-url is given (the demo's); nil: the defaults.
 	builtinConfig []byte
@@ -107,10 +109,12 @@ func (f *serveFlags) register(fs *flag.FlagSet, defListen, defAdmin string) {
 }
 
 // applyEnv sets every flag not given on the command line from its
-// environment variable, and records which flags are now set.
+// environment variable, and records which flags are now set and which of
+// them came from the environment.
 func (f *serveFlags) applyEnv(fs *flag.FlagSet) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	f.fromEnv = map[string]bool{}
 	for name, env := range envNames {
 		if set[name] || fs.Lookup(name) == nil {
 			continue
@@ -120,62 +124,132 @@ func (f *serveFlags) applyEnv(fs *flag.FlagSet) error {
 				return &usageError{fmt.Sprintf("%s=%q: %v", env, v, err)}
 			}
 			set[name] = true
+			f.fromEnv[name] = true
 		}
 	}
 	f.explicit = set
 	return nil
 }
 
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return &exitError{0} // -h printed the flags
+// origin names where a setting came from, for messages: the flag or its
+// environment variable.
+func (f *serveFlags) origin(name string) string {
+	if f.fromEnv[name] {
+		return envNames[name]
+	}
+	return "--" + name
+}
+
+// check validates the settings that need no config file, so a bad flag or
+// variable is named as such (exit status 2) rather than blamed on a config.
+func (f *serveFlags) check() error {
+	if f.upstream != "" {
+		if err := rules.CheckUpstream(f.upstream); err != nil {
+			return &usageError{fmt.Sprintf("%s: %v", f.origin("upstream"), err)}
 		}
+	}
+	if f.config != "" && f.configURL != "" {
+		return &usageError{"give --config or --config-url, not both"}
+	}
+	if _, err := proxy.ParseTrustedProxies(f.trustedProxies); err != nil {
+		return &usageError{f.origin("trusted-proxies") + ": " + err.Error()}
+	}
+	return nil
+}
+
+// checkServe is check and the settings only serve and demo have.
+func (f *serveFlags) checkServe() error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	_, err := newLogger(*f, io.Discard)
+	return err
+}
+
+// flagSet is a command's flags. -h prints its usage to stdout (it was
+// asked for) and exits 0; a bad flag prints the error and the usage to
+// stderr and exits 2.
+type flagSet struct {
+	*flag.FlagSet
+	name           string
+	stdout, stderr io.Writer
+}
+
+func newFlagSet(name string, stdout, stderr io.Writer) *flagSet {
+	fs := flag.NewFlagSet("consentgate "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {} // parseFlags prints it, to the right stream
+	return &flagSet{FlagSet: fs, name: name, stdout: stdout, stderr: stderr}
+}
+
+func (fs *flagSet) usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage of consentgate %s:\n", fs.name)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(fs.stderr)
+}
+
+func parseFlags(fs *flagSet, args []string) error {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.usage(fs.stdout)
+		return &exitError{0}
+	case err != nil:
+		fs.usage(fs.stderr) // after the error the flag package printed
 		return &usageError{}
 	}
 	return nil
 }
 
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("consentgate "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f, err := parseServe(args, stderr)
+	f, err := parseServe(args, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, f, stderr, nil)
+	return serve(ctx, f, stderr, serveHooks{})
 }
 
-// parseServe reads the flags of serve, then the environment.
-func parseServe(args []string, stderr io.Writer) (serveFlags, error) {
-	fs := newFlagSet("serve", stderr)
+// parseServe reads the flags of serve, then the environment, and checks
+// them.
+func parseServe(args []string, stdout, stderr io.Writer) (serveFlags, error) {
+	fs := newFlagSet("serve", stdout, stderr)
 	var f serveFlags
-	f.register(fs, "127.0.0.1:8080", "127.0.0.1:9090")
+	f.register(fs.FlagSet, "127.0.0.1:8080", "127.0.0.1:9090")
 	if err := parseFlags(fs, args); err != nil {
 		return f, err
 	}
 	if fs.NArg() > 0 {
 		return f, &usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Args())}
 	}
-	return f, f.applyEnv(fs)
+	if err := f.applyEnv(fs.FlagSet); err != nil {
+		return f, err
+	}
+	return f, f.checkServe()
 }
 
-// openGeoIP opens the GeoIP database the set's sites name (one per
-// process: the first site that names one).
+// openGeoIP opens the GeoIP databases the set's sites name, so a bad path
+// is refused when the rules load rather than on the first request.
 func openGeoIP(r *signals.Reader, set *rules.Set) error {
 	for _, s := range set.Sites() {
 		if s.GeoIPDatabase != "" {
 			if err := r.OpenGeoIP(s.GeoIPDatabase); err != nil {
 				return fmt.Errorf("site %q: cannot open the GeoIP database: %w", s.Name, err)
 			}
-			return nil
 		}
 	}
 	return nil
+}
+
+// geoIPPaths lists the GeoIP databases the set's sites name.
+func geoIPPaths(set *rules.Set) []string {
+	var out []string
+	for _, s := range set.Sites() {
+		if s.GeoIPDatabase != "" {
+			out = append(out, s.GeoIPDatabase)
+		}
+	}
+	return out
 }
 
 // loadRules makes the first rule set: from the config file or URL, or the
@@ -183,11 +257,10 @@ func openGeoIP(r *signals.Reader, set *rules.Set) error {
 func loadRules(ctx context.Context, f serveFlags, h *rules.Holder) error {
 	switch {
 	case f.configURL != "":
-		data, etag, err := rules.FetchConfig(ctx, http.DefaultClient, f.configURL, "")
+		data, _, err := rules.FetchConfig(ctx, http.DefaultClient, f.configURL, "")
 		if err != nil {
-			return fmt.Errorf("cannot fetch config: %w", err)
+			return err // names the URL; the URL watcher fetches again with its own ETag
 		}
-		_ = etag // the URL watcher fetches again with its own ETag
 		_, err = h.ReloadData(data, f.configURL)
 		return err
 	case f.config != "":
@@ -211,7 +284,7 @@ func loadRules(ctx context.Context, f serveFlags, h *rules.Holder) error {
 func newLogger(f serveFlags, stderr io.Writer) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return nil, &usageError{fmt.Sprintf("--log-level %q: want debug, info, warn or error", f.logLevel)}
+		return nil, &usageError{fmt.Sprintf("%s %q: want debug, info, warn or error", f.origin("log-level"), f.logLevel)}
 	}
 	opts := &slog.HandlerOptions{Level: lvl}
 	switch f.logFormat {
@@ -220,84 +293,69 @@ func newLogger(f serveFlags, stderr io.Writer) (*slog.Logger, error) {
 	case "text":
 		return slog.New(slog.NewTextHandler(stderr, opts)), nil
 	}
-	return nil, &usageError{fmt.Sprintf("--log-format %q: want json or text", f.logFormat)}
+	return nil, &usageError{fmt.Sprintf("%s %q: want json or text", f.origin("log-format"), f.logFormat)}
 }
 
-// serve runs the proxy and the admin listener until ctx is done. ready, when
-// set, is called with the bound addresses once both listen.
-func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(public, admin string)) error {
+// serveHooks let tests watch and steer serve; the zero value is what the
+// command uses.
+type serveHooks struct {
+	// ready, when set, is called with the bound addresses once both listen.
+	ready func(public, admin string)
+	// listen replaces net.Listen.
+	listen func(network, addr string) (net.Listener, error)
+}
+
+// serve runs the proxy and the admin listener until ctx is done or one of
+// them fails. Once the logger exists every error is a log line (JSON in a
+// JSON log), and serve returns only the exit status.
+func serve(ctx context.Context, f serveFlags, stderr io.Writer, hooks serveHooks) error {
 	log, err := newLogger(f, stderr)
 	if err != nil {
 		return err
 	}
+	if hooks.listen == nil {
+		hooks.listen = net.Listen
+	}
+	err = runServe(ctx, f, log, hooks)
+	if err == nil {
+		return nil
+	}
+	code := 1
+	var ue *usageError
+	if errors.As(err, &ue) {
+		code = 2
+	}
+	log.Error("consentgate stopped", "err", err.Error())
+	return &exitError{code}
+}
+
+// runServe is serve with its logger.
+func runServe(ctx context.Context, f serveFlags, log *slog.Logger, hooks serveHooks) error {
 	reg := prometheus.NewRegistry()
 	metrics := proxy.NewMetrics(reg)
-	if f.config != "" && f.configURL != "" {
-		return &usageError{"give --config or --config-url, not both"}
-	}
+	reader := signals.NewReader()
+	defer reader.Close()
 	h := rules.NewHolder(nil)
+	defer h.Close()
 	h.Override = func(c *rules.Config) {
 		if f.upstream != "" {
 			c.Upstream = f.upstream // the flag or variable wins over the file
 		}
 		f.overrideAccount(c)
 	}
-	defer h.Close()
+	// A set whose GeoIP database cannot open is refused like a bad config;
+	// one a new set no longer names is closed once the old set is done.
+	h.Verify = func(s *rules.Set) error { return openGeoIP(reader, s) }
+	defer h.OnSwap(func(s *rules.Set) { reader.RetainGeoIP(geoIPPaths(s), h.Grace) })()
 	if err := loadRules(ctx, f, h); err != nil {
 		return err
 	}
 	set := h.Load()
-	if cfg := set.Config(); cfg != nil {
-		// The config file's settings apply where no flag or variable did.
-		if !f.explicit["listen"] && cfg.Listen != "" {
-			f.listen = cfg.Listen
-		}
-		if !f.explicit["admin"] && cfg.Admin != "" {
-			f.admin = cfg.Admin
-		}
-		if !f.explicit["upstream-timeout"] && cfg.UpstreamTimeout > 0 {
-			f.upstreamTimeout = time.Duration(cfg.UpstreamTimeout)
-		}
-		if rc := cfg.Receipts; rc != nil {
-			if !f.explicit["receipts"] && rc.Dir != "" {
-				f.receipts = rc.Dir
-			}
-			if !f.explicit["receipts-max-size"] && rc.MaxFileSize > 0 {
-				f.receiptsMaxSize = strconv.FormatInt(int64(rc.MaxFileSize), 10)
-			}
-			if !f.explicit["receipts-flush"] && rc.FlushInterval > 0 {
-				f.receiptsFlush = time.Duration(rc.FlushInterval)
-			}
-		}
+	f.fromConfig(set.Config())
+	if f.admin == f.listen && !strings.HasSuffix(f.listen, ":0") {
+		return &usageError{"--admin must differ from --listen: the admin endpoints are never public"}
 	}
-	reader := signals.NewReader()
-	defer reader.Close()
-	if err := openGeoIP(reader, set); err != nil {
-		return err
-	}
-	// onReload counts and logs every reload, whatever triggered it.
-	onReload := func(changed bool, err error) {
-		switch {
-		case err == nil && changed:
-			err = openGeoIP(reader, h.Load())
-			if err == nil {
-				cur := h.Load()
-				metrics.Reloads.WithLabelValues("success").Inc()
-				log.Info("rules reloaded", "version", cur.Version(), "sites", len(cur.Sites()), "vendors", len(cur.Vendors()))
-				return
-			}
-			fallthrough
-		case err != nil:
-			metrics.Reloads.WithLabelValues("failure").Inc()
-			log.Error("config reload failed; keeping the last good rules", "version", h.Load().Version(), "err", err)
-		default:
-			metrics.Reloads.WithLabelValues("unchanged").Inc()
-		}
-	}
-	trustedProxies, err := proxy.ParseTrustedProxies(f.trustedProxies)
-	if err != nil {
-		return &usageError{"--trusted-proxies: " + err.Error()}
-	}
+	trustedProxies, _ := proxy.ParseTrustedProxies(f.trustedProxies) // checked by parseServe
 	metrics.RegisterCaches(reg, h, reader)
 	acctReg, err := openRegistry(f, set, reg, log)
 	if err != nil {
@@ -312,109 +370,169 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer, ready func(publi
 		return err
 	}
 	if receipts != nil {
+		// Deferred, so closed once g.Wait has returned: after the servers,
+		// when in-flight responses have sent their receipts.
 		defer receipts.Close()
 	}
 	canaryToken := canary.NewToken()
 	opts := proxy.Options{
 		Rules: h, Signals: reader, Metrics: metrics, Logger: log,
 		UpstreamTimeout: f.upstreamTimeout, UpstreamIdleTimeout: f.upstreamIdle, TrustForwarded: f.trustForwarded, TrustedProxies: trustedProxies,
-		AccessLogEvery: f.accessLogEvery, Registry: acctReg, CanaryToken: canaryToken,
+		AccessLogEvery: f.accessLogEvery, Registry: acctReg, CanaryToken: canaryToken, ShutdownTimeout: f.shutdownTimeout,
 	}
-	if receipts != nil {
-		opts.Receipts = receipts
-		// The runtime guard's reports become guard receipts.
-		opts.OnRuntimeBlocked = func(ctx *fasthttp.RequestCtx, site *rules.Site, blocks []guard.Block) {
-			if s := server.Load(); s != nil {
-				s.RecordGuard(ctx, site, blocks)
-			}
-		}
-	}
+	withReceipts(&opts, receipts, &server)
 	srv, err := proxy.New(opts)
 	if err != nil {
 		return err
 	}
 	server.Store(srv)
-	if f.admin == f.listen && !strings.HasSuffix(f.listen, ":0") {
-		return &usageError{"--admin must differ from --listen: the admin endpoints are never public"}
-	}
-	pub, err := net.Listen("tcp", f.listen)
+	var draining atomic.Bool
+	admin := proxy.NewAdmin(proxy.AdminOptions{Rules: h, Gatherer: reg, Pprof: f.pprof, Draining: &draining, ShutdownTimeout: f.shutdownTimeout})
+	pub, err := hooks.listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s (choose another with --listen): %w", f.listen, err)
 	}
-	adm, err := net.Listen("tcp", f.admin)
+	adm, err := hooks.listen("tcp", f.admin)
 	if err != nil {
 		pub.Close()
 		return fmt.Errorf("cannot listen on admin address %s (choose another with --admin): %w", f.admin, err)
 	}
-	var draining atomic.Bool
-	adminSrv := &http.Server{
-		Handler:           proxy.AdminHandler(proxy.AdminOptions{Rules: h, Gatherer: reg, Pprof: f.pprof, Draining: &draining}),
-		ReadHeaderTimeout: 10 * time.Second,
+	can, err := canary.New(canary.Options{Rules: h, Addr: pub.Addr().String(), Token: canaryToken,
+		Receipts: opts.Receipts, Registerer: reg, Logger: log})
+	if err != nil {
+		pub.Close()
+		adm.Close()
+		return err
 	}
-	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(pub) }()
-	go func() {
-		if err := adminSrv.Serve(adm); !errors.Is(err, http.ErrServerClosed) {
-			errc <- err
-		}
-	}()
-	wctx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
+	onReload := reloadLogger(h, metrics, log)
+	source := f.config
+	if f.configURL != "" {
+		source = rules.RedactURL(f.configURL)
+	}
+	log.Info("consentgate serving", "listen", pub.Addr().String(), "admin", adm.Addr().String(),
+		"config", source, "rules", set.Version(), "sites", len(set.Sites()), "vendors", len(set.Vendors()), "receipts", f.receipts)
+	if hooks.ready != nil {
+		hooks.ready(pub.Addr().String(), adm.Addr().String())
+	}
+
+	// Every goroutine serve starts is in g and joined before it returns;
+	// the first to fail cancels gctx, which stops the others.
+	g, gctx := errgroup.WithContext(ctx)
+	// The servers outlive gctx by the lame-duck delay: stop cancels them.
+	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	g.Go(func() error { return srv.Run(sctx, pub) })
+	g.Go(func() error { return admin.Run(sctx, adm) })
+	g.Go(func() error {
+		<-gctx.Done()
+		drain(ctx, &draining, f.shutdownDelay, log)
+		stop()
+		return nil
+	})
 	switch {
 	case f.config != "" && f.watch > 0:
 		w := &rules.FileWatcher{Holder: h, Path: f.config, Interval: f.watch, OnReload: onReload}
 		w.Start()
-		go w.Run(wctx) //nolint:errcheck // returns when wctx is done
+		g.Go(func() error { return w.Run(gctx) })
 	case f.configURL != "":
 		w := &rules.URLWatcher{Holder: h, URL: f.configURL, Interval: f.watch, OnReload: onReload}
-		go w.Run(wctx) //nolint:errcheck
+		g.Go(func() error { return w.Run(gctx) })
 	}
-	can, err := canary.New(canary.Options{Rules: h, Addr: pub.Addr().String(), Token: canaryToken,
-		Receipts: opts.Receipts, Registerer: reg, Logger: log})
-	if err != nil {
-		return err
+	g.Go(func() error { return reloadOnHUP(gctx, f.config, h, onReload) })
+	// The canary fetches through the proxy: it stops when shutting down
+	// starts, before the servers do.
+	g.Go(func() error { return can.Run(gctx) })
+	return g.Wait()
+}
+
+// withReceipts sets the receipts log of the proxy's options, when there is
+// one, and turns the runtime guard's reports into guard receipts of the
+// server, once it exists.
+func withReceipts(opts *proxy.Options, receipts *receipt.Log, server *atomic.Pointer[proxy.Server]) {
+	if receipts == nil {
+		return
 	}
-	cctx, stopCanary := context.WithCancel(ctx)
-	defer stopCanary()
-	canaryDone := make(chan struct{})
-	go func() { can.Run(cctx); close(canaryDone) }() //nolint:errcheck // returns nil when cctx is done
+	opts.Receipts = receipts
+	opts.OnRuntimeBlocked = func(ctx *fasthttp.RequestCtx, site *rules.Site, blocks []guard.Block) {
+		if s := server.Load(); s != nil {
+			s.RecordGuard(ctx, site, blocks)
+		}
+	}
+}
+
+// fromConfig applies the config file's settings where no flag or variable
+// did.
+func (f *serveFlags) fromConfig(cfg *rules.Config) {
+	if cfg == nil {
+		return
+	}
+	if !f.explicit["listen"] && cfg.Listen != "" {
+		f.listen = cfg.Listen
+	}
+	if !f.explicit["admin"] && cfg.Admin != "" {
+		f.admin = cfg.Admin
+	}
+	if !f.explicit["upstream-timeout"] && cfg.UpstreamTimeout > 0 {
+		f.upstreamTimeout = time.Duration(cfg.UpstreamTimeout)
+	}
+	if rc := cfg.Receipts; rc != nil {
+		if !f.explicit["receipts"] && rc.Dir != "" {
+			f.receipts = rc.Dir
+		}
+		if !f.explicit["receipts-max-size"] && rc.MaxFileSize > 0 {
+			f.receiptsMaxSize = strconv.FormatInt(int64(rc.MaxFileSize), 10)
+		}
+		if !f.explicit["receipts-flush"] && rc.FlushInterval > 0 {
+			f.receiptsFlush = time.Duration(rc.FlushInterval)
+		}
+	}
+}
+
+// drain is the lame duck: readiness fails, and the load balancers get the
+// delay to notice before the listeners close. It is cut short when ctx is
+// not done (a server failed: there is nothing to drain for).
+func drain(ctx context.Context, draining *atomic.Bool, delay time.Duration, log *slog.Logger) {
+	draining.Store(true)
+	if ctx.Err() == nil {
+		return
+	}
+	log.Info("shutting down; a second interrupt stops at once", "delay", delay.String())
+	time.Sleep(delay)
+}
+
+// reloadLogger returns the function that counts and logs every reload,
+// whatever triggered it.
+func reloadLogger(h *rules.Holder, metrics *proxy.Metrics, log *slog.Logger) func(changed bool, err error) {
+	return func(changed bool, err error) {
+		switch {
+		case err != nil:
+			metrics.Reloads.WithLabelValues("failure").Inc()
+			log.Error("config reload failed; keeping the last good rules", "version", h.Load().Version(), "err", err)
+		case changed:
+			cur := h.Load()
+			metrics.Reloads.WithLabelValues("success").Inc()
+			log.Info("rules reloaded", "version", cur.Version(), "sites", len(cur.Sites()), "vendors", len(cur.Vendors()))
+		default:
+			metrics.Reloads.WithLabelValues("unchanged").Inc()
+		}
+	}
+}
+
+// reloadOnHUP reloads the config file on every SIGHUP until ctx is done.
+func reloadOnHUP(ctx context.Context, path string, h *rules.Holder, onReload func(bool, error)) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	log.Info("consentgate serving", "listen", pub.Addr().String(), "admin", adm.Addr().String(),
-		"config", f.config, "rules", set.Version(), "sites", len(set.Sites()), "vendors", len(set.Vendors()), "receipts", f.receipts)
-	if ready != nil {
-		ready(pub.Addr().String(), adm.Addr().String())
-	}
-
-	for running := true; running; {
+	for {
 		select {
 		case <-hup:
-			if f.config != "" {
-				onReload(reloadChanged(h, f.config))
+			if path != "" {
+				onReload(reloadChanged(h, path))
 			}
-		case err := <-errc:
-			return err
 		case <-ctx.Done():
-			running = false
+			return nil
 		}
 	}
-	// Lame duck: fail readiness, wait for the load balancer to notice, then
-	// stop accepting and let in-flight requests finish.
-	draining.Store(true)
-	log.Info("shutting down", "delay", f.shutdownDelay.String())
-	time.Sleep(f.shutdownDelay)
-	stopCanary()
-	<-canaryDone
-	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
-	defer cancel()
-	err = srv.Shutdown(sctx)
-	adminSrv.Shutdown(sctx) //nolint:errcheck
-	if receipts != nil {
-		// After the server: in-flight responses have sent their receipts.
-		receipts.Close()
-	}
-	return err
 }
 
 // openReceipts opens the receipts log when --receipts (or receipts.dir)

@@ -72,7 +72,7 @@ func requestHeader(rawURL string, lines []string) (*fasthttp.RequestHeader, erro
 }
 
 func cmdExplain(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("explain", stderr)
+	fs := newFlagSet("explain", stdout, stderr)
 	config := fs.String("config", "", "config file (default: built-in catalogue and default policy)")
 	rawURL := fs.String("url", "https://www.example.com/", "URL of the request; its host selects the site")
 	var headers headerList
@@ -104,8 +104,18 @@ func writeJSON(w io.Writer, v any, indent bool) error {
 	return enc.Encode(v)
 }
 
+const rulesUsage = `Usage:
+  consentgate rules match [--config FILE] [--site HOST] URL_OR_HOST...
+      which vendor and category each URL or host belongs to, one JSON object a line
+  consentgate rules list [--config FILE] [--json]
+      every vendor of the catalogue (and the config's vendors and imports)
+
+Run "consentgate rules SUBCOMMAND -h" for its flags.
+`
+
 func cmdRules(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
+		fmt.Fprint(stderr, rulesUsage)
 		return &usageError{"rules needs a subcommand: match or list"}
 	}
 	switch args[0] {
@@ -113,12 +123,16 @@ func cmdRules(args []string, stdout, stderr io.Writer) error {
 		return cmdRulesMatch(args[1:], stdout, stderr)
 	case "list":
 		return cmdRulesList(args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, rulesUsage)
+		return nil
 	}
+	fmt.Fprint(stderr, rulesUsage)
 	return &usageError{fmt.Sprintf("unknown rules subcommand %q: want match or list", args[0])}
 }
 
 func cmdRulesMatch(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("rules match", stderr)
+	fs := newFlagSet("rules match", stdout, stderr)
 	config := fs.String("config", "", "config file (default: built-in catalogue)")
 	siteHost := fs.String("site", "", "classify as seen from this site's pages (its own and first-party hosts are not third parties)")
 	if err := parseFlags(fs, args); err != nil {
@@ -155,7 +169,7 @@ func cmdRulesMatch(args []string, stdout, stderr io.Writer) error {
 }
 
 func cmdRulesList(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("rules list", stderr)
+	fs := newFlagSet("rules list", stdout, stderr)
 	config := fs.String("config", "", "config file (default: built-in catalogue)")
 	asJSON := fs.Bool("json", false, "print the whole catalogue as JSON")
 	if err := parseFlags(fs, args); err != nil {
@@ -176,7 +190,7 @@ func cmdRulesList(args []string, stdout, stderr io.Writer) error {
 }
 
 func cmdRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("rewrite", stderr)
+	fs := newFlagSet("rewrite", stdout, stderr)
 	config := fs.String("config", "", "config file (default: built-in catalogue and default policy)")
 	deny := fs.String("deny", "", "categories the visitor denies, comma-separated (advertising,analytics,social,functional,necessary)")
 	rawURL := fs.String("url", "https://www.example.com/", "URL of the page; its host selects the site")
@@ -220,36 +234,52 @@ func cmdRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	return out.Flush()
 }
 
+// cmdCheck runs what a reload runs on the config file, with the settings
+// serve would apply to it (--upstream and the account flags, or their
+// variables), and reports every problem of the file at once.
 func cmdCheck(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("check", stderr)
-	config := fs.String("config", "", "config file to validate")
+	fs := newFlagSet("check", stdout, stderr)
+	var f serveFlags
+	fs.StringVar(&f.config, "config", "", "config file to validate (env CONSENTGATE_CONFIG)")
+	fs.StringVar(&f.upstream, "upstream", "", "the upstream serve is given, for every site without its own (env CONSENTGATE_UPSTREAM); without it every site needs one in the file")
+	fs.StringVar(&f.accountCookie, "account-cookie", "", "as serve --account-cookie (env CONSENTGATE_ACCOUNT_COOKIE)")
+	fs.StringVar(&f.accountHeader, "account-header", "", "as serve --account-header (env CONSENTGATE_ACCOUNT_HEADER)")
+	fs.StringVar(&f.accountSecretFile, "account-secret-file", "", "as serve --account-secret-file (env CONSENTGATE_ACCOUNT_SECRET_FILE)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *config == "" {
+	if fs.NArg() > 0 {
+		return &usageError{fmt.Sprintf("check takes no arguments, got %q", fs.Args())}
+	}
+	if err := f.applyEnv(fs.FlagSet); err != nil {
+		return err
+	}
+	if f.config == "" {
 		return &usageError{"check needs --config FILE"}
 	}
-	cfg, err := rules.ReadConfig(*config)
-	if err == nil {
-		var set *rules.Set
-		if set, err = rules.Compile(cfg); err == nil {
-			r := signals.NewReader()
-			err = openGeoIP(r, set)
-			r.Close()
-		}
-		if err == nil {
-			// Warnings go to stderr and leave the exit status 0: the rules
-			// are valid and a reload would take them.
-			for _, w := range set.Warnings() {
-				fmt.Fprintf(stderr, "%s:%d: %s: warning: %s\n", *config, w.Line, w.Field, w.Msg)
-			}
-			fmt.Fprintf(stdout, "%s: ok (%d sites, %d vendors, rules %s)\n", *config, len(set.Sites()), len(set.Vendors()), set.Version())
-			set.Close()
-			return nil
-		}
+	if err := f.check(); err != nil {
+		return err
 	}
-	fmt.Fprintln(stderr, err)
-	return &exitError{1}
+	r := signals.NewReader()
+	defer r.Close()
+	set, err := rules.CheckConfig(f.config, func(c *rules.Config) {
+		if f.upstream != "" {
+			c.Upstream = f.upstream
+		}
+		f.overrideAccount(c)
+	}, func(s *rules.Set) error { return openGeoIP(r, s) })
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return &exitError{1}
+	}
+	defer set.Close()
+	// Warnings go to stderr and leave the exit status 0: the rules are
+	// valid and a reload would take them.
+	for _, w := range set.Warnings() {
+		fmt.Fprintf(stderr, "%s:%d: %s: warning: %s\n", f.config, w.Line, w.Field, w.Msg)
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d sites, %d vendors, rules %s)\n", f.config, len(set.Sites()), len(set.Vendors()), set.Version())
+	return nil
 }
 
 func cmdVersion(stdout io.Writer) error {
@@ -257,6 +287,6 @@ func cmdVersion(stdout io.Writer) error {
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		gov = bi.GoVersion
 	}
-	fmt.Fprintf(stdout, "consentgate %s (%s)\n", proxy.Version, gov)
+	fmt.Fprintf(stdout, "consentgate %s (%s)\n", proxy.BuildVersion(), gov)
 	return nil
 }
