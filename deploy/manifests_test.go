@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -124,6 +125,7 @@ type container struct {
 	VolumeMounts []struct {
 		Name      string
 		MountPath string `yaml:"mountPath"`
+		SubPath   string `yaml:"subPath"`
 	} `yaml:"volumeMounts"`
 }
 
@@ -298,6 +300,18 @@ func TestKubernetesManifests(t *testing.T) {
 			}
 		}
 	}
+	// An edited ConfigMap reaches a whole-directory mount (never a subPath
+	// one), and --watch reloads it without a restart.
+	for _, vm := range c.VolumeMounts {
+		if vm.SubPath != "" {
+			t.Errorf("volume mount %s uses subPath: ConfigMap updates never reach it", vm.Name)
+		}
+	}
+	if w, ok := flagValue(c.Args, "watch"); !ok {
+		t.Error("the Deployment runs without --watch: an edited ConfigMap would need a rollout")
+	} else if d, err := time.ParseDuration(w); err != nil || d <= 0 {
+		t.Errorf("--watch=%s: want a positive duration", w)
+	}
 	if !mounted {
 		t.Errorf("--config %s is not a key of ConfigMap %s mounted at its directory", cfgPath, cm.Metadata.Name)
 	} else {
@@ -446,10 +460,24 @@ func TestExampleConfigs(t *testing.T) {
 			t.Fatal(err)
 		}
 		compileConfig(t, f, data)
+		// The admin endpoints must never be public: an example installed
+		// as is (the systemd recipe does) binds them to loopback.
+		var addrs struct{ Admin string }
+		if err := yaml.Unmarshal(data, &addrs); err != nil {
+			t.Fatal(err)
+		}
+		if host, _, err := net.SplitHostPort(addrs.Admin); addrs.Admin != "" && (err != nil || !isLoopback(host)) {
+			t.Errorf("%s: admin: %s is not a loopback address", f, addrs.Admin)
+		}
 		if out, err := exec.Command(bin, "check", "--config", f).CombinedOutput(); err != nil {
 			t.Errorf("consentgate check --config %s: %v\n%s", f, err, out)
 		}
 	}
+}
+
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 var dockerInstr = regexp.MustCompile(`(?m)^\s*([A-Z]+)\s+(.*)$`)
