@@ -57,12 +57,16 @@ func heapPeak() (stop func() (peak, base uint64)) {
 // realPage returns one of the saved news pages, decompressed.
 func realPage(t *testing.T) []byte {
 	t.Helper()
-	files, _ := filepath.Glob("../../shared/data/pages/*.html.gz")
+	dir := os.Getenv("CONSENTGATE_PAGES")
+	if dir == "" {
+		dir = "../../shared/data/pages"
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.html.gz"))
 	if len(files) == 0 {
 		if os.Getenv("CI") == "true" {
-			t.Fatal("CI needs ../shared/data/pages")
+			t.Fatalf("CI needs the saved pages in %s (how to get them: .ci/run)", dir)
 		}
-		t.Skip("no saved pages under ../../shared/data/pages")
+		t.Skipf("no saved pages in %s (set CONSENTGATE_PAGES; how to get them: .ci/run)", dir)
 	}
 	f, err := os.Open(files[0])
 	if err != nil {

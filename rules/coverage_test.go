@@ -32,9 +32,9 @@ func readPages(t *testing.T) (sites []string, docs [][]byte) {
 	files, _ := filepath.Glob(filepath.Join(pagesDir(), "*.html.gz"))
 	if len(files) == 0 {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI needs the saved pages in %s", pagesDir())
+			t.Fatalf("CI needs the saved pages in %s (how to get them: .ci/run)", pagesDir())
 		}
-		t.Skipf("no saved pages in %s", pagesDir())
+		t.Skipf("no saved pages in %s (set CONSENTGATE_PAGES; how to get them: .ci/run)", pagesDir())
 	}
 	for _, f := range files {
 		b, err := readGzip(f)

@@ -114,9 +114,9 @@ func TestImportOpenCookieDatabase(t *testing.T) {
 	f, err := os.Open(ocdPath())
 	if err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI needs the Open Cookie Database: %v", err)
+			t.Fatalf("CI needs the Open Cookie Database (how to get it: .ci/run): %v", err)
 		}
-		t.Skipf("no Open Cookie Database: %v", err)
+		t.Skipf("no Open Cookie Database (set CONSENTGATE_OCD; how to get it: .ci/run): %v", err)
 	}
 	defer f.Close()
 	vs, st, err := ImportOpenCookieDatabase(f, ImportOptions{Licence: "Apache-2.0", Source: "https://github.com/jkwakman/Open-Cookie-Database"})

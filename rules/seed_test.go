@@ -24,9 +24,9 @@ func seedPolicy(t *testing.T) []byte {
 	b, err := os.ReadFile(path)
 	if err != nil || path == "" {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI needs the seed cookie policy (shared/seeds/000_*.txt): %v", err)
+			t.Fatalf("CI needs the seed cookie policy (shared/seeds/000_*.txt; see .ci/run): %v", err)
 		}
-		t.Skipf("no seed cookie policy in ../../shared/seeds (set $CONSENTGATE_SEED): %v", err)
+		t.Skipf("no seed cookie policy in ../../shared/seeds (set CONSENTGATE_SEED; see .ci/run): %v", err)
 	}
 	return b
 }
