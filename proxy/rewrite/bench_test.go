@@ -105,10 +105,11 @@ func BenchmarkTdewolffLexer(b *testing.B) {
 	}
 }
 
-// TestAllocs checks that rewriting a page with a reused Writer allocates a
-// constant, small number of times. The rewriter itself allocates nothing
-// once warm; what is left is rules.Set.Classify filling its host cache for
-// the few hosts the Writer's own per-page cache misses.
+// TestAllocs checks that rewriting a page with a reused Writer allocates
+// nothing once warm (BenchmarkRewrite: 0 allocs/op). AllocsPerRun divides
+// the count by the runs in whole numbers, so an allocation now and then
+// (rules.Set.Classify refilling a host from the shared cache after a
+// front-table collision) reads as 0; one per page does not.
 func TestAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts differ under the race detector")
@@ -127,8 +128,8 @@ func TestAllocs(t *testing.T) {
 		w.Close()
 	}
 	run()
-	if n := testing.AllocsPerRun(20, run); n > 32 {
-		t.Errorf("rewriting the page allocates %v times per run, want at most 32", n)
+	if n := testing.AllocsPerRun(20, run); n != 0 {
+		t.Errorf("rewriting the page allocates %v times per run, want 0", n)
 	}
 }
 

@@ -437,7 +437,20 @@ func (w *Writer) relLoads(tag []byte) bool {
 		if a.kind != aRel || a.vs < 0 || a.dup {
 			continue
 		}
-		for _, f := range bytes.Fields(tag[a.vs:a.ve]) {
+		// The value is a set of tokens split on ASCII whitespace (HTML
+		// "split a string on ASCII whitespace"); bytes.Fields allocated
+		// a slice per element.
+		for v := tag[a.vs:a.ve]; len(v) > 0; {
+			i := 0
+			for i < len(v) && isSpace(v[i]) {
+				i++
+			}
+			j := i
+			for j < len(v) && !isSpace(v[j]) {
+				j++
+			}
+			f := v[i:j]
+			v = v[j:]
 			for _, r := range loadingRels {
 				if bytes.EqualFold(f, []byte(r)) {
 					return true

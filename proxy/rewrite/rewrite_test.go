@@ -1,6 +1,12 @@
 package rewrite
 
-import "testing"
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"io"
+	"strings"
+	"testing"
+)
 
 func TestBasic(t *testing.T) {
 	f := func(in, want string) {
@@ -42,9 +48,61 @@ func TestNeutralise(t *testing.T) {
 		`<img data-consent-category="advertising" data-srcset="https://www.facebook.com/tr?id=1 1x" data-src=/a.png>`)
 }
 
+// TestStub: with Stub set, the page gets the stub once, as the first
+// script, before the page's own, and StubHash is the CSP hash of the bytes
+// inserted (a CSP naming another hash would block it). Without Stub, no
+// stub and no hash.
 func TestStub(t *testing.T) {
+	page := `<!doctype html><html><head><meta charset=utf-8><title>x</title>` +
+		`<script src="https://www.googletagmanager.com/gtm.js?id=GTM-1"></script><script>1</script></head><body><script>2</script></body></html>`
 	p := optOut(t, true)
-	got, _ := rewriteString(t, `<!doctype html><html><head><meta charset=utf-8><title>x</title><script>1</script></head></html>`, p)
-	t.Log(got)
-	t.Log(StubHash(p))
+	got, _ := rewriteString(t, page, p)
+	if strings.Contains(got, "googletagmanager") {
+		t.Fatalf("the tracker is still there: %s", got)
+	}
+	start := strings.Index(got, "<script>")
+	end := strings.Index(got, "</script>")
+	if start < 0 || end < start || !strings.HasPrefix(got, `<!doctype html><html><head><meta charset=utf-8><title>x</title><script>`) {
+		t.Fatalf("no stub script right after the title: %s", got)
+	}
+	stub := got[start+len("<script>") : end]
+	if stub == "1" || !strings.HasSuffix(got, `<script>1</script></head><body><script>2</script></body></html>`) {
+		t.Errorf("the stub is not before the page's own scripts, or they changed: %s", got)
+	}
+	if n := strings.Count(got, "<script>"+stub+"</script>"); n != 1 {
+		t.Errorf("the stub is in the page %d times, want once", n)
+	}
+	sum := sha256.Sum256([]byte(stub))
+	if want := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; StubHash(p) != want {
+		t.Errorf("StubHash = %s, the inserted stub hashes to %s", StubHash(p), want)
+	}
+	if w := NewWriter(io.Discard, p); w.StubHash() != StubHash(p) {
+		t.Errorf("Writer.StubHash = %s, StubHash = %s", w.StubHash(), StubHash(p))
+	}
+
+	noStub := optOut(t, false)
+	got, _ = rewriteString(t, page, noStub)
+	if want := `<!doctype html><html><head><meta charset=utf-8><title>x</title><script>1</script></head><body><script>2</script></body></html>`; got != want {
+		t.Errorf("without Stub:\n got %s\nwant %s", got, want)
+	}
+	if h := StubHash(noStub); h != "" {
+		t.Errorf("StubHash without Stub = %q, want \"\"", h)
+	}
+}
+
+// TestRelTokens: rel is a set of tokens split on ASCII whitespace, in any
+// case; a loading one among them makes the link a load.
+func TestRelTokens(t *testing.T) {
+	f := func(in, want string) {
+		t.Helper()
+		got, _ := rewriteString(t, in, optOut(t, false))
+		if got != want {
+			t.Errorf("input %q\n got %q\nwant %q", in, got, want)
+		}
+	}
+	f("<link rel=\" \tcanonical\n PreConnect \" href=\"https://www.googletagmanager.com\">x", "x")
+	f("<link rel=\"alternate stylesheet\" href=\"https://www.googletagmanager.com/a.css\">x", "x")
+	f("<link rel=\"canonical alternate\" href=\"https://www.facebook.com/x\">x", "<link rel=\"canonical alternate\" href=\"https://www.facebook.com/x\">x")
+	f("<link rel=\"  \" href=\"https://www.facebook.com/x\">x", "<link rel=\"  \" href=\"https://www.facebook.com/x\">x")
+	f("<link rel=\"pre connect\" href=\"https://www.facebook.com/x\">x", "<link rel=\"pre connect\" href=\"https://www.facebook.com/x\">x")
 }
