@@ -89,7 +89,8 @@ func startGate(t testing.TB, upstreamURL, configYAML string, tweak ...func(*prox
 	}
 	reg := prometheus.NewRegistry()
 	m := proxy.NewMetrics(reg)
-	opts := proxy.Options{Rules: proxy.StaticRules{Set: set}, Signals: signals.NewReader(), Metrics: m}
+	sig := signals.NewReader()
+	opts := proxy.Options{Rules: proxy.StaticRules{Set: set}, Signals: sig, Metrics: m}
 	for _, f := range tweak {
 		f(&opts)
 	}
@@ -106,6 +107,7 @@ func startGate(t testing.TB, upstreamURL, configYAML string, tweak ...func(*prox
 		client.CloseIdleConnections()
 		srv.Shutdown(context.Background()) //nolint:errcheck
 		set.Close()
+		sig.Close() // ours, also when a tweak gave the server another
 	})
 	return &gate{url: "http://" + ln.Addr().String(), set: set, reg: reg, metrics: m}
 }

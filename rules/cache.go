@@ -19,7 +19,8 @@ import (
 //     reload starts with an empty table because the table belongs to the set.
 //   - behind it, two process-wide ristretto caches shared by every Set (the
 //     key mixes in the set's id): TinyLFU admission, bounded by entry count,
-//     no goroutines started per reload. A front slot that lost its entry to
+//     no goroutines started per reload. They start with the first miss and
+//     stop with CloseCaches. A front slot that lost its entry to
 //     another host is refilled from here without allocating.
 //
 // A miss in both answers from the tables, so a cache that dropped or
@@ -31,14 +32,19 @@ import (
 // as much as the tables for a short host. Figures are in docs/DESIGN.md,
 // "Lookup caches" (go test -run '^$' -bench LookupCache -count 5 ./rules).
 var (
-	setIDs     atomic.Uint64
-	cachesOnce sync.Once
-	siteCache  *ristretto.Cache[uint64, *cacheEntry[Site]]
-	hostCache  *ristretto.Cache[uint64, *cacheEntry[Vendor]]
-	seed       = maphash.MakeSeed()
+	setIDs   atomic.Uint64
+	shared   atomic.Pointer[sharedCaches] // nil until the first miss, and after CloseCaches
+	sharedMu sync.Mutex                   // serialises creating and closing them
+	seed     = maphash.MakeSeed()
 
 	siteStats, hostStats cacheStats
 )
+
+// sharedCaches are the two process-wide caches behind the front tables.
+type sharedCaches struct {
+	site *ristretto.Cache[uint64, *cacheEntry[Site]]
+	host *ristretto.Cache[uint64, *cacheEntry[Vendor]]
+}
 
 // Sizes of a Set's front tables (slots, powers of two; 8 bytes a slot).
 const (
@@ -113,22 +119,47 @@ func (st *cacheStats) counts() (hits, misses uint64) {
 	return st.front.Load() + st.shared.Load(), st.missed.Load()
 }
 
-func caches() {
-	cachesOnce.Do(func() {
-		var err error
-		siteCache, err = ristretto.NewCache(&ristretto.Config[uint64, *cacheEntry[Site]]{
-			NumCounters: 1 << 17, MaxCost: 1 << 13, BufferItems: 64,
-		})
-		if err != nil {
-			panic("rules: cannot create the site cache: " + err.Error())
-		}
-		hostCache, err = ristretto.NewCache(&ristretto.Config[uint64, *cacheEntry[Vendor]]{
-			NumCounters: 1 << 20, MaxCost: 1 << 16, BufferItems: 64,
-		})
-		if err != nil {
-			panic("rules: cannot create the host cache: " + err.Error())
-		}
+// caches returns the shared caches, creating them on first use.
+func caches() *sharedCaches {
+	if c := shared.Load(); c != nil {
+		return c
+	}
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if c := shared.Load(); c != nil {
+		return c
+	}
+	c := &sharedCaches{}
+	var err error
+	c.site, err = ristretto.NewCache(&ristretto.Config[uint64, *cacheEntry[Site]]{
+		NumCounters: 1 << 17, MaxCost: 1 << 13, BufferItems: 64,
 	})
+	if err != nil {
+		panic("rules: cannot create the site cache: " + err.Error())
+	}
+	c.host, err = ristretto.NewCache(&ristretto.Config[uint64, *cacheEntry[Vendor]]{
+		NumCounters: 1 << 20, MaxCost: 1 << 16, BufferItems: 64,
+	})
+	if err != nil {
+		panic("rules: cannot create the host cache: " + err.Error())
+	}
+	shared.Store(c)
+	return c
+}
+
+// CloseCaches stops the goroutines of the two process-wide lookup caches
+// (ristretto's) and drops what they hold; the next lookup that misses a
+// front table starts new ones. Answers never depend on the caches. Call it
+// only when no lookup runs, at the end of a program or a test binary (a
+// goroutine-leak check can then see that nothing else was left): ristretto
+// does not allow a Set on a cache while it closes.
+func CloseCaches() {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if c := shared.Swap(nil); c != nil {
+		c.site.Close()
+		c.host.Close()
+	}
 }
 
 // CacheMetrics returns the hit and miss counts of the site and host lookups
@@ -143,18 +174,17 @@ func CacheMetrics() (siteHits, siteMisses, hostHits, hostMisses uint64) {
 // refill answers a lookup that missed the front table (h is its hostHash,
 // slot its front-table slot): from the shared cache c if it holds the
 // entry, else from compute; either way the entry goes into the slot.
-func refill[T any](s *Set, slot *atomic.Pointer[cacheEntry[T]], c **ristretto.Cache[uint64, *cacheEntry[T]],
+func refill[T any](s *Set, slot *atomic.Pointer[cacheEntry[T]], c *ristretto.Cache[uint64, *cacheEntry[T]],
 	st *cacheStats, h uint64, idx int, host []byte, compute func() *T) *T {
-	caches()
 	k := sharedKey(h, s.id)
-	if e, ok := (*c).Get(k); ok && e.is(h, s.id, idx, host) {
+	if e, ok := c.Get(k); ok && e.is(h, s.id, idx, host) {
 		slot.Store(e)
 		st.shared.Add(1)
 		return e.v
 	}
 	st.missed.Add(1)
 	e := &cacheEntry[T]{hash: h, set: s.id, site: idx, host: string(host), v: compute()}
-	(*c).Set(k, e, 1)
+	c.Set(k, e, 1)
 	slot.Store(e)
 	return e.v
 }
@@ -169,7 +199,7 @@ func (s *Set) cachedSite(host []byte) *Site {
 		siteStats.frontHit()
 		return e.v
 	}
-	return refill(s, slot, &siteCache, &siteStats, h, noSite, host, func() *Site { return s.lookupSite(host) })
+	return refill(s, slot, caches().site, &siteStats, h, noSite, host, func() *Site { return s.lookupSite(host) })
 }
 
 func (s *Set) cachedClassify(site *Site, host []byte) *Vendor {
@@ -186,13 +216,13 @@ func (s *Set) cachedClassify(site *Site, host []byte) *Vendor {
 		hostStats.frontHit()
 		return e.v
 	}
-	return refill(s, slot, &hostCache, &hostStats, h, idx, host, func() *Vendor { return s.classify(site, host) })
+	return refill(s, slot, caches().host, &hostStats, h, idx, host, func() *Vendor { return s.classify(site, host) })
 }
 
 // waitCaches blocks until entries set so far are visible to Get (ristretto
 // applies Set asynchronously); for tests.
 func waitCaches() {
-	caches()
-	siteCache.Wait()
-	hostCache.Wait()
+	c := caches()
+	c.site.Wait()
+	c.host.Wait()
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 // oneSlot replaces s's front tables with one slot each, so that every
@@ -190,4 +192,32 @@ func TestCacheMetricsCount(t *testing.T) {
 			t.Errorf("%d repeated %s lookups: +%d hits, +%d misses; want about %d hits and no miss", n, c.name, c.hits, c.misses, n)
 		}
 	}
+}
+
+// TestCloseCaches: the shared caches' goroutines end with CloseCaches, so
+// a goroutine-leak check need not ignore them; lookups after it still
+// answer (new caches start), and the answers never depended on them.
+func TestCloseCaches(t *testing.T) {
+	CloseCaches()
+	before := goleak.IgnoreCurrent()
+	s := testSet(t)
+	site := s.Site([]byte("shop.example"))
+	if v := s.Classify(site, []byte("www.google-analytics.com")); v == nil || v.ID != "google-analytics" {
+		t.Fatalf("Classify = %v, want google-analytics", v)
+	}
+	if goleak.Find(before) == nil {
+		t.Fatal("a lookup started no cache goroutine: the check below would pass vacuously")
+	}
+	CloseCaches()
+	if err := goleak.Find(before); err != nil {
+		t.Errorf("goroutines left after CloseCaches: %v", err)
+	}
+	// Another host, another front slot: a miss, through new caches.
+	if v := s.Classify(site, []byte("connect.facebook.net")); v == nil || v.ID != "meta-pixel" {
+		t.Errorf("after CloseCaches: Classify = %v, want meta-pixel", v)
+	}
+	if got := s.Site([]byte("shop.example")); got != site {
+		t.Errorf("after CloseCaches: Site = %v, want %v", got, site)
+	}
+	CloseCaches()
 }

@@ -23,7 +23,8 @@
 // lock-free front table owned by the Set (one hash, one atomic load) and a
 // process-wide ristretto cache behind it (cache.go). Every cached entry
 // carries its whole key, so the caches change the cost of a lookup, never
-// its answer.
+// its answer. CloseCaches stops the process-wide caches' goroutines (at the
+// end of a program or test binary); the next miss starts them again.
 //
 // # Config
 //
