@@ -1,0 +1,33 @@
+package proxy
+
+import (
+	"testing"
+
+	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/signals"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// TestEverySourceHasItsSeries: a request opted out by every signal source
+// at once counts one in each source's series of its site. The children
+// were a fixed [8]string: the ninth source (registry) panicked.
+func TestEverySourceHasItsSeries(t *testing.T) {
+	set, err := rules.Compile(rules.DefaultConfig("http://127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	m := NewMetrics(prometheus.NewRegistry())
+	sm := m.forSet(set)[0]
+	all := signals.Source(1<<signals.NumSources - 1)
+	if got := len(all.Names()); got != signals.NumSources || got != len(signals.SourceNames()) {
+		t.Fatalf("%d sources in the full set, want %d", got, signals.NumSources)
+	}
+	all.Each(func(i int) { sm.sources[i].Inc() }) // what Handle does
+	for _, src := range signals.SourceNames() {
+		if v := testutil.ToFloat64(m.OptOutSources.WithLabelValues(sm.name, src)); v != 1 {
+			t.Errorf("consentgate_optout_sources_total{source=%q} = %v, want 1", src, v)
+		}
+	}
+}
