@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"reflect"
 	"runtime/debug"
 
 	"github.com/consentgate/consentgate/rules"
@@ -260,12 +261,21 @@ func (m *Metrics) forSet(set *rules.Set) []*siteMetrics {
 // still running on the old rule set counts into children no longer
 // exported.
 func (m *Metrics) dropSites(names []string) {
+	if len(names) == 0 {
+		return
+	}
+	// Every vector of m, so one added later is not forgotten; a vector
+	// without a site label matches nothing.
+	var vecs []interface{ DeletePartialMatch(prometheus.Labels) int }
+	mv := reflect.ValueOf(m).Elem()
+	for i := range mv.NumField() {
+		if v, ok := mv.Field(i).Interface().(interface{ DeletePartialMatch(prometheus.Labels) int }); ok && !mv.Field(i).IsNil() {
+			vecs = append(vecs, v)
+		}
+	}
 	for _, name := range names {
 		l := prometheus.Labels{"site": name}
-		for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
-			m.Requests, m.OptOutSources, m.ElementsRemoved, m.CookiesDropped, m.CookiesExpired,
-			m.BytesRewritten, m.RewriteDuration, m.UpstreamDur, m.UpstreamErrors, m.FailClosed,
-		} {
+		for _, v := range vecs {
 			v.DeletePartialMatch(l)
 		}
 	}

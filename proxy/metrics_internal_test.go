@@ -31,3 +31,42 @@ func TestEverySourceHasItsSeries(t *testing.T) {
 		}
 	}
 }
+
+// TestDropSitesDeletesEverySeries: a removed site leaves no series in any
+// vector, those counted per request included.
+func TestDropSitesDeletesEverySeries(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	m.Requests.WithLabelValues("gone", decisionOptedOut).Inc()
+	m.OptOutSources.WithLabelValues("gone", "gpc").Inc()
+	m.ElementsRemoved.WithLabelValues("gone", "advertising", "x", "remove").Inc()
+	m.CookiesDropped.WithLabelValues("gone", "advertising", "request").Inc()
+	m.CookiesExpired.WithLabelValues("gone", "advertising").Inc()
+	m.BytesRewritten.WithLabelValues("gone").Inc()
+	m.RewriteDuration.WithLabelValues("gone").Observe(1)
+	m.UpstreamDur.WithLabelValues("gone").Observe(1)
+	m.UpstreamErrors.WithLabelValues("gone", reasonRefused).Inc()
+	m.FailClosed.WithLabelValues("gone", failUndecodable).Inc()
+	m.RuntimeBlocked.WithLabelValues("gone", "advertising", "x").Inc()
+	m.RuntimeReports.WithLabelValues("gone", "ok").Inc()
+	m.Requests.WithLabelValues("kept", decisionOptedOut).Inc()
+	m.dropSites([]string{"gone"})
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := false
+	for _, mf := range mfs {
+		for _, mm := range mf.GetMetric() {
+			for _, lp := range mm.GetLabel() {
+				if lp.GetName() == "site" && lp.GetValue() == "gone" {
+					t.Errorf("%s still has a series of the removed site", mf.GetName())
+				}
+				kept = kept || lp.GetName() == "site" && lp.GetValue() == "kept"
+			}
+		}
+	}
+	if !kept {
+		t.Error("the series of a site still there were deleted too")
+	}
+}

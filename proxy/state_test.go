@@ -90,7 +90,8 @@ func TestReloadDropsRemovedSiteSeries(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"consentgate_requests_total", "consentgate_optout_sources_total",
-		"consentgate_upstream_duration_seconds", "consentgate_upstream_errors_total", "consentgate_fail_closed_total"} {
+		"consentgate_upstream_duration_seconds", "consentgate_upstream_errors_total", "consentgate_fail_closed_total",
+		"consentgate_rewrite_duration_seconds", "consentgate_rewrite_bytes_total"} {
 		got := labelValues(t, reg, name, "site")
 		if slices.Contains(got, "b") {
 			t.Errorf("%s: series of the removed site b are still exported", name)
