@@ -116,6 +116,12 @@ type SiteConfig struct {
 	Guard string `yaml:"guard"`
 	// DecisionHeader adds Consentgate-Decision to every proxied response.
 	DecisionHeader bool `yaml:"decision_header"`
+	// Propagate tells the vendors that stay on an opted-out visitor's page
+	// about the opt-out in their own terms (usprivacy, __gpp cookies and
+	// the __uspapi and __gpp APIs).
+	Propagate bool `yaml:"propagate"`
+	// Mirror serves the consent mirror on every HTML page of the site.
+	Mirror bool `yaml:"mirror"`
 	// Canary fetches pages through the proxy as an opted-out visitor.
 	Canary *CanaryConfig `yaml:"canary"`
 	// DeclaredCookies is the site's published cookie table (CSV), for

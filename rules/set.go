@@ -16,8 +16,11 @@ import (
 
 // Defaults of a site's policy.
 const (
-	DefaultPrefix         = "/.consentgate/"
-	DefaultOptOutCookie   = "consentgate_optout"
+	DefaultPrefix       = "/.consentgate/"
+	DefaultOptOutCookie = "consentgate_optout"
+	// MirrorCookie is the consent mirror's cookie (signals.MirrorCookie);
+	// no site's opt-out cookie may take its name.
+	MirrorCookie          = "consentgate_mirror"
 	DefaultOptOutValue    = "1"
 	DefaultUpstreamTimout = 30 * time.Second
 )
@@ -61,6 +64,15 @@ type Site struct {
 	Guard GuardMode
 	// DecisionHeader adds Consentgate-Decision to every proxied response.
 	DecisionHeader bool
+	// Propagate tells the vendors that stay on an opted-out visitor's page
+	// in their own terms: usprivacy, __gpp and __gpp_sid cookies and
+	// __uspapi and __gpp stubs in the head script (docs/signals.md).
+	Propagate bool
+	// Mirror serves the consent mirror, which records a choice made in a
+	// JavaScript-only consent tool in the consentgate_mirror cookie, on
+	// every HTML page of the site, for every visitor (docs/signals.md);
+	// the edge reads that cookie only on such sites.
+	Mirror bool
 	// Canary is the site's canary, or nil.
 	Canary *Canary
 	// Declared is the site's published cookie table, or nil.
@@ -392,6 +404,8 @@ func compileSite(sc SiteConfig, defUp string, byID map[string]*Vendor, nv int) (
 		Deny:               DefaultDeny,
 		DNT:                sc.DNT,
 		Shadow:             sc.Shadow,
+		Propagate:          sc.Propagate,
+		Mirror:             sc.Mirror,
 		Prefix:             DefaultPrefix,
 		TCFVendors:         sc.TCFVendors,
 		allow:              make([]bool, nv),
@@ -439,6 +453,9 @@ func compileSite(sc SiteConfig, defUp string, byID map[string]*Vendor, nv int) (
 		}
 		if strings.ContainsAny(sc.OptOutCookie.Value, "; ,\t\r\n\"\\") {
 			bad(".optout_cookie.value", "%q is not a valid cookie value", sc.OptOutCookie.Value)
+		}
+		if sc.OptOutCookie.Name == MirrorCookie {
+			bad(".optout_cookie.name", "%q is the consent mirror's cookie; choose another name", MirrorCookie)
 		}
 		site.OptOutCookie, site.OptOutValue = sc.OptOutCookie.Name, sc.OptOutCookie.Value
 		if site.OptOutValue == "" {

@@ -72,6 +72,22 @@ func BenchmarkReadCachedTCF(b *testing.B) {
 	}
 }
 
+// BenchmarkReadMirror is a Read on a site with the consent mirror whose
+// visitor carries its cookie among ten others.
+func BenchmarkReadMirror(b *testing.B) {
+	r := newTestReader(b, Options{})
+	h := benchHeader(b, strings.TrimSuffix(benchOrdinary, "\r\n")+"; consentgate_mirror=1.1.ds.tu\r\n")
+	site := mirrorSite()
+	r.Read(site, h)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if c := r.Read(site, h); c.Sources&Mirror == 0 {
+			b.Fatal("mirror not read")
+		}
+	}
+}
+
 // BenchmarkParseGPPUSNat is the uncached cost of a usnat string.
 func BenchmarkParseGPPUSNat(b *testing.B) {
 	s := []byte(benchUSNat)
@@ -167,6 +183,8 @@ func TestZeroAllocPaths(t *testing.T) {
 		{"cached gpp header only", "Cookie: __gpp=DBAA\r\n", nil},
 		{"cached gpp usri", "Cookie: __gpp=DBABSYA~BVVV.kkk\r\n", nil},
 		{"cached tcf with segments, opt-in region", "CF-IPCountry: DE\r\nCookie: euconsent-v2=" + tcfPublisherTC + "\r\n", nil},
+		{"mirror", "Cookie: consentgate_mirror=1.1.ds.tu\r\n", mirrorSite()},
+		{"mirror and gpc, ten cookies", "Sec-GPC: 1\r\n" + strings.TrimSuffix(benchOrdinary, "\r\n") + "; consentgate_mirror=1.0.a.i\r\n", mirrorSite()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

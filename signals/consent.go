@@ -26,13 +26,17 @@ const (
 	// Registry: the shared opt-out registry says the visitor's account
 	// opted out on some device (see Input.Registry).
 	Registry
+	// Mirror: the consent mirror's cookie (MirrorCookie) says the
+	// visitor opted out or denied categories in a consent tool that keeps
+	// its state in the page only.
+	Mirror
 	numSources = iota
 )
 
 // NumSources is the number of sources; Consent.Reasons has one slot each.
 const NumSources = numSources
 
-var sourceNames = [numSources]string{"gpc", "optout_cookie", "usp", "gpp", "tcf", "cmp", "dnt", "region", "registry"}
+var sourceNames = [numSources]string{"gpc", "optout_cookie", "usp", "gpp", "tcf", "cmp", "dnt", "region", "registry", "mirror"}
 
 // SourceNames lists every source name in bit order; a metrics label set.
 func SourceNames() []string { return sourceNames[:] }
@@ -67,6 +71,13 @@ type Consent struct {
 	// opt-in region Denied may be non-empty while OptedOut is false: the
 	// visitor has not chosen yet. Enforce Denied, not OptedOut.
 	OptedOut bool
+	// DoNotSell is true when a "do not sell or share" signal opted the
+	// visitor out (GPC, DNT, the opt-out cookie, USP, a GPP opt-out,
+	// OneTrust's GPC flag, the registry, the mirror, or a signal that
+	// failed), so the site's Deny is denied: what the proxy tells the
+	// vendors that stay (propagation). A category denied by a consent
+	// tool alone does not set it.
+	DoNotSell bool
 	// Denied is the set of categories to enforce.
 	Denied rules.Categories
 	// Mode is the consent regime: ModeOptIn when the region says so.
@@ -269,7 +280,7 @@ func (x *raw) set(v []byte) {
 // by Read starts with byte c and is n bytes long.
 var consentCookies = func() (t [256]uint64) {
 	names := []string{"usprivacy", "us_privacy", "__gpp", "__gpp_sid", "euconsent-v2",
-		"OptanonConsent", "CookieConsent", "cookieyes-consent", "didomi_token", "klaro"}
+		"OptanonConsent", "CookieConsent", "cookieyes-consent", "didomi_token", "klaro", MirrorCookie}
 	names = append(names, cmplzNames[:]...)
 	for _, n := range names {
 		t[n[0]] |= 1 << len(n)
@@ -288,6 +299,7 @@ type request struct {
 	cmp                    [numCMPs]raw
 	cmplz                  [len(cmplzNames)]raw
 	anyCMP                 bool
+	mirror                 raw // MirrorCookie, on sites with the mirror
 }
 
 // decision accumulates the outcome of every signal.
@@ -345,6 +357,7 @@ func (dc *decision) fail(s Source, f failure) {
 func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, in Input, d *Signals) Consent {
 	var q request
 	siteDNT := site != nil && site.DNT
+	siteMirror := site != nil && site.Mirror
 	var countryHeader, stateHeader string
 	if site != nil {
 		countryHeader, stateHeader = site.CountryHeader, site.StateHeader
@@ -405,6 +418,10 @@ func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, in Input, d *
 			return
 		}
 		switch string(k) {
+		case MirrorCookie:
+			if siteMirror {
+				q.mirror.set(v)
+			}
 		case "usprivacy":
 			q.usp[0].set(v)
 		case "us_privacy":
@@ -472,6 +489,7 @@ func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, in Input, d *
 	if q.anyCMP {
 		r.readCMPs(site, &q, &dc)
 	}
+	r.readMirror(&q, &dc)
 
 	c := dc.c
 	if c.Mode == ModeOptIn {
@@ -479,6 +497,7 @@ func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, in Input, d *
 	}
 	c.Denied |= dc.denied
 	if dc.sellOptOut {
+		c.DoNotSell = true
 		deny := rules.DefaultDeny
 		if site != nil {
 			deny = site.Deny

@@ -125,6 +125,15 @@
 //     registry could not give in time, decides nothing. Explain prints
 //     {"account": true, "answer": "opted_out"} under signals.registry,
 //     never the account id or its hash. Source Registry.
+//   - The consent mirror's cookie, consentgate_mirror (MirrorCookie), read
+//     only on a site with rules.Site.Mirror: what the proxy's mirror
+//     script read in the page from a consent tool that keeps its choice
+//     there (__tcfapi, __gpp, __uspapi, localStorage). Value
+//     1.O.DENIED.FROM, e.g. 1.1.ads.tu: O "1" is an opt-out of sale or
+//     sharing, DENIED ("-" or letters f, a, d, s) the categories denied,
+//     FROM the letters of where it was read. It only ever denies, never
+//     grants (anyone can set it); anything off that grammar fails closed.
+//     Parsed without allocation and uncached. Source Mirror.
 //
 // # Decision
 //
@@ -139,7 +148,8 @@
 // Denied = (in opt-in mode: every non-necessary category not granted) ∪
 // categories a signal denied ∪ (site.Deny when any "do not sell or share"
 // signal opted out: GPC, DNT, the opt-out cookie, USP, a GPP opt-out,
-// OneTrust's GPC flag, the registry, or a signal that failed). Any opt-out
+// OneTrust's GPC flag, the registry, the mirror's opt-out, or a signal
+// that failed; Consent.DoNotSell says so). Any opt-out
 // wins over any consent; grants matter only in opt-in mode. Necessary is
 // never denied.
 //
@@ -149,6 +159,20 @@
 // covers, never as consent. It sets its source in Consent.Errors, a Reason
 // in Consent.Reasons (ReasonNames is the label set) and, in Explain, one
 // message per failure such as "gpp: bad base64 in section 7".
+//
+// # Propagation
+//
+// What the proxy tells the vendors that stay on an opted-out visitor's
+// page (rules.Site.Propagate) is built here, so that it is read back by
+// the same decoders: PropagateUSP and PropagateGPP give the usprivacy,
+// __gpp and __gpp_sid values to write given what the visitor holds, never
+// weaker than it (USPOptOut "1YYN"; GPPOptOut and GPPOptOutGPC, a header
+// listing usnat and a usnat v2 section that opts out of sale, sharing and
+// targeted advertising, its GPC sub-section saying whether GPC was a
+// source; a string the visitor holds is spliced, not replaced);
+// PropagatedUSNat gives the section as the GPP CMP API represents it;
+// IsPropagated says whether a value is one the proxy writes. The encoder
+// reproduces the IAB reference encoder's vectors (propagate_test.go).
 //
 // # Performance
 //

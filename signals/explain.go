@@ -56,6 +56,9 @@ type Signals struct {
 	// Registry is the shared opt-out registry's answer for the request's
 	// account; null when the request carries no account key.
 	Registry *RegistrySignal `json:"registry"`
+	// Mirror is the consent mirror's cookie, on a site with the mirror;
+	// null without one.
+	Mirror *MirrorSignal `json:"mirror"`
 
 	errors []string
 	law    *LawSignal

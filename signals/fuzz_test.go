@@ -165,3 +165,67 @@ func FuzzCMP(f *testing.F) {
 		readOne(t, fuzzReader, names[k], v, CMP, !res.fail.ok())
 	})
 }
+
+// FuzzMirror holds the mirror cookie's parser to its contract: no panic;
+// a failure has a reason and denies nothing of its own, and
+// the Reader reads it as an opt-out with a mirror error; a value that
+// parses says the same written back in the canonical order; and whatever
+// the value, the decision denies at least what it denies without it (the
+// mirror never grants).
+func FuzzMirror(f *testing.F) {
+	for _, s := range []string{"1.1.-.t", "1.0.ds.o", "1.1.fads.tguocyzik", "1.0.a.ky", "", "2.1.-.t",
+		"1.1..t", "1.1.aa.t", "1.1.a.t.", "1.1.-a.t", "yes", "1.1.fads.tguocyzikk"} {
+		f.Add(s)
+	}
+	site := &rules.Site{Deny: rules.DefaultDeny, CountryHeader: "CF-IPCountry",
+		OptInCountries: map[string]bool{"DE": true}, Mirror: true}
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > fuzzMax {
+			return
+		}
+		res := parseMirror([]byte(s))
+		if !res.fail.ok() && (res.fail.what == "" || res.denied != 0) {
+			t.Fatalf("%q: failure %+v denying %v", s, res.fail, res.denied)
+		}
+		if res.fail.ok() {
+			b := []byte{'1', '.', '0', '.'}
+			if res.optOut {
+				b[2] = '1'
+			}
+			n := len(b)
+			for _, c := range "fads" {
+				if cat, _ := mirrorCategory(byte(c)); res.denied.Has(cat) {
+					b = append(b, byte(c))
+				}
+			}
+			if len(b) == n {
+				b = append(b, '-')
+			}
+			b = append(b, '.')
+			for i := 0; i < len(mirrorFromLetters); i++ {
+				if res.from&(1<<i) != 0 {
+					b = append(b, mirrorFromLetters[i])
+				}
+			}
+			if again := parseMirror(b); again != res {
+				t.Fatalf("%q reads %+v, written back %q reads %+v", s, res, b, again)
+			}
+		}
+		for _, country := range []string{"DE", "US"} {
+			var with, without fasthttp.RequestHeader
+			with.Set("CF-IPCountry", country)
+			without.Set("CF-IPCountry", country)
+			with.SetCookie(MirrorCookie, s)
+			if string(with.Cookie(MirrorCookie)) != s {
+				return // fasthttp did not keep the value as is
+			}
+			c, c0 := fuzzReader.Read(site, &with), fuzzReader.Read(site, &without)
+			if c.Denied&c0.Denied != c0.Denied {
+				t.Fatalf("%q in %s: denied %v, without it %v", s, country, c.Denied, c0.Denied)
+			}
+			if !res.fail.ok() && (!c.OptedOut || c.Errors&Mirror == 0 || c.Reason(Mirror) == ReasonNone || c.Denied&rules.DefaultDeny != rules.DefaultDeny) {
+				t.Fatalf("%q failed to parse but consent is %+v", s, c)
+			}
+		}
+	})
+}
