@@ -99,6 +99,30 @@
 // notice's Dismiss link removes the notice in place and sets the cookie
 // (consentgate_notice=0) that its endpoint would set after a round trip.
 //
+// # Signal scripts
+//
+// On sites that ask for them, the head script carries after the guard and
+// the stub one or two more statements (signals.go; sources propagate.js
+// and mirror.js, minified by the same go generate into propagate.min.js
+// and mirror.min.js, TestSignalScriptsMinifiedAreCurrent):
+//
+//   - propagation (rules.Site.Propagate), for a visitor whose "do not sell
+//     or share" opt-out the page tells the vendors that stay
+//     (PropagationFor): __uspapi and __gpp (IAB USP API v1, GPP CMP API
+//     v1.1) defined where nothing defines them, as writable properties a
+//     consent tool's own API replaces, answering with the strings the
+//     proxy writes in the usprivacy and __gpp cookies (signals
+//     PropagateUSP, PropagateGPP). A propagation (none, opt-out, opt-out
+//     with GPC) is part of the script's policy: CompileFor and
+//     Cache.ForPropagation give one script, and one fingerprint, each.
+//   - the consent mirror (rules.Site.Mirror), which reads a consent
+//     tool's choice in the page and writes signals.MirrorCookie.
+//
+// Cache.Head gives the stub and the signal scripts without the guard, for
+// a page that gets no guard (guard: off, or nothing to refuse), inline;
+// Cache.Mirror the mirror alone (CompileMirror), which the proxy appends
+// after the document of every other page of a mirror site.
+//
 // # What it cannot stop
 //
 // Anything that runs before it (the proxy inserts it before the first

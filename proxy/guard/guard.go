@@ -39,7 +39,8 @@ const (
 // a visitor denies. It is immutable.
 type Script struct {
 	// JS is the script text: the guard, then the stub that defines the
-	// denied vendors' globals (rewrite.StubScript).
+	// denied vendors' globals (rewrite.StubScript), then the site's signal
+	// scripts (signals.go), if any.
 	JS []byte
 	// Hash is the CSP source of JS, "'sha256-…'".
 	Hash string
@@ -57,6 +58,10 @@ type Script struct {
 	Vendors []*rules.Vendor
 	// Hosts is the number of host entries in the table (every section).
 	Hosts int
+	// Guarded says that JS holds the guard. A head script without it
+	// (Cache.Head, for a policy with nothing to refuse or a site with
+	// guard: off) carries the stub and the signal scripts only.
+	Guarded bool
 
 	gzipOnce sync.Once
 	gzip     []byte
@@ -87,6 +92,13 @@ const ScriptDir = "guard/"
 // nothing for a guard to refuse. site may be nil (no allow-list, no
 // first-party hosts, the default prefix).
 func Compile(set *rules.Set, site *rules.Site, deny rules.Categories) *Script {
+	return CompileFor(set, site, deny, PropagateNone)
+}
+
+// CompileFor is Compile for a visitor whose opt-out the page propagates as
+// p: the script also carries the signal scripts of the site (see
+// signals.go), after the guard and the stub.
+func CompileFor(set *rules.Set, site *rules.Site, deny rules.Categories, p Propagation) *Script {
 	t := compileTable(set, site, deny)
 	if len(t.vendors) == 0 {
 		return nil
@@ -119,13 +131,27 @@ func Compile(set *rules.Set, site *rules.Site, deny rules.Categories) *Script {
 	if stub := rewrite.StubScript(rewrite.Policy{Set: set, Site: site, Deny: deny}); len(stub) > 0 {
 		js += "\n" + string(stub)
 	}
+	if extra := signalScripts(site, p); extra != "" {
+		js += "\n" + extra
+	}
+	s := newScript(js, site, t.vendors, t.hosts)
+	s.Guarded = true
+	return s
+}
+
+// newScript names and wraps the script text js of site.
+func newScript(js string, site *rules.Site, vendors []*rules.Vendor, hosts int) *Script {
+	prefix := rules.DefaultPrefix
+	if site != nil {
+		prefix = site.Prefix
+	}
 	sum := sha256.Sum256([]byte(js))
 	s := &Script{
 		JS:          []byte(js),
 		Hash:        "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'",
 		Fingerprint: hex.EncodeToString(sum[:12]),
-		Vendors:     t.vendors,
-		Hosts:       t.hosts,
+		Vendors:     vendors,
+		Hosts:       hosts,
 	}
 	s.Path = prefix + ScriptDir + s.Fingerprint + ".js"
 	s.Inline = []byte("<script>" + js + "</script>")

@@ -1,29 +1,33 @@
-// Command minify writes guard.min.js from guard.js with esbuild: the form
-// of the runtime guard the proxy serves. Run it through go generate in
-// package proxy/guard; TestMinifiedIsCurrent fails when guard.min.js is
-// stale.
+// Command minify writes the served forms of the runtime guard's scripts
+// with esbuild: guard.min.js from guard.js, and the signal scripts
+// propagate.min.js and mirror.min.js from propagate.js and mirror.js. Run
+// it through go generate in package proxy/guard; TestMinifiedIsCurrent and
+// TestSignalScriptsMinifiedAreCurrent fail when one is stale.
 package main
 
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/consentgate/consentgate/proxy/guard/internal/jsmin"
 )
 
 func main() {
-	src, err := os.ReadFile("guard.js")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "minify:", err)
-		os.Exit(1)
-	}
-	out, err := jsmin.Minify(src)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "minify: guard.js:", err)
-		os.Exit(1)
-	}
-	if err := os.WriteFile("guard.min.js", out, 0o644); err != nil {
-		fmt.Fprintln(os.Stderr, "minify:", err)
-		os.Exit(1)
+	for _, name := range []string{"guard.js", "propagate.js", "mirror.js"} {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "minify:", err)
+			os.Exit(1)
+		}
+		out, err := jsmin.Minify(src)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "minify: %s: %v\n", name, err)
+			os.Exit(1)
+		}
+		if err := os.WriteFile(strings.TrimSuffix(name, ".js")+".min.js", out, 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "minify:", err)
+			os.Exit(1)
+		}
 	}
 }
