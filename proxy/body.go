@@ -159,9 +159,7 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 	}
 	pol := rewrite.Policy{Set: e.set, Site: e.site, Deny: e.deny, Stub: true}
 	var hash string
-	if pol.Head, hash = guardHead(e, h); pol.Head != nil {
-		pol.Guard = true
-	}
+	pol.Head, hash, pol.Guard = guardHead(e, h)
 	visitorPolicy(ctx, e, &pol)
 	rs.rw = writerPool.Get().(*rewrite.Writer)
 	rs.rw.Reset(sink, pol)

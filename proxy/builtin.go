@@ -154,6 +154,9 @@ func (s *Server) setOptOut(ctx *fasthttp.RequestCtx, site *rules.Site, out bool)
 		c.SetExpire(fasthttp.CookieExpireDelete)
 	}
 	ctx.Response.Header.SetCookie(c)
+	if !out && site.Propagate {
+		expirePropagated(ctx, &ctx.Response.Header)
+	}
 	ctx.Response.Header.Set("Cache-Control", "no-store")
 	ctx.Response.Header.Set("Vary", "Cookie")
 	target := returnTarget(ctx)

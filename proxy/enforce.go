@@ -27,6 +27,9 @@ type enforcer struct {
 	clientGzip bool
 	// guards are the runtime guard's scripts of set.
 	guards *guard.Cache
+	// prop is what the page tells the vendors that stay about the
+	// visitor's opt-out (site.Propagate).
+	prop guard.Propagation
 	// shadow: count everything as if enforcing, change nothing.
 	shadow bool
 	// rec is this response's receipt, nil when receipts are off.

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/consentgate/consentgate/proxy/guard"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,7 +40,8 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 		}
 	}()
 
-	e := enforcer{set: st.set, site: site, deny: c.Denied, metrics: s.metrics, sm: sm, guards: st.guards, shadow: site.Shadow, sources: c.Sources}
+	e := enforcer{set: st.set, site: site, deny: c.Denied, metrics: s.metrics, sm: sm, guards: st.guards, shadow: site.Shadow,
+		sources: c.Sources, prop: guard.PropagationFor(site, c)}
 	if e.observed() && s.opts.Receipts != nil {
 		e.rec = s.newReceipt(ctx, st.set, site, c)
 		defer s.settle(ctx, &e)
@@ -96,6 +98,14 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 			}
 		}
 	}
+	if rewrite && e.prop != guard.PropagateNone {
+		s.propagateCookies(ctx, &resp.Header, e.prop)
+	}
+	var tail []byte
+	var regzip bool
+	if site.Mirror && !site.Shadow && !e.active() && sniffed == nil {
+		tail, regzip = mirrorTail(ctx, st, site, resp)
+	}
 	resp.Header.CopyTo(&ctx.Response.Header)
 	if site.DecisionHeader {
 		setDecisionHeader(ctx, c, site.Shadow)
@@ -103,6 +113,15 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 	// The upstream closing its connection says nothing about the client's.
 	ctx.Response.Header.ResetConnectionClose()
 	if ctx.IsHead() {
+		if n := resp.Header.ContentLength(); n >= 0 && len(tail) > 0 {
+			// What a GET is sent: the page and the mirror; unknown when
+			// the page is encoded again.
+			if regzip {
+				ctx.Response.Header.Del("Content-Length")
+			} else {
+				ctx.Response.Header.SetContentLength(n + len(tail))
+			}
+		}
 		ctx.Response.SkipBody = true
 		return
 	}
@@ -116,7 +135,12 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 		s.shadowBody(ctx, resp, &e, sniffed)
 		return
 	}
-	if relayBody(ctx, resp, sniffed, sm.midBody) != nil {
+	if regzip {
+		err = s.relayMirror(ctx, resp, tail, sm.midBody)
+	} else {
+		err = relayBodyTail(ctx, resp, sniffed, tail, sm.midBody)
+	}
+	if err != nil {
 		s.metrics.UpstreamErrors.WithLabelValues(sm.name, reasonMidBody).Inc()
 	}
 }
@@ -156,6 +180,11 @@ func varyNames(site *rules.Site) []string {
 		// The registry's answer for that account decides (the account
 		// cookie is covered by Cookie).
 		names = append(names, site.Account.Header)
+	}
+	if site.Mirror {
+		// The consent mirror follows document responses only
+		// (documentRequest).
+		names = append(names, "Sec-Fetch-Dest")
 	}
 	return names
 }
@@ -255,6 +284,9 @@ func (s *Server) prepareRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request,
 		e.requestCookies(&in.Header, &req.Header) // counted, not changed
 	}
 	if !e.active() {
+		if e.site.Mirror && !e.shadow && documentRequest(&in.Header) {
+			mirrorEncoding(&in.Header, &req.Header) // so the mirror can follow the page (mirrorTail)
+		}
 		return
 	}
 	if s.opts.CanaryToken != "" {
@@ -371,16 +403,24 @@ func isReset(err error) bool {
 // It returns errTruncated when a small body read whole broke off (the
 // visitor gets a 502); a streamed one that breaks off is cut visibly later.
 func relayBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, prefix []byte, cut prometheus.Counter) error {
+	return relayBodyTail(ctx, resp, prefix, nil, cut)
+}
+
+// relayBodyTail is relayBody that sends tail after a body that ended
+// whole (the consent mirror, see mirrorTail); never after one cut short.
+func relayBodyTail(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, prefix, tail []byte, cut prometheus.Counter) error {
 	if resp.IsBodyStream() {
 		n := resp.Header.ContentLength()
 		if n >= 0 && n <= bufferBelow {
-			return bufferBody(ctx, resp, prefix, n)
+			return bufferBody(ctx, resp, prefix, tail, n)
 		}
 		if n < 0 {
 			n = -1
+		} else {
+			n += len(tail)
 		}
 		b := bodyPool.Get().(*upstreamBody)
-		b.resp, b.prefix, b.cut = resp, prefix, cut
+		b.resp, b.prefix, b.tail, b.cut = resp, prefix, tail, cut
 		if prefix == nil && n != 0 {
 			// The first read happens before anything is sent: an upstream
 			// that breaks off there gets the visitor a 502, where a stream
@@ -401,7 +441,7 @@ func relayBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, prefix []byte,
 		return nil
 	}
 	ctx.Response.SetBodyRaw(nil)
-	ctx.Response.SwapBody(resp.SwapBody(nil))
+	ctx.Response.SwapBody(append(resp.SwapBody(nil), tail...))
 	fasthttp.ReleaseResponse(resp)
 	return nil
 }
@@ -417,17 +457,18 @@ const bufferBelow = 256 << 10
 // nothing was sent yet. The response's own body buffer is reused (it stays
 // with the connection's RequestCtx), sized once: growing it by appends
 // cost more in copies and GC than the saved writes.
-func bufferBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, prefix []byte, n int) error {
+func bufferBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, prefix, tail []byte, n int) error {
 	defer fasthttp.ReleaseResponse(resp)
 	defer resp.CloseBodyStream() //nolint:errcheck
-	b := responseBuffer(ctx, n)
+	b := responseBuffer(ctx, n+len(tail))
 	b = append(b, prefix...)
 	m, err := io.ReadFull(resp.BodyStream(), b[len(b):n])
-	ctx.Response.SwapBody(b[:len(b)+m])
 	if err != nil && len(prefix)+m != n {
+		ctx.Response.SwapBody(b[:len(b)+m])
 		brokeOff(ctx)
 		return errTruncated
 	}
+	ctx.Response.SwapBody(append(b[:len(b)+m], tail...))
 	return nil
 }
 
@@ -460,6 +501,7 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 type upstreamBody struct {
 	resp   *fasthttp.Response
 	prefix []byte // sent before the rest of the stream
+	tail   []byte // sent after the stream, when it ended whole
 	first  *[]byte
 	err    error
 	cut    prometheus.Counter // counts a body that ended early
@@ -470,6 +512,11 @@ func (b *upstreamBody) Read(p []byte) (int, error) {
 		n := copy(p, b.prefix)
 		b.prefix = b.prefix[n:]
 		return n, nil
+	}
+	if b.err == io.EOF && len(b.tail) > 0 {
+		// The body ended whole: the tail follows, then EOF.
+		b.prefix, b.tail = b.tail, nil
+		return b.Read(p)
 	}
 	if b.err != nil {
 		return 0, b.err
@@ -482,8 +529,13 @@ func (b *upstreamBody) Read(p []byte) (int, error) {
 		}
 	}
 	b.err = err
-	if n > 0 && err == io.EOF {
-		return n, nil // report EOF on the next call
+	if err == io.EOF {
+		if n > 0 {
+			return n, nil // report EOF (or send the tail) on the next call
+		}
+		if len(b.tail) > 0 {
+			return b.Read(p)
+		}
 	}
 	return n, err
 }

@@ -17,24 +17,30 @@ import (
 const reportRate = 1000
 
 // guardHead returns the element that puts the runtime guard into an
-// opted-out page, and the CSP source that the page's policies must allow
-// for it ("" when they need none), or nil when the site serves no guard or
-// the visitor's denial leaves nothing for it to refuse. An external guard
-// is inlined instead when the response has a policy that governs scripts:
-// its hash can be added to the policy, its URL could not be under
-// 'strict-dynamic'.
-func guardHead(e *enforcer, h *fasthttp.ResponseHeader) ([]byte, string) {
-	if e.guards == nil || e.site.Guard == rules.GuardOff {
-		return nil, ""
+// opted-out page, the CSP source that the page's policies must allow for
+// it ("" when they need none), and whether it holds the guard; nil when
+// the site serves no guard or the visitor's denial leaves nothing for it
+// to refuse, and the site has no signal script to carry either
+// (propagation, the consent mirror: then the element is a head script of
+// the stub and those, inline). An external guard is inlined instead when
+// the response has a policy that governs scripts: its hash can be added
+// to the policy, its URL could not be under 'strict-dynamic'.
+func guardHead(e *enforcer, h *fasthttp.ResponseHeader) ([]byte, string, bool) {
+	if e.guards == nil {
+		return nil, "", false
 	}
-	g := e.guards.For(e.site, e.deny)
-	if g == nil {
-		return nil, ""
+	if e.site.Guard != rules.GuardOff {
+		if g := e.guards.ForPropagation(e.site, e.deny, e.prop); g != nil {
+			if e.site.Guard == rules.GuardExternal && !cspGovernsScripts(h) {
+				return g.Tag, "", true
+			}
+			return g.Inline, g.Hash, true
+		}
 	}
-	if e.site.Guard == rules.GuardExternal && !cspGovernsScripts(h) {
-		return g.Tag, ""
+	if hd := e.guards.Head(e.site, e.deny, e.prop); hd != nil {
+		return hd.Inline, hd.Hash, false
 	}
-	return g.Inline, g.Hash
+	return nil, "", false
 }
 
 // cspGovernsScripts reports whether a CSP header of the response (enforced
@@ -100,7 +106,7 @@ func (s *Server) guardScript(ctx *fasthttp.RequestCtx, st *state, site *rules.Si
 			addr = s.clientAddr(ctx)
 		}
 		c := s.opts.Signals.ReadAddr(site, &ctx.Request.Header, addr)
-		if cur := st.guards.For(site, c.Denied); c.Denied != 0 && cur != nil && site.Guard != rules.GuardOff {
+		if cur := st.guards.ForPropagation(site, c.Denied, guard.PropagationFor(site, c)); c.Denied != 0 && cur != nil && site.Guard != rules.GuardOff {
 			h.Set("Cache-Control", "no-store")
 			h.Set("Location", cur.Path)
 			ctx.SetStatusCode(fasthttp.StatusTemporaryRedirect)
