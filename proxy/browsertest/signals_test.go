@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/network"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
@@ -321,5 +324,77 @@ func TestMirrorEnforcesNextRequest(t *testing.T) {
 			}
 			t.Logf("request 1: trackers loaded; mirror cookie %s; request 2: %d requests, none to a tracker; status %+v", cookie, len(urls), status)
 		})
+	}
+}
+
+// TestMirrorReadsStorageAsEdgeReadsCookies holds the mirror's readers of
+// the six consent tools' storage to the edge's cookie parsers: for each
+// value, a page whose localStorage holds it leaves the mirror's cookie
+// (or none), and the edge decides on that cookie what it decides on the
+// same value sent as the tool's own cookie (denied categories and "do not
+// sell"): a value it cannot read included.
+func TestMirrorReadsStorageAsEdgeReadsCookies(t *testing.T) {
+	didomi := func(enabled, disabled string) string {
+		return base64.RawURLEncoding.EncodeToString([]byte(`{"user_id":"u","purposes":{"enabled":[` + enabled + `],"disabled":[` + disabled + `]}}`))
+	}
+	cases := []struct{ key, value string }{
+		{"OptanonConsent", "isGpcEnabled=0&datestamp=x&groups=C0001%3A1%2CC0002%3A0%2CC0004%3A1"},
+		{"OptanonConsent", "isGpcEnabled=1&groups="},
+		{"OptanonConsent", "groups=C0001%3A1%2CC0003%3A0%2CC0005%3A0"},
+		{"OptanonConsent", "garbage"},
+		{"CookieConsent", "{stamp:%27x%27%2Cnecessary:true%2Cpreferences:false%2Cstatistics:true%2Cmarketing:false%2Cmethod:%27explicit%27%2Cver:1}"},
+		{"CookieConsent", "-1"},
+		{"CookieConsent", "{stamp:%27x%27%2Cstatistics:maybe}"},
+		{"cookieyes-consent", "consentid:x,consent:yes,action:yes,necessary:yes,functional:no,analytics:yes,performance:no,advertisement:no,other:no"},
+		{"cookieyes-consent", "consentid:x,consent:yes,action:yes,necessary:yes,functional:yes,analytics:yes,performance:yes,advertisement:yes,other:yes"},
+		{"cmplz_marketing", "deny"},
+		{"cmplz_statistics", "allow"},
+		{"cmplz_functional", "perhaps"},
+		{"didomi_token", didomi(`"cookies","select_basic_ads"`, `"measure_ad_performance"`)},
+		{"didomi_token", didomi(`"cookies","select_basic_ads","create_ads_profile","select_personalized_ads","create_content_profile","select_personalized_content","measure_ad_performance","measure_content_performance","market_research"`, ``)},
+		{"didomi_token", "!!!"},
+		{"klaro", "%7B%22ga%22%3Afalse%2C%22fb%22%3Afalse%7D"},
+		{"klaro", "%7B%22ga%22%3Atrue%2C%22fb%22%3Afalse%7D"},
+		{"klaro", "not json"},
+	}
+	s := startSiteOpts(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("text/html; charset=utf-8")
+		ctx.SetBodyString(`<!DOCTYPE html><html><head><title>News</title></head><body><h1>News</h1></body></html>`)
+	}, "mirror: true")
+	b := launch(t)
+	tab, r := b.tab(t, nil)
+	visit(t, tab, r, s.url+"/")
+	rd := signals.NewReader()
+	defer rd.Close()
+	site := &rules.Site{Deny: rules.DefaultDeny, Mirror: true, OneTrustGroups: map[string]rules.Category{
+		"C0001": rules.Necessary, "C0002": rules.Analytics, "C0003": rules.Functional, "C0004": rules.Advertising, "C0005": rules.Social}}
+	decide := func(name, value string) (rules.Categories, bool) {
+		var h fasthttp.RequestHeader
+		if value != "" {
+			h.SetCookie(name, value)
+		}
+		c := rd.Read(site, &h)
+		return c.Denied, c.DoNotSell
+	}
+	for _, tc := range cases {
+		js := `localStorage.clear(); document.cookie = "consentgate_mirror=; max-age=0; path=/"; localStorage.setItem(` +
+			strconv.Quote(tc.key) + `, ` + strconv.Quote(tc.value) + `)`
+		if err := chromedp.Run(tab, chromedp.Evaluate(js, nil)); err != nil {
+			t.Fatal(err)
+		}
+		visit(t, tab, r, s.url+"/")
+		var cookie string
+		if err := chromedp.Run(tab, chromedp.Evaluate(`new Promise(function (ok) { setTimeout(function () {
+			ok((document.cookie.match(/(?:^|; )consentgate_mirror=([^;]*)/) || [])[1] || ""); }, 100); })`, &cookie,
+			func(p *cdpruntime.EvaluateParams) *cdpruntime.EvaluateParams { return p.WithAwaitPromise(true) })); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s=%q → %q", tc.key, tc.value, cookie)
+		gotDenied, gotSell := decide(signals.MirrorCookie, cookie)
+		wantDenied, wantSell := decide(tc.key, tc.value)
+		if gotDenied != wantDenied || gotSell != wantSell {
+			t.Errorf("%s=%q: the mirror wrote %q, which denies %v (do not sell %v); the cookie denies %v (do not sell %v)",
+				tc.key, tc.value, cookie, gotDenied, gotSell, wantDenied, wantSell)
+		}
 	}
 }

@@ -272,6 +272,7 @@
       else if (m[k] === false) off++;
       else throw 0;
     }
+    if (!on && !off) return null; // no service: decides nothing
     return [0, off && !on ? ALL : 0];
   }
 
