@@ -397,6 +397,9 @@ func TestMirrorTruncatedUpstream(t *testing.T) {
 // identity and gzip. B/page is the body the visitor gets.
 //
 //	go test ./proxy -run '^$' -bench MirrorPage -count 6
+//
+// Wall times on a shared machine vary widely; compare CPU with
+// -benchtime 20000x -cpuprofile (docs/signals.md has the numbers).
 func BenchmarkMirrorPage(b *testing.B) {
 	raw, err := os.ReadFile("../../shared/data/pages/foxnews.com-eb62ac84.html.gz")
 	if err != nil {
