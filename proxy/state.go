@@ -134,11 +134,12 @@ func (s *Server) client(site *rules.Site) *fasthttp.HostClient {
 		MaxIdleConnDuration:           50 * time.Second, // below the usual 60-75 s origin keep-alive
 		ReadBufferSize:                32 << 10,
 		MaxConns:                      4096,
-		// Retry only requests that carry no body and change nothing, and only
-		// on a failed reused connection: a POST or PUT reaches the origin once.
-		RetryIfErr: func(req *fasthttp.Request, attempts int, err error) (bool, bool) {
-			return false, attempts < 2 && (req.Header.IsGet() || req.Header.IsHead()) && isConnReuseErr(err)
-		},
+		// Retry only requests that change nothing, and only on a reused
+		// connection the origin closed (upconn.go): a POST or PUT reaches
+		// the origin once.
+		Transport:                 reuseTransport{},
+		RetryIfErr:                retryStale,
+		MaxIdemponentCallAttempts: staleRetries + 1,
 	}
 	s.clients[key] = c
 	return c

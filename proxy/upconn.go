@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"errors"
+	"io"
 	"net"
 	"sync/atomic"
 	"time"
@@ -21,8 +23,9 @@ import (
 // idleConn is an upstream connection whose reads can be timed one by one.
 type idleConn struct {
 	net.Conn
-	addr connAddr
-	idle atomic.Int64 // nanoseconds; 0: fasthttp's deadline holds
+	addr   connAddr
+	idle   atomic.Int64 // nanoseconds; 0: fasthttp's deadline holds
+	served atomic.Bool  // a response came back on it: it is a reused one from now on
 }
 
 // connAddr is the local address of an idleConn, and the way back to it
@@ -78,4 +81,53 @@ func dialUpstream(addr string, timeout time.Duration) (net.Conn, error) {
 		return nil, err
 	}
 	return newIdleConn(c), nil
+}
+
+// A pooled keep-alive connection can be closed by the origin at any time:
+// its keep-alive timer (5 s in Node.js and Apache) may fire just as the
+// proxy sends the next request on it. The request then gets nothing back
+// (io.EOF before the first response byte, or a reset), through no fault of
+// its own. fasthttp hands that io.EOF to the retry decision as it is (it
+// maps it to ErrConnectionClosed only after the last attempt), and cannot
+// tell a reused connection from a fresh one; so the transport does.
+
+// staleConnError is a failure on a connection that had served a response
+// before: the origin closed it while it sat in the pool.
+type staleConnError struct{ err error }
+
+func (e *staleConnError) Error() string { return "reused upstream connection closed: " + e.err.Error() }
+func (e *staleConnError) Unwrap() error { return e.err }
+
+// staleRetries bounds the attempts of one request that find their pooled
+// connection closed: each such attempt takes another connection from the
+// pool (or dials one), and an origin that restarted closed all of them.
+const staleRetries = 4
+
+// reuseTransport is fasthttp's transport, marking the connections that
+// served a response and the failures on them that a closed keep-alive
+// explains.
+type reuseTransport struct{}
+
+func (reuseTransport) RoundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response) (bool, error) {
+	retry, err := fasthttp.DefaultTransport.RoundTrip(hc, req, resp)
+	a, ok := resp.LocalAddr().(*connAddr)
+	if !ok {
+		return retry, err
+	}
+	switch {
+	case err == nil:
+		a.c.served.Store(true)
+	case a.c.served.Load() && (errors.Is(err, io.EOF) || isConnReuseErr(err)):
+		err = &staleConnError{err}
+	}
+	return retry, err
+}
+
+// retryStale is the HostClient's retry decision: only a GET or HEAD, only
+// after its reused connection turned out closed, at most staleRetries
+// times. A POST or PUT reaches the origin once, and a fresh connection
+// that fails is the origin's answer.
+func retryStale(req *fasthttp.Request, attempts int, err error) (resetTimeout, retry bool) {
+	var stale *staleConnError
+	return false, attempts <= staleRetries && (req.Header.IsGet() || req.Header.IsHead()) && errors.As(err, &stale)
 }
