@@ -40,6 +40,12 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 		}
 	}()
 
+	s.datelessOnce.Do(func() {
+		// Before the handler, fasthttp sets the response header's "no
+		// default Date" from the server's NoDefaultDate, and no API sets it
+		// otherwise; CopyTo carries it.
+		ctx.Response.Header.CopyTo(&s.dateless)
+	})
 	e := enforcer{set: st.set, site: site, deny: c.Denied, metrics: s.metrics, sm: sm, guards: st.guards, shadow: site.Shadow,
 		sources: c.Sources, prop: guard.PropagationFor(site, c)}
 	if e.observed() && s.opts.Receipts != nil {

@@ -99,6 +99,12 @@ type Server struct {
 	logLim  logLimiter    // error lines per kind
 	reports guard.Limiter // on the guard's count reports, all sites together
 
+	// dateless is an empty response header that, copied over an upstream
+	// response before it is read, keeps the origin's Date field (see
+	// reuseTransport). Taken once from a request, fasthttp's only source.
+	dateless     fasthttp.ResponseHeader
+	datelessOnce sync.Once
+
 	retired []*fasthttp.HostClient // clients no set uses, connections still open
 	// unsubscribe ends the rule holder's swap notifications (Shutdown).
 	unsubscribe func()
@@ -144,8 +150,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s.current()
 	s.srv = &fasthttp.Server{
-		Handler:        s.Handle,
-		Name:           "consentgate",
+		Handler: s.Handle,
+		// No Name: fasthttp would put "Server: consentgate" on every
+		// response whose origin sent no Server field.
 		ReadTimeout:    30 * time.Second,
 		WriteTimeout:   60 * time.Second,
 		IdleTimeout:    90 * time.Second,

@@ -123,8 +123,9 @@ func (s *Server) client(site *rules.Site) *fasthttp.HostClient {
 		}
 	}
 	c := &fasthttp.HostClient{
-		Addr:                          addr,
-		Name:                          "consentgate",
+		Addr: addr,
+		// No Name: fasthttp sends it as the User-Agent of requests that
+		// have none. The upstream gets what the visitor sent.
 		IsTLS:                         u.Scheme == "https",
 		NoDefaultUserAgentHeader:      true,
 		DisableHeaderNamesNormalizing: false,
@@ -137,7 +138,7 @@ func (s *Server) client(site *rules.Site) *fasthttp.HostClient {
 		// Retry only requests that change nothing, and only on a reused
 		// connection the origin closed (upconn.go): a POST or PUT reaches
 		// the origin once.
-		Transport:                 reuseTransport{},
+		Transport:                 reuseTransport{s},
 		RetryIfErr:                retryStale,
 		MaxIdemponentCallAttempts: staleRetries + 1,
 	}

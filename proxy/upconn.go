@@ -105,10 +105,15 @@ const staleRetries = 4
 
 // reuseTransport is fasthttp's transport, marking the connections that
 // served a response and the failures on them that a closed keep-alive
-// explains.
-type reuseTransport struct{}
+// explains. It also keeps the origin's Date: fasthttp resets the response
+// header before each attempt, which makes it one that, once copied to the
+// visitor's response, writes the proxy's clock in place of the origin's
+// Date (a cache would take a stale page for a fresh one). A response
+// header read over an empty one that says "no default Date" keeps that.
+type reuseTransport struct{ s *Server }
 
-func (reuseTransport) RoundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response) (bool, error) {
+func (t reuseTransport) RoundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response) (bool, error) {
+	t.s.dateless.CopyTo(&resp.Header)
 	retry, err := fasthttp.DefaultTransport.RoundTrip(hc, req, resp)
 	a, ok := resp.LocalAddr().(*connAddr)
 	if !ok {
