@@ -59,9 +59,9 @@ func (s *Server) registryAnswer(ctx *fasthttp.RequestCtx, st *state, site *rules
 
 // explain is the status endpoint's decision, registry answer included.
 func (s *Server) explain(ctx *fasthttp.RequestCtx, st *state, site *rules.Site) *signals.Explanation {
-	return s.opts.Signals.ExplainInput(site, &ctx.Request.Header, signals.Input{
-		Addr: s.clientAddr(ctx), Registry: s.registryAnswer(ctx, st, site),
-	})
+	in := s.input(ctx, site)
+	in.Registry = s.registryAnswer(ctx, st, site)
+	return s.opts.Signals.ExplainInput(site, &ctx.Request.Header, in)
 }
 
 // recordAccount writes an opt-out (or clears it on opt-in) for the

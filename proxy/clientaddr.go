@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/signals"
 	"github.com/valyala/fasthttp"
 )
 
@@ -67,7 +69,28 @@ func peerAddr(ctx *fasthttp.RequestCtx) netip.Addr {
 // lookup, never for a decision on its own.
 func (s *Server) clientAddr(ctx *fasthttp.RequestCtx) netip.Addr {
 	a := peerAddr(ctx)
-	if !s.trusted(a) {
+	return s.clientAddrFrom(ctx, a, s.trusted(a))
+}
+
+// input is what the signals need to know of where a request came from:
+// the visitor's address when the site has a GeoIP database, and whether
+// its country header comes from a trusted proxy. Sites that use neither
+// cost nothing here.
+func (s *Server) input(ctx *fasthttp.RequestCtx, site *rules.Site) signals.Input {
+	if site.CountryHeader == "" && site.GeoIPDatabase == "" {
+		return signals.Input{}
+	}
+	a := peerAddr(ctx)
+	in := signals.Input{Trusted: s.trusted(a)}
+	if site.GeoIPDatabase != "" {
+		in.Addr = s.clientAddrFrom(ctx, a, in.Trusted)
+	}
+	return in
+}
+
+// clientAddrFrom is clientAddr for the peer a, trusted or not.
+func (s *Server) clientAddrFrom(ctx *fasthttp.RequestCtx, a netip.Addr, trusted bool) netip.Addr {
+	if !trusted {
 		return a
 	}
 	// Several header lines are one comma-separated list, in order.

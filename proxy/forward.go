@@ -259,7 +259,14 @@ func (s *Server) prepareRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request,
 		req.Header.Del(h)
 	}
 	peer := peerAddr(ctx)
-	dropForwarding(&req.Header, s.trusted(peer))
+	trusted := s.trusted(peer)
+	dropForwarding(&req.Header, trusted)
+	if h := e.site.CountryHeader; h != "" && !trusted {
+		// The site's country header says where the visitor is, like the
+		// forwarding headers; the origin may believe it as the proxy does
+		// not (signals.Input.Trusted).
+		req.Header.Del(h)
+	}
 	var buf [96]byte
 	xff := buf[:0]
 	for _, prior := range req.Header.PeekAll("X-Forwarded-For") {

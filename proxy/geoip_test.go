@@ -71,3 +71,56 @@ func TestGeoIPBehindTrustedProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestCountryHeaderTrust: the site's country header (CF-IPCountry) is set
+// by the front end in a trusted deployment; a visitor who reaches the
+// proxy without it can write any country. From an untrusted peer the
+// header can put the visitor in opt-in mode (more protection, never less)
+// but not take them out of it: a visitor GeoIP places in Germany who
+// writes "CF-IPCountry: US" still gets no tracker without consent. From a
+// trusted proxy it is believed either way.
+func TestCountryHeaderTrust(t *testing.T) {
+	page := `<html><head><script src="https://www.googletagmanager.com/gtm.js?id=GTM-X"></script></head><body>x</body></html>`
+	up := startUpstream(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.SetContentType("text/html")
+		ctx.SetBodyString(page)
+	})
+	cfg := "sites:\n  - name: shop\n    hosts: ['*']\n    region: {country_header: CF-IPCountry, geoip_database: /nonexistent/countries.mmdb}\n"
+	for _, tc := range []struct {
+		name    string
+		trusted string
+		geo     string // the peer's country by GeoIP ("": unknown)
+		header  string
+		tracker bool // the page keeps the tag (opt-out mode)
+	}{
+		{"untrusted, header says opt-out country, GeoIP opt-in", "", "DE", "US", false},
+		{"untrusted, header says opt-out country, GeoIP unknown", "", "", "US", true},
+		{"untrusted, header says opt-in country", "", "", "DE", false},
+		{"trusted, header says opt-out country", "127.0.0.1/32", "DE", "US", true},
+		{"trusted, header says opt-in country", "127.0.0.1/32", "", "FR", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			trusted, err := proxy.ParseTrustedProxies(tc.trusted)
+			if err != nil {
+				t.Fatal(err)
+			}
+			geo := countries{}
+			if tc.geo != "" {
+				geo[netip.MustParseAddr("127.0.0.1")] = tc.geo
+			}
+			sig, err := signals.NewReaderWith(signals.Options{GeoIP: geo})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sig.Close()
+			g := startGate(t, "http://"+up.addr, cfg, func(o *proxy.Options) { o.Signals = sig; o.TrustedProxies = trusted })
+			_, body := get(t, g.url+"/", "CF-IPCountry: "+tc.header)
+			if got := strings.Contains(string(body), "googletagmanager.com"); got != tc.tracker {
+				t.Errorf("tracker on the page: %v, want %v", got, tc.tracker)
+			}
+			if h := up.lastHeader(); tc.trusted == "" && strings.Contains(strings.ToLower(h), "cf-ipcountry") {
+				t.Errorf("the upstream got the country header of an untrusted peer:\n%s", h)
+			}
+		})
+	}
+}

@@ -236,11 +236,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	sm := st.sites[site.Index()]
-	var addr netip.Addr
-	if site.GeoIPDatabase != "" {
-		addr = s.clientAddr(ctx)
-	}
-	in := signals.Input{Addr: addr}
+	in := s.input(ctx, site)
 	if s.opts.Registry != nil {
 		in.Registry = s.registryAnswer(ctx, st, site)
 	}

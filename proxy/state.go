@@ -47,6 +47,10 @@ func (s *Server) current() *state {
 	for _, site := range set.Sites() {
 		st.clients = append(st.clients, s.client(site))
 		st.vary = append(st.vary, varyNames(site))
+		if site.CountryHeader != "" && len(s.opts.TrustedProxies) == 0 && !s.opts.TrustForwarded {
+			s.log.Warn("the site reads a country header but no peer is a trusted proxy: it counts only when it names an opt-in country; set --trusted-proxies to the front end that writes it",
+				"site", site.Name, "header", site.CountryHeader)
+		}
 	}
 	if prev != nil {
 		s.metrics.dropSites(removedSites(prev.sites, st.sites))

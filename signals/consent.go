@@ -183,15 +183,16 @@ func (r *Reader) CacheMetrics() (hits, misses uint64) {
 
 // Read decides the consent of one request for site (nil: defaults). It
 // allocates nothing on the common path: no consent cookie, or consent
-// strings already in the cache.
+// strings already in the cache. The site's country header is believed
+// (see Input.Trusted).
 func (r *Reader) Read(site *rules.Site, h *fasthttp.RequestHeader) Consent {
-	return r.read(site, h, Input{}, nil)
+	return r.read(site, h, Input{Trusted: true}, nil)
 }
 
 // ReadAddr is Read with the client address, used for the site's GeoIP
 // database. addr may be the zero Addr.
 func (r *Reader) ReadAddr(site *rules.Site, h *fasthttp.RequestHeader, addr netip.Addr) Consent {
-	return r.read(site, h, Input{Addr: addr}, nil)
+	return r.read(site, h, Input{Addr: addr, Trusted: true}, nil)
 }
 
 // Input is what the caller knows of a request beyond its header: facts
@@ -204,6 +205,14 @@ type Input struct {
 	// Registry is the shared registry's answer for the account the request
 	// carries (RegistryNone without one).
 	Registry RegistryAnswer
+	// Trusted says the request came through a proxy the operator trusts
+	// (or every peer is trusted), which sets the site's country header.
+	// From any other peer the header is the visitor's own word: it may
+	// put the visitor in an opt-in region, which only protects them more,
+	// but never take them out of one, so it is believed only when it names
+	// an opt-in country; otherwise the region comes from GeoIP, or is
+	// unknown. Read, ReadAddr, Explain and ExplainAddr trust it.
+	Trusted bool
 }
 
 // RegistryAnswer is what the shared opt-out registry said about the
@@ -241,12 +250,12 @@ func (r *Reader) ReadInput(site *rules.Site, h *fasthttp.RequestHeader, in Input
 // Explain decides like Read and also reports what each signal decoded to.
 // It bypasses the cache.
 func (r *Reader) Explain(site *rules.Site, h *fasthttp.RequestHeader) *Explanation {
-	return r.ExplainAddr(site, h, netip.Addr{})
+	return r.ExplainInput(site, h, Input{Trusted: true})
 }
 
 // ExplainAddr is Explain with the client address.
 func (r *Reader) ExplainAddr(site *rules.Site, h *fasthttp.RequestHeader, addr netip.Addr) *Explanation {
-	return r.ExplainInput(site, h, Input{Addr: addr})
+	return r.ExplainInput(site, h, Input{Addr: addr, Trusted: true})
 }
 
 // ExplainInput is Explain with what the caller learned of the request.
@@ -482,7 +491,7 @@ func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, in Input, d *
 		}
 	}
 
-	r.region(site, &q, in.Addr, &dc)
+	r.region(site, &q, in, &dc)
 	r.readUSP(&q, &dc)
 	r.readGPP(site, &q, &dc)
 	r.readTCF(site, &q, &dc)
@@ -514,24 +523,33 @@ func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, in Input, d *
 	return c
 }
 
-func (r *Reader) region(site *rules.Site, q *request, addr netip.Addr, dc *decision) {
+func (r *Reader) region(site *rules.Site, q *request, from Input, dc *decision) {
 	if site == nil {
 		return
 	}
 	var rr regionResult
-	switch {
-	case q.country.seen && !q.country.dup:
+	header := q.country.seen && !q.country.dup
+	if header {
 		if cc, ok := parseCountry(q.country.v); ok {
-			rr.cc, rr.from = cc, "header"
+			switch {
+			case from.Trusted || modeFor(site, cc) == ModeOptIn:
+				rr.cc, rr.from = cc, "header"
+			default:
+				// An untrusted peer's header naming an opt-out country
+				// is not believed: the region is looked up as if there
+				// were none.
+				rr.untrusted, header = true, false
+			}
 		}
-	case site.GeoIPDatabase != "" && addr.IsValid():
+	}
+	if !header && site.GeoIPDatabase != "" && from.Addr.IsValid() {
 		lookup := r.opts.GeoIP
 		if lookup == nil {
 			g := r.geo.get(site.GeoIPDatabase)
 			lookup, rr.err = g.lookup, g.err
 		}
 		if lookup != nil {
-			if cc, ok := lookup.Country(addr.Unmap()); ok {
+			if cc, ok := lookup.Country(from.Addr.Unmap()); ok {
 				rr.cc, rr.from = cc, "geoip"
 			}
 		}
@@ -565,6 +583,7 @@ func (r *Reader) region(site *rules.Site, q *request, addr netip.Addr, dc *decis
 		if rr.err != nil {
 			reg.Error = rr.err.Error()
 		}
+		reg.IgnoredHeader = rr.untrusted
 		dc.d.Region = reg
 	}
 }

@@ -266,6 +266,45 @@ func TestRegionGeoIP(t *testing.T) {
 	}
 }
 
+// TestCountryHeaderTrusted: from an untrusted peer the country header is
+// believed only when it names an opt-in country; one naming an opt-out
+// country is ignored and the region comes from GeoIP, or is unknown.
+func TestCountryHeaderTrusted(t *testing.T) {
+	de := netip.MustParseAddr("192.0.2.1")
+	r := newTestReader(t, Options{GeoIP: fakeGeo{de: "DE"}})
+	site := testSite()
+	site.CountryHeader = "CF-IPCountry"
+	site.GeoIPDatabase = "/nonexistent.mmdb"
+	other := netip.MustParseAddr("198.51.100.9")
+	for _, tc := range []struct {
+		header  string
+		from    Input
+		want    Mode
+		ignored bool
+	}{
+		{"US", Input{Addr: de, Trusted: true}, ModeOptOut, false},
+		{"US", Input{Addr: de}, ModeOptIn, true},
+		{"US", Input{Addr: other}, ModeOptOut, true},
+		{"US", Input{}, ModeOptOut, true},
+		{"DE", Input{Addr: other}, ModeOptIn, false},
+		{"fr", Input{}, ModeOptIn, false},
+		{"", Input{Addr: de}, ModeOptIn, false},
+	} {
+		lines := ""
+		if tc.header != "" {
+			lines = "CF-IPCountry: " + tc.header + "\r\n"
+		}
+		h := header(t, lines)
+		if c := r.ReadInput(site, h, tc.from); c.Mode != tc.want {
+			t.Errorf("header %q from %+v: mode %v, want %v", tc.header, tc.from, c.Mode, tc.want)
+		}
+		e := r.ExplainInput(site, h, tc.from)
+		if e.Signals.Region == nil || e.Signals.Region.IgnoredHeader != tc.ignored {
+			t.Errorf("header %q from %+v: explain region %+v, want ignored_header %v", tc.header, tc.from, e.Signals.Region, tc.ignored)
+		}
+	}
+}
+
 func TestExplainJSON(t *testing.T) {
 	r := newTestReader(t, Options{})
 	h := header(t, "Sec-GPC: 1\r\n"+cookie("usprivacy=1YNN", "__gpp=DBABLA~BVVqAAEABCA.YA", "__gpp_sid=7",

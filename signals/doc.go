@@ -101,10 +101,13 @@
 //     Klaro klaro: URL-encoded JSON {"google-analytics":true,"facebook":false};
 //     services are site-defined names, so only "all declined" (deny every
 //     non-necessary category) and "all accepted" (grant them) decide.
-//   - Region: a trusted country header (rules.Site.CountryHeader, e.g.
-//     CF-IPCountry) or a MaxMind database (rules.Site.GeoIPDatabase, with the
-//     client address passed to ReadAddr; the proxy passes the TCP peer, or
-//     behind a trusted proxy the rightmost untrusted X-Forwarded-For entry). A country in
+//   - Region: a country header set by the front end (rules.Site.CountryHeader,
+//     e.g. CF-IPCountry) or a MaxMind database (rules.Site.GeoIPDatabase, with
+//     the client address in Input; the proxy passes the TCP peer, or behind a
+//     trusted proxy the rightmost untrusted X-Forwarded-For entry). The header
+//     is believed when Input.Trusted (it came through a trusted proxy); from
+//     any other peer only when it names an opt-in country, since the visitor
+//     wrote it: otherwise GeoIP decides, or the region is unknown. A country in
 //     rules.Site.OptInCountries selects opt-in mode: everything but necessary
 //     is denied until a consent string or CMP cookie grants it (source
 //     Region). Elsewhere, and when the country is unknown ("XX", no header,

@@ -93,6 +93,9 @@ type RegionSignal struct {
 	From    string `json:"from,omitempty"` // "header" or "geoip"
 	Mode    string `json:"mode"`           // "opt-in" or "opt-out"
 	Error   string `json:"error,omitempty"`
+	// IgnoredHeader says the country header came from a peer that is not
+	// a trusted proxy and named an opt-out country, so it was not believed.
+	IgnoredHeader bool `json:"ignored_header,omitempty"`
 }
 
 func (e *Explanation) fill(c Consent) {

@@ -209,10 +209,11 @@ func (g *geoDBs) close() {
 
 // regionResult is the visitor's country and the resulting mode.
 type regionResult struct {
-	cc   [2]byte
-	from string // "header", "geoip" or ""
-	mode Mode
-	err  error
+	cc        [2]byte
+	from      string // "header", "geoip" or ""
+	mode      Mode
+	err       error
+	untrusted bool // a country header from an untrusted peer was not believed
 }
 
 func upper(c byte) byte {
