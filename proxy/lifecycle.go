@@ -65,7 +65,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.listeners = append(s.listeners, tl)
 	s.lnMu.Unlock()
-	return s.srv.Serve(tl)
+	return s.srv.Serve(clientListener{tl, s.opts.WriteIdleTimeout})
 }
 
 // Shutdown stops accepting, lets in-flight requests finish until ctx is

@@ -46,6 +46,11 @@ type Options struct {
 	// the headers are in (default 30s); past it the body is cut visibly. A
 	// body that keeps coming is never cut, however long it takes.
 	UpstreamIdleTimeout time.Duration
+	// WriteIdleTimeout bounds each wait for the visitor to take the next
+	// 64 KiB of a response (default 30s); past it the connection is
+	// closed. A visitor that keeps reading faster than that is served to
+	// the end, however long the response takes (see clientconn.go).
+	WriteIdleTimeout time.Duration
 	// TrustedProxies are the peers (load balancers, CDNs) whose
 	// X-Forwarded-For/-Proto/-Host and Forwarded headers are kept (the
 	// peer appended to X-Forwarded-For) and whose X-Forwarded-For tells the
@@ -129,6 +134,9 @@ func New(opts Options) (*Server, error) {
 	if opts.UpstreamIdleTimeout <= 0 {
 		opts.UpstreamIdleTimeout = rules.DefaultUpstreamTimout
 	}
+	if opts.WriteIdleTimeout <= 0 {
+		opts.WriteIdleTimeout = defaultWriteIdle
+	}
 	if opts.MaxDecodedBody <= 0 {
 		opts.MaxDecodedBody = 64 << 20
 	}
@@ -153,8 +161,10 @@ func New(opts Options) (*Server, error) {
 		Handler: s.Handle,
 		// No Name: fasthttp would put "Server: consentgate" on every
 		// response whose origin sent no Server field.
-		ReadTimeout:    30 * time.Second,
-		WriteTimeout:   60 * time.Second,
+		ReadTimeout: 30 * time.Second,
+		// No WriteTimeout: it bounds a whole response, and would cut a big
+		// page to a slow visitor. Each write is timed by its progress
+		// instead (WriteIdleTimeout, clientconn.go).
 		IdleTimeout:    90 * time.Second,
 		ReadBufferSize: 32 << 10, // marketing sites carry big cookies (a 4 KiB buffer caps the header block)
 		// Idle keep-alive connections give their buffers back: with 32 KiB
@@ -181,6 +191,8 @@ func isConnReuseErr(err error) bool {
 func (s *Server) requestError(ctx *fasthttp.RequestCtx, err error) {
 	var sizeErr *fasthttp.ErrSmallBuffer
 	switch {
+	case errors.Is(err, errBareLFBlock):
+		plainError(ctx, fasthttp.StatusBadRequest, "the request is framed ambiguously: a line ending in LF alone")
 	case errors.As(err, &sizeErr) || strings.Contains(err.Error(), "small read buffer"):
 		plainError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "request header fields too large")
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):

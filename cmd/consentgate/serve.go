@@ -35,6 +35,7 @@ import (
 type serveFlags struct {
 	listen, admin, upstream, config string
 	upstreamTimeout, upstreamIdle   time.Duration
+	writeIdle                       time.Duration
 	shutdownDelay, shutdownTimeout  time.Duration
 	logFormat, logLevel             string
 	pprof, trustForwarded           bool
@@ -66,6 +67,7 @@ var envNames = map[string]string{
 	"watch":                 "CONSENTGATE_WATCH",
 	"upstream-timeout":      "CONSENTGATE_UPSTREAM_TIMEOUT",
 	"upstream-idle-timeout": "CONSENTGATE_UPSTREAM_IDLE_TIMEOUT",
+	"write-idle-timeout":    "CONSENTGATE_WRITE_IDLE_TIMEOUT",
 	"log-format":            "CONSENTGATE_LOG_FORMAT",
 	"log-level":             "CONSENTGATE_LOG_LEVEL",
 	"trusted-proxies":       "CONSENTGATE_TRUSTED_PROXIES",
@@ -90,6 +92,7 @@ func (f *serveFlags) register(fs *flag.FlagSet, defListen, defAdmin string) {
 	fs.DurationVar(&f.watch, "watch", 0, "poll the config file (or URL) for changes this often, e.g. 10s; 0 reloads only on SIGHUP (URL default 30s)")
 	fs.DurationVar(&f.upstreamTimeout, "upstream-timeout", 0, "wait at most this long for the upstream's response headers, then answer 504 (default 30s; env CONSENTGATE_UPSTREAM_TIMEOUT, config upstream_timeout)")
 	fs.DurationVar(&f.upstreamIdle, "upstream-idle-timeout", 0, "once the headers are in, wait at most this long for each further part of the body, then cut it visibly; a body that keeps coming is never cut (default 30s; env CONSENTGATE_UPSTREAM_IDLE_TIMEOUT)")
+	fs.DurationVar(&f.writeIdle, "write-idle-timeout", 0, "wait at most this long for a visitor to take each further 64 KiB of a response, then close the connection; a visitor that keeps reading is never cut (default 30s; env CONSENTGATE_WRITE_IDLE_TIMEOUT)")
 	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, fail /readyz for this long before closing listeners, so load balancers stop sending traffic")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGTERM, wait at most this long for in-flight requests")
 	fs.StringVar(&f.logFormat, "log-format", "json", "log format: json or text (env CONSENTGATE_LOG_FORMAT)")
@@ -377,7 +380,8 @@ func runServe(ctx context.Context, f serveFlags, log *slog.Logger, hooks serveHo
 	canaryToken := canary.NewToken()
 	opts := proxy.Options{
 		Rules: h, Signals: reader, Metrics: metrics, Logger: log,
-		UpstreamTimeout: f.upstreamTimeout, UpstreamIdleTimeout: f.upstreamIdle, TrustForwarded: f.trustForwarded, TrustedProxies: trustedProxies,
+		UpstreamTimeout: f.upstreamTimeout, UpstreamIdleTimeout: f.upstreamIdle, WriteIdleTimeout: f.writeIdle,
+		TrustForwarded: f.trustForwarded, TrustedProxies: trustedProxies,
 		AccessLogEvery: f.accessLogEvery, Registry: acctReg, CanaryToken: canaryToken, ShutdownTimeout: f.shutdownTimeout,
 	}
 	withReceipts(&opts, receipts, &server)
