@@ -127,16 +127,32 @@ func (w *Writer) ampTypeVendor(tag []byte, el elem) *rules.Vendor {
 		if a.kind != aType || a.vs < 0 || a.dup {
 			continue
 		}
-		t := bytes.TrimSpace(tag[a.vs:a.ve])
-		for _, e := range tab {
-			if lowerEq(t, e.name) {
-				if w.pol.denied(e.v) {
-					return e.v
-				}
-				return nil
+		return w.ampTypeIn(bytes.TrimSpace(tag[a.vs:a.ve]), tab)
+	}
+	return nil
+}
+
+// ampType returns the denied vendor that the type t of the AMP component
+// el names, or nil.
+func (w *Writer) ampType(t []byte, el elem) *rules.Vendor {
+	switch el {
+	case elAmpAnalytics:
+		return w.ampTypeIn(t, w.pol.ampAnalytics)
+	case elAmpAd, elAmpEmbed:
+		return w.ampTypeIn(t, w.pol.ampAds)
+	}
+	return nil
+}
+
+// ampTypeIn looks the type t up in tab.
+func (w *Writer) ampTypeIn(t []byte, tab []ampVendor) *rules.Vendor {
+	for _, e := range tab {
+		if lowerEq(t, e.name) {
+			if w.pol.denied(e.v) {
+				return e.v
 			}
+			return nil
 		}
-		return nil
 	}
 	return nil
 }

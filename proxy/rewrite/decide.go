@@ -55,6 +55,9 @@ func (w *Writer) attrBegin(i int) {
 }
 
 func (w *Writer) attrNameDone(in []byte, i int) {
+	if w.ns < 0 {
+		return // a name longer than MaxTag, cut (tagcut.go)
+	}
 	var k akind
 	if s := w.ns - len(w.held) + w.hs; s >= 0 {
 		// The name is in this input.
@@ -77,6 +80,8 @@ func (w *Writer) attrNameDone(in []byte, i int) {
 	}
 	ne := w.off(i)
 	a := attr{kind: k, ns: w.ns, ne: ne, vs: -1, ve: -1, end: ne}
+	// Past a cut (tagcut.go), earlier attributes are in w.tc.seen.
+	a.dup = w.tc.seen&(1<<k) != 0
 	for _, b := range w.attrs {
 		if b.kind == k {
 			// Browsers ignore a repeated attribute; it is still renamed
@@ -96,6 +101,10 @@ func (w *Writer) valBegin(i int) {
 }
 
 func (w *Writer) valDone(i, end int) {
+	if w.tc.pass || w.tc.drop {
+		w.valRestDone(end)
+		return
+	}
 	if w.cur {
 		a := &w.attrs[len(w.attrs)-1]
 		a.ve, a.end = w.off(i), w.off(end)
@@ -208,15 +217,12 @@ func (w *Writer) endTagDone(i int) {
 func (w *Writer) decide(i int) {
 	el := w.el
 	j := i + 1
-	tag := w.region(j)
-	w.tagEnd = len(tag)
-	if len(tag) > MaxTag {
-		w.stats.Oversize++
-		w.replace(j, nil)
-		w.skipContent(el)
-		w.enter(el)
+	if w.tc.mode != tcNone {
+		w.segDone(j) // the last segment of a tag cut at MaxTag
 		return
 	}
+	tag := w.region(j)
+	w.tagEnd = len(tag)
 	if el == elA || el == elArea {
 		tag = w.tagStyle(tag, j)
 		w.ping(tag, j)
@@ -365,20 +371,7 @@ func (w *Writer) verdict(tag []byte, el elem) (*rules.Vendor, bool) {
 		if a.vs < 0 || a.dup || !a.kind.url(el) {
 			continue
 		}
-		var v *rules.Vendor
-		switch a.kind {
-		case aSrcset, aDataSrcset, aImagesrcset:
-			v = w.classifyList(tag[a.vs:a.ve], true)
-		case aSrcdoc:
-			v = w.srcdocVendor(tag[a.vs:a.ve])
-		default:
-			val := tag[a.vs:a.ve]
-			var ok bool
-			if v, ok = w.hosts.prefix(val); !ok {
-				v = w.classify(w.clean(val, false))
-			}
-		}
-		if v != nil {
+		if v := w.attrVendor(tag[a.vs:a.ve], a.kind, el); v != nil {
 			return v, a.kind == aDataSrc || a.kind == aDataSrcset
 		}
 	}
@@ -552,11 +545,6 @@ func (w *Writer) bound() {
 		w.stats.Oversize++
 		w.replace(len(w.in), w.keep(w.held))
 		w.sdrop, w.skip = true, true
-	case w.interesting && len(w.held) > MaxTag:
-		w.stats.Oversize++
-		w.replace(len(w.in), nil)
-		w.interesting, w.oversize = false, true
-		w.skip, w.skipEl, w.skipDepth = true, w.el, 1
 	case w.holdEl == elScript && w.contentEnd()-w.cs > MaxScript:
 		w.oversizeScript(w.held, len(w.in), true)
 	case (w.holdEl == elNoscript || w.holdEl == elAmpAnalytics) && w.contentEnd()-w.cs > MaxInline:

@@ -347,7 +347,8 @@
 // # Bounds and the fail-closed rule
 //
 // A Writer holds at most one element or CSS URL token: a start tag being
-// parsed (MaxTag, 64 KiB), the content of a noscript or an amp-analytics
+// parsed (MaxTag, 64 KiB, and a URL attribute straddling it, up to MaxURL
+// more), the content of a noscript or an amp-analytics
 // (MaxInline, 64 KiB) and the text of an inline script (MaxScript, 1 MiB).
 // The script bound is high so that every real script is judged whole: the
 // largest inline script of the 97 real pages of the test corpus is 241 KB,
@@ -359,11 +360,28 @@
 // Past a bound, each case is decided without unbounded memory and counted
 // in Stats.Oversize:
 //
-//   - A start tag longer than MaxTag is removed with its content, whatever
-//     its attributes.
+//   - A start tag longer than MaxTag is cut there and decided from what
+//     came before (tagcut.go): its complete attributes, and a URL
+//     attribute whose value is in progress at the cut and already MaxURL
+//     (4 KiB) long, by its host (a data: URL has none). A denied vendor
+//     among them removes or neutralises the element as in a short tag.
+//     Otherwise the element stays, unless its content would be held
+//     (an inline script, a noscript, an amp-analytics: removed, fail
+//     closed; a script whose start tag was cut is not in Scripts), and
+//     the rest of the tag streams out in segments of at
+//     most MaxTag bytes: every attribute that can load something (URL
+//     attributes, style, ping of a and area, type of amp-ad and
+//     amp-embed) is classified on its own, and deleted, name and value,
+//     when it names a denied vendor, or when its value is still
+//     undecided after MaxURL bytes (counted). An attribute in progress at
+//     a segment's end is carried into the next whole. A neutralised
+//     element's later URL attributes are renamed as they come. So a
+//     100 KB data: image or a 70 KB data-props attribute passes
+//     unchanged, and a denied URL is never sent; unlike in a short tag,
+//     a denied URL after the cut costs its attribute, not the element.
 //   - A style attribute value longer than MaxTag is deleted, whatever it
-//     holds (an unquoted one keeps its first byte); in a held tag the
-//     start-tag rule above applies.
+//     holds (an unquoted one keeps its first byte); in a held tag it is
+//     an attribute like the others above.
 //   - A style element is never held: only each URL token is, from its
 //     first byte (past "url(", past an image-set string's quote, or an
 //     @import's '@') to its end, within MaxCSSToken (4 KiB). A longer

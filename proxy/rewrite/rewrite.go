@@ -92,7 +92,9 @@ type removalKey struct {
 type Stats struct {
 	// Oversize counts elements, and URL tokens of style elements, that
 	// passed a bound (MaxTag, MaxInline, MaxScript, MaxCSSToken) and were
-	// handled by the rule for that bound.
+	// handled by the rule for that bound, and attributes of a start tag
+	// past MaxTag deleted because MaxURL bytes of their value did not
+	// decide them.
 	Oversize int
 	// Unrecorded counts removals past MaxRemovals distinct kinds.
 	Unrecorded int
@@ -183,6 +185,8 @@ type Writer struct {
 
 	css cssState // the CSS scanner of a style element
 
+	tc tagCut // a start tag past MaxTag (tagcut.go)
+
 	// The style attribute of a tag that is not held (see style.go).
 	sseen bool    // the tag has had a style attribute
 	spend bool    // the attribute name that just ended is the tag's first style
@@ -268,7 +272,7 @@ func (w *Writer) reset(dst io.Writer, p Policy, nested bool) {
 		dst: dst, p: p, pol: w.pol, nested: nested, sub: w.sub, subBuf: w.subBuf[:0], doc: w.doc[:0],
 		removed: w.removed[:0], rmIndex: w.rmIndex, held: w.held[:0], attrs: w.attrs[:0],
 		scratch: w.scratch[:0], out: w.out[:0], matchFn: w.matchFn,
-		sdec: w.sdec[:0], cuts: w.cuts[:0],
+		sdec: w.sdec[:0], cuts: w.cuts[:0], tc: tagCut{eds: w.tc.eds[:0]},
 		scripts: w.scripts[:0], openScript: -1, sigFn: w.sigFn,
 		js: jsClassifier{w: w, cooked: w.js.cooked[:0]}, jsText: w.jsText[:0], jsHostBuf: w.jsHostBuf[:0],
 		stubDone: nested || len(p.Head) == 0 && (!p.Stub || len(w.pol.stub) == 0),

@@ -122,7 +122,7 @@ func (w *Writer) scan() {
 				w.st = sBeforeAttrName
 			}
 			if i < len(in) && w.err == nil {
-				i = w.attrStates(in, i)
+				i = w.tagAttrs(in, i)
 			}
 		case sTagOpen:
 			switch c := in[i]; {
@@ -191,7 +191,7 @@ func (w *Writer) scan() {
 			i++
 		case sBeforeAttrName, sAttrName, sAfterAttrName, sBeforeAttrValue,
 			sAttrValueDQ, sAttrValueSQ, sAttrValueUnq, sAfterAttrValueQ, sSelfClosing:
-			i = w.attrStates(in, i)
+			i = w.tagAttrs(in, i)
 		case sMarkupDecl:
 			c := in[i]
 			switch {

@@ -74,7 +74,9 @@ func TestStyleAttr(t *testing.T) {
 		{in: `<div style="` + strings.Repeat(" ", 5000) + `background:url(//www.facebook.com/tr)">x`, want: `<div style="` + strings.Repeat(" ", 5000) + `background:url()">x`, n: 1},
 		{in: `<div style="background:url(data:image/png;base64,` + long + `)">x`, want: `<div style="">x`, oversize: 1},
 		{in: `<div style=background:url(data:image/png;base64,` + long + `) class=a>x`, want: `<div style=b class=a>x`, oversize: 1}, // the first byte stays: class stays an attribute
-		{in: `<img src=/a style="background:url(data:image/png;base64,` + long + `)">x`, want: `x`, oversize: 1},
+		// In a held tag the tag is cut at MaxTag and the style value in
+		// progress there is deleted (tagcut.go); the img stays.
+		{in: `<img src=/a style="background:url(data:image/png;base64,` + long + `)">x`, want: `<img src=/a >x`, oversize: 2},
 	} {
 		want := tc.want
 		if want == "" {
