@@ -125,6 +125,7 @@ func TestLogsHoldNoPersonalData(t *testing.T) {
 		"upstream short body":        "GET /short HTTP/1.1\r\n" + head + "\r\n",
 		"upstream reset":             "GET /reset HTTP/1.1\r\n" + head + "\r\n",
 		"access log":                 "GET /ok?email=" + secretBody + " HTTP/1.1\r\n" + head + "\r\n",
+		"bare LF block":              "GET / HTTP/1.1\n" + strings.ReplaceAll(head, "\r\n", "\n") + "\n",
 	} {
 		sendRaw(t, addr, raw, strings.HasPrefix(name, "abandoned") || strings.HasPrefix(name, "body shorter"))
 	}
