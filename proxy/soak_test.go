@@ -174,22 +174,22 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer csvf.Close()
-	fmt.Fprintln(csvf, "minute,rss_mib,goroutines,fds,inflight,requests,bad,mib_served")
+	fmt.Fprintln(csvf, "minute,rss_mib,heap_inuse_mib,goroutines,fds,inflight,requests,bad,mib_served")
 	var samples []soakSample
 	var st soakStats
 	sample := func(at time.Duration) soakSample {
 		s := soakSample{min: at.Minutes(), rss: procRSS(proc.Process.Pid), fds: procFDs(proc.Process.Pid)}
-		s.goroutines, s.inflight = adminGauges(admin)
+		s.goroutines, s.inflight, s.heap = adminGauges(admin)
 		for i := range soakKinds {
 			s.requests += st.done[i].Load()
 			s.bad += st.bad[i].Load()
 		}
 		s.mib = float64(st.bytes.Load()) / (1 << 20)
-		fmt.Fprintf(csvf, "%.1f,%.1f,%d,%d,%d,%d,%d,%.0f\n", s.min, s.rss, s.goroutines, s.fds, s.inflight, s.requests, s.bad, s.mib)
+		fmt.Fprintf(csvf, "%.1f,%.1f,%.1f,%d,%d,%d,%d,%d,%.0f\n", s.min, s.rss, s.heap, s.goroutines, s.fds, s.inflight, s.requests, s.bad, s.mib)
 		csvf.Sync() //nolint:errcheck
 		samples = append(samples, s)
-		t.Logf("%5.1f min: RSS %6.1f MiB, %5d goroutines, %5d fds, %4d in flight, %8d requests (%d unexpected), %.0f MiB served",
-			s.min, s.rss, s.goroutines, s.fds, s.inflight, s.requests, s.bad, s.mib)
+		t.Logf("%5.1f min: RSS %6.1f MiB (heap in use %6.1f), %5d goroutines, %5d fds, %4d in flight, %8d requests (%d unexpected), %.0f MiB served",
+			s.min, s.rss, s.heap, s.goroutines, s.fds, s.inflight, s.requests, s.bad, s.mib)
 		return s
 	}
 	start := time.Now()
@@ -244,7 +244,7 @@ func TestSoak(t *testing.T) {
 
 type soakSample struct {
 	min             float64
-	rss, mib        float64
+	rss, heap, mib  float64
 	goroutines, fds int
 	inflight        int
 	requests, bad   int64
@@ -480,12 +480,12 @@ func procFDs(pid int) int {
 	return len(es)
 }
 
-// adminGauges reads go_goroutines and consentgate_inflight_requests from
-// the admin listener.
-func adminGauges(admin string) (goroutines, inflight int) {
+// adminGauges reads go_goroutines, consentgate_inflight_requests and
+// go_memstats_heap_inuse_bytes (in MiB) from the admin listener.
+func adminGauges(admin string) (goroutines, inflight int, heap float64) {
 	resp, err := http.Get("http://" + admin + "/metrics")
 	if err != nil {
-		return -1, -1
+		return -1, -1, -1
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
@@ -500,11 +500,16 @@ func adminGauges(admin string) (goroutines, inflight int) {
 			f, _ := strconv.ParseFloat(v, 64)
 			inflight = int(f)
 		}
+		if v, ok := strings.CutPrefix(l, "go_memstats_heap_inuse_bytes "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			heap = f / (1 << 20)
+		}
 	}
-	return goroutines, inflight
+	return goroutines, inflight, heap
 }
 
-// writeSoakSVG draws RSS and goroutines over time, one panel each.
+// writeSoakSVG draws the samples: memory (RSS and heap in use), and
+// goroutines with requests in flight, over time.
 func writeSoakSVG(t *testing.T, path string, s []soakSample, conns int) {
 	if len(s) < 2 {
 		return
@@ -515,10 +520,16 @@ func writeSoakSVG(t *testing.T, path string, s []soakSample, conns int) {
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
 	fmt.Fprintf(&b, `<text x="%d" y="18" font-size="14">consentgate soak: %d connections, mixed traffic</text>`+"\n", pad, conns)
 	tmax := s[len(s)-1].min
-	panel := func(y0 int, title, unit string, v func(soakSample) float64) {
+	type line struct {
+		name, color string
+		v           func(soakSample) float64
+	}
+	panel := func(y0 int, title, unit string, lines ...line) {
 		vmax := 0.0
 		for _, x := range s {
-			vmax = max(vmax, v(x))
+			for _, l := range lines {
+				vmax = max(vmax, l.v(x))
+			}
 		}
 		vmax = niceCeil(vmax)
 		px := func(m float64) float64 { return pad + (w-2*pad)*m/max(tmax, 1) }
@@ -537,14 +548,23 @@ func writeSoakSVG(t *testing.T, path string, s []soakSample, conns int) {
 		}
 		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">minutes</text>`+"\n", w-pad, y0+h-pad+30)
 		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="start">%s</text>`+"\n", 4, y0+pad-10, unit)
-		var pts []string
-		for _, x := range s {
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", px(x.min), py(v(x))))
+		for k, l := range lines {
+			var pts []string
+			for _, x := range s {
+				if v := l.v(x); v >= 0 {
+					pts = append(pts, fmt.Sprintf("%.1f,%.1f", px(x.min), py(v)))
+				}
+			}
+			fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`+"\n", l.color, strings.Join(pts, " "))
+			fmt.Fprintf(&b, `<text x="%d" y="%d" fill="%s">%s</text>`+"\n", w-pad-200+k*100, y0+pad-10, l.color, l.name)
 		}
-		fmt.Fprintf(&b, `<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="%s"/>`+"\n", strings.Join(pts, " "))
 	}
-	panel(30, "proxy resident memory (RSS)", "MiB", func(x soakSample) float64 { return x.rss })
-	panel(30+h, "proxy goroutines", "", func(x soakSample) float64 { return float64(x.goroutines) })
+	panel(30, "proxy memory", "MiB",
+		line{"RSS", "#1f77b4", func(x soakSample) float64 { return x.rss }},
+		line{"heap in use", "#ff7f0e", func(x soakSample) float64 { return x.heap }})
+	panel(30+h, "proxy goroutines and requests in flight", "",
+		line{"goroutines", "#1f77b4", func(x soakSample) float64 { return float64(x.goroutines) }},
+		line{"in flight", "#ff7f0e", func(x soakSample) float64 { return float64(x.inflight) }})
 	b.WriteString("</svg>\n")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Error(err)
