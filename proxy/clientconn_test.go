@@ -241,8 +241,9 @@ func TestSlowReadAttack(t *testing.T) {
 		t.Errorf("the proxy still held %d of %d slow-read connections 10 s after its 2 s write idle timeout", last, connected)
 	}
 	// The probe gives up after 3 s; on a loaded machine one may, so only
-	// an attack that kept the service from most probes fails the test.
-	if unavailable > (len(rows)-1)/2 {
+	// an attack that kept the service from most probes fails the test
+	// (and not under -race, which makes the proxy itself that slow).
+	if unavailable > (len(rows)-1)/2 && !raceEnabled {
 		t.Errorf("the service was unavailable to slowhttptest's probe in %d of %d samples", unavailable, len(rows)-1)
 	}
 }
