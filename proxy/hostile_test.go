@@ -289,3 +289,27 @@ func TestScriptDocumentsAndStray206(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestSizeLimits: a header block past the 32 KiB read buffer gets a
+// 431 and a body declared past 32 MiB a 413, before the body is read,
+// and neither reaches the upstream.
+func TestRequestSizeLimits(t *testing.T) {
+	up := startUpstream(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") })
+	g := startGate(t, "http://"+up.addr, "")
+	addr := strings.TrimPrefix(g.url, "http://")
+	for _, c := range []struct {
+		name, raw string
+		status    int
+	}{
+		{"40 KiB header", "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 40<<10) + "\r\n\r\n", 431},
+		{"33 MiB body declared", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 34603008\r\n\r\nabc", 413},
+	} {
+		resp, _, _ := rawExchange(t, addr, c.raw)
+		if resp == nil || resp.StatusCode != c.status {
+			t.Errorf("%s: got %v, want status %d", c.name, resp, c.status)
+		}
+	}
+	if n := up.requests(); n != 0 {
+		t.Errorf("the upstream got %d requests", n)
+	}
+}
