@@ -206,7 +206,9 @@ func (w *Writer) cutTag(i int) {
 	out := w.applyEdits(seg[:end])
 	w.emitTo(w.hs)
 	w.write(out)
-	w.changed = w.changed || len(w.tc.eds) > 0 || end < len(seg)
+	if len(w.tc.eds) > 0 || w.tc.drop {
+		w.changed = true
+	}
 	w.attrs = w.attrs[:0]
 	w.cur = false
 	switch {

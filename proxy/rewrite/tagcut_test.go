@@ -97,6 +97,9 @@ func TestOversizeTags(t *testing.T) {
 				if removals(w) != c.n || w.Stats().Oversize != oversize {
 					t.Fatalf("%s: %d removals, %d oversize; want %d, %d", how, removals(w), w.Stats().Oversize, c.n, oversize)
 				}
+				if w.Changed() != (want != c.in) {
+					t.Fatalf("%s: Changed() = %v, output equal to input %v", how, w.Changed(), want == c.in)
+				}
 				for _, r := range w.Removed() {
 					if r.Vendor == nil {
 						t.Fatalf("%s: a removal without vendor", how)
