@@ -347,9 +347,9 @@
 // # Bounds and the fail-closed rule
 //
 // A Writer holds at most one element or CSS URL token: a start tag being
-// parsed (MaxTag, 64 KiB, and a URL attribute straddling it, up to MaxURL
-// more), the content of a noscript or an amp-analytics
-// (MaxInline, 64 KiB) and the text of an inline script (MaxScript, 1 MiB).
+// parsed (MaxTag, 64 KiB, at a time), the content of a noscript or an
+// amp-analytics (MaxInline, 64 KiB) and the text of an inline script
+// (MaxScript, 1 MiB).
 // The script bound is high so that every real script is judged whole: the
 // largest inline script of the 97 real pages of the test corpus is 241 KB,
 // the largest seen in the field 369 KB. It is the most a page can make a

@@ -36,7 +36,7 @@ import (
 // neutralised element's later URL attributes are renamed as they come, as
 // neutralise would have.
 //
-// So memory stays within MaxTag + MaxURL per tag, a 100 KB data: image or
+// So a tag holds at most MaxTag bytes at a time, a 100 KB data: image or
 // a 70 KB data-props attribute on an img or iframe passes unchanged, and a
 // denied URL never reaches the visitor. What differs from a short tag: a
 // denied URL that comes after the cut deletes its attribute rather than
