@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -65,6 +66,7 @@ var soakKinds = []struct {
 type soakStats struct {
 	done, bad [16]atomic.Int64
 	bytes     atomic.Int64
+	retried   atomic.Int64 // requests sent again after a kept-alive connection closed under them
 }
 
 func kindIndex(name string) int {
@@ -230,7 +232,7 @@ func TestSoak(t *testing.T) {
 	for i, k := range soakKinds {
 		fmt.Fprintf(&report, "%s %d/%d  ", k.name, st.done[i].Load(), st.bad[i].Load())
 	}
-	t.Logf("requests done/unexpected by kind: %s", report.String())
+	t.Logf("requests done/unexpected by kind: %s; sent again on a new connection: %d", report.String(), st.retried.Load())
 	if n := st.bad[kindIndex("wrong_output")].Load(); n > 0 {
 		t.Errorf("%d responses were not the bytes their request must get (an opted-out visitor may have got a tracker)", n)
 	}
@@ -264,18 +266,38 @@ func soakVisitor(ctx context.Context, addr string, seed uint64, want map[string]
 	if !sleepCtx(ctx, time.Duration(rng.Int64N(int64(*soakThink)))) {
 		return
 	}
+	reused := false
 	for ctx.Err() == nil {
 		kind := pickKind(rng)
-		if c == nil {
-			var err error
-			if c, err = net.DialTimeout("tcp", addr, 10*time.Second); err != nil {
-				st.bad[kindIndex("unavailable")].Add(1)
-				sleepCtx(ctx, time.Second)
-				continue
+		var keep, ok bool
+		for try := 0; try < 2; try++ {
+			if c == nil {
+				var err error
+				if c, err = net.DialTimeout("tcp", addr, 10*time.Second); err != nil {
+					st.bad[kindIndex("unavailable")].Add(1)
+					sleepCtx(ctx, time.Second)
+					break
+				}
+				br = bufio.NewReaderSize(c, 32<<10)
+				reused = false
 			}
-			br = bufio.NewReaderSize(c, 32<<10)
+			var stale bool
+			keep, ok, stale = soakRequest(c, br, kind, rng, want, st)
+			if !stale || !reused {
+				break
+			}
+			// The proxy closed the kept-alive connection as the request
+			// went out (its idle timeout is 90 s, and one think time in
+			// ten thousand is longer): a browser sends it again on a new
+			// one, and so does this visitor.
+			st.retried.Add(1)
+			c.Close()
+			c = nil
 		}
-		keep, ok := soakRequest(c, br, kind, rng, want, st)
+		if c == nil {
+			continue
+		}
+		reused = true
 		st.done[kindIndex(kind)].Add(1)
 		if !ok {
 			st.bad[kindIndex(kind)].Add(1)
@@ -312,7 +334,10 @@ var soakBad = []string{
 // soakRequest sends one request of kind on c and reads the answer. keep
 // says whether c can carry another request; ok whether the answer was
 // what the kind must get.
-func soakRequest(c net.Conn, br *bufio.Reader, kind string, rng *rand.Rand, want map[string][]byte, st *soakStats) (keep, ok bool) {
+//
+// stale says that nothing came back on c, which was closed or reset before
+// the first byte of an answer.
+func soakRequest(c net.Conn, br *bufio.Reader, kind string, rng *rand.Rand, want map[string][]byte, st *soakStats) (keep, ok, stale bool) {
 	c.SetDeadline(time.Now().Add(5 * time.Minute)) //nolint:errcheck
 	var req string
 	switch kind {
@@ -332,7 +357,7 @@ func soakRequest(c net.Conn, br *bufio.Reader, kind string, rng *rand.Rand, want
 		req = soakBad[rng.IntN(len(soakBad))]
 	}
 	if _, err := io.WriteString(c, req); err != nil {
-		return false, false
+		return false, false, true
 	}
 	if kind == "stalled" {
 		// Never read: the proxy must give up after its write idle
@@ -341,16 +366,20 @@ func soakRequest(c net.Conn, br *bufio.Reader, kind string, rng *rand.Rand, want
 		c.SetReadDeadline(time.Now().Add(30 * time.Second)) //nolint:errcheck
 		resp, err := http.ReadResponse(br, nil)
 		if err != nil {
-			return false, true
+			return false, true, false
 		}
 		n, err := io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		st.bytes.Add(n)
-		return false, err != nil // cut short: as it must be
+		// Cut short, as it must be, unless a busy proxy had not yet
+		// filled the socket buffers when the visitor began to read.
+		return false, err != nil, false
 	}
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
-		return false, false
+		// net/http reports a connection closed before the status line as
+		// io.ErrUnexpectedEOF.
+		return false, false, errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 500 {
@@ -359,7 +388,7 @@ func soakRequest(c net.Conn, br *bufio.Reader, kind string, rng *rand.Rand, want
 	if kind == "bad" {
 		n, _ := io.Copy(io.Discard, resp.Body)
 		st.bytes.Add(n)
-		return false, resp.StatusCode >= 400 && resp.StatusCode < 500
+		return false, resp.StatusCode >= 400 && resp.StatusCode < 500, false
 	}
 	var body []byte
 	switch kind {
@@ -370,19 +399,19 @@ func soakRequest(c net.Conn, br *bufio.Reader, kind string, rng *rand.Rand, want
 			n += k
 			if err != nil {
 				st.bytes.Add(n)
-				return err == io.EOF, err == io.EOF && resp.StatusCode == 200
+				return err == io.EOF, err == io.EOF && resp.StatusCode == 200, false
 			}
 			time.Sleep(500 * time.Millisecond) // 128 KiB/s
 		}
 	case "big":
 		n, err := io.Copy(io.Discard, resp.Body)
 		st.bytes.Add(n)
-		return err == nil, err == nil && resp.StatusCode == 200
+		return err == nil, err == nil && resp.StatusCode == 200, false
 	default:
 		body, err = io.ReadAll(resp.Body)
 		st.bytes.Add(int64(len(body)))
 		if err != nil {
-			return false, false
+			return false, false, false
 		}
 	}
 	if kind == "gzip" {
@@ -390,9 +419,9 @@ func soakRequest(c net.Conn, br *bufio.Reader, kind string, rng *rand.Rand, want
 	}
 	if !bytes.Equal(body, want[kind]) {
 		st.bad[kindIndex("wrong_output")].Add(1)
-		return !resp.Close, false
+		return !resp.Close, false, false
 	}
-	return !resp.Close, resp.StatusCode == 200
+	return !resp.Close, resp.StatusCode == 200, false
 }
 
 // soakFetch makes one request of kind on a new connection and returns the
