@@ -60,6 +60,12 @@
 // alone opens no connection and is not seen by the browser check (the HTML
 // checks in package proxy cover it).
 //
+// Package realpages (proxy/browsertest/realpages) does the same on the 97
+// real saved news pages: every request Chromium attempts with and without
+// Sec-GPC: 1, judged by the catalogue and by EasyPrivacy/EasyList, with a
+// ratchet test against the known residue and a per-page table
+// (go run ./bench/realpages; docs/browser-measure.md).
+//
 // The tests need Chromium (Debian: apt-get install chromium). Without it they
 // skip, or fail when CI=true; -short skips them. Set CONSENTGATE_SCREENSHOTS
 // to a directory to keep screenshots of the opted-out home page, the
