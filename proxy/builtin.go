@@ -8,6 +8,7 @@ import (
 
 	"github.com/consentgate/consentgate/proxy/guard"
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/urlhost"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/valyala/fasthttp"
 )
@@ -201,11 +202,11 @@ func safeReturn(p []byte) string {
 
 // refererPath returns the path of a Referer on the same host.
 func refererPath(ref, host []byte) []byte {
-	h := rules.URLHost(ref)
+	h := urlhost.Find(ref)
 	if h == nil || !bytes.EqualFold(h, stripPort(host)) {
 		return nil
 	}
-	// h is a part of ref (URLHost slices its input): the path follows it
+	// h is a part of ref (urlhost.Find slices its input): the path follows it
 	// and its port, however many slashes came before it.
 	rest := ref[cap(ref)-cap(h)+len(h):]
 	if j := bytes.IndexByte(rest, '/'); j >= 0 {

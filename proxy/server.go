@@ -16,6 +16,7 @@ import (
 	"github.com/consentgate/consentgate/proxy/guard"
 	"github.com/consentgate/consentgate/proxy/registry"
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/urlhost"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/valyala/fasthttp"
 )
@@ -313,7 +314,7 @@ func requestHost(ctx *fasthttp.RequestCtx) ([]byte, bool) {
 	host := ctx.Request.Header.Host()
 	uri := ctx.Request.Header.RequestURI()
 	if len(uri) > 0 && uri[0] != '/' && uri[0] != '*' {
-		h := rules.URLHost(uri)
+		h := urlhost.Find(uri)
 		if h == nil || !bytes.EqualFold(stripPort(h), stripPort(host)) {
 			return nil, false
 		}

@@ -48,15 +48,13 @@
 //
 // # Limits
 //
-// Hosts are read as the browser's host parser reads them (URLHost takes
-// the host out of a URL the WHATWG way: any run of slashes or backslashes
-// after http: or https:, C0 controls trimmed): percent-escapes decoded and
-// a host with bytes past ASCII mapped by UTS #46 (golang.org/x/net/idna,
-// nontransitional) to its ASCII form, so "www。facebook。com" matches
-// facebook.com; a host the browser refuses (invalid IDNA or UTF-8, a
-// forbidden code point) matches nothing. Only such hosts allocate. Hosts
-// longer than 253 bytes (after that mapping) and IPv6 literals match no
-// vendor. Signatures
+// Hosts are read as the browser's host parser reads them (package urlhost:
+// urlhost.Find takes the host out of a URL the WHATWG way, and every lookup
+// compares the canonical form urlhost.Buf.Canonical gives, with
+// percent-escapes decoded and a host past ASCII mapped by UTS #46), so
+// "www。facebook。com" matches facebook.com; a host the browser refuses
+// matches nothing. Only such hosts allocate. Hosts longer than 253 bytes
+// (after that mapping) and IPv6 literals match no vendor. Signatures
 // are case-sensitive byte strings. Imported lists are capped at 64 MiB and
 // fetched configs at 8 MiB. Imported vendors never take a host, cookie or
 // cookie prefix from the catalogue or from config vendors, nor a subdomain

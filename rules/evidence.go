@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/consentgate/consentgate/rules/urlhost"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -122,7 +123,7 @@ func compileEvidence(cfg *Config, sc SiteConfig, site *Site, byID map[string]*Ve
 		if can.Host == "" {
 			for _, h := range sc.Hosts {
 				if !strings.Contains(h, "*") {
-					if n, err := normaliseHost(h); err == nil {
+					if n, err := urlhost.Normalise(h); err == nil {
 						can.Host = n
 						break
 					}
@@ -131,7 +132,7 @@ func compileEvidence(cfg *Config, sc SiteConfig, site *Site, byID map[string]*Ve
 			if can.Host == "" {
 				bad(".canary.host", "the site has no host without a wildcard: name the host the canary sends")
 			}
-		} else if n, err := normaliseHost(cc.Host); err != nil {
+		} else if n, err := urlhost.Normalise(cc.Host); err != nil {
 			bad(".canary.host", "%v", err)
 		} else {
 			can.Host = n

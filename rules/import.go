@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/consentgate/consentgate/rules/urlhost"
 )
 
 // The formats an import can name.
@@ -328,7 +330,7 @@ func (g *grouped) vendor(name string, c Category) *Vendor {
 
 // addHost adds a host to the vendor unless the list already gave it.
 func (g *grouped) addHost(v *Vendor, h string, st *ImportStats) {
-	n, err := vendorHost(h)
+	n, err := urlhost.NormaliseEntry(h)
 	if err != nil {
 		st.Ignored++
 		return
@@ -393,7 +395,7 @@ func ImportABP(r io.Reader, opt ImportOptions) ([]*Vendor, ImportStats, error) {
 			st.Ignored++
 			continue
 		}
-		n, err := vendorHost(host)
+		n, err := urlhost.NormaliseEntry(host)
 		if err != nil {
 			st.Ignored++
 			continue

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/consentgate/consentgate/rules/urlhost"
 )
 
 // Defaults of a site's policy.
@@ -424,7 +426,7 @@ func compileSite(sc SiteConfig, defUp string, byID map[string]*Vendor, nv int) (
 		}
 		wild := strings.HasPrefix(h, "*.")
 		rest := strings.TrimPrefix(h, "*.")
-		n, err := normaliseHost(rest)
+		n, err := urlhost.Normalise(rest)
 		if strings.Contains(rest, "*") {
 			err = fmt.Errorf("%q: a wildcard must be the whole first label, as in *.example.com", h)
 		}
@@ -495,7 +497,7 @@ func compileSite(sc SiteConfig, defUp string, byID map[string]*Vendor, nv int) (
 		site.allow[v.index] = true
 	}
 	for j, h := range sc.FirstParty {
-		n, err := normaliseHost(h)
+		n, err := urlhost.Normalise(h)
 		if err != nil {
 			bad(fmt.Sprintf(".first_party[%d]", j), "%v", err)
 			continue
@@ -728,8 +730,8 @@ func (s *Set) Site(host []byte) *Site {
 
 // lookupSite is Site without the cache.
 func (s *Set) lookupSite(host []byte) *Site {
-	var buf hostBuf
-	h := buf.canonical(host)
+	var buf urlhost.Buf
+	h := buf.Canonical(host)
 	if h == nil {
 		return s.siteAny
 	}
@@ -738,7 +740,7 @@ func (s *Set) lookupSite(host []byte) *Site {
 	}
 	if len(s.siteWild) > 0 {
 		// A wildcard "*.example.com" answers for example.com too.
-		for suf, ok := h, bytes.IndexByte(h, '.') >= 0; ok; suf, ok = nextSuffix(suf) {
+		for suf, ok := h, bytes.IndexByte(h, '.') >= 0; ok; suf, ok = urlhost.NextSuffix(suf) {
 			if st, found := s.siteWild[string(suf)]; found {
 				return st
 			}
@@ -753,13 +755,13 @@ func (s *Set) lookupSite(host []byte) *Site {
 // the longest listed suffix wins. It does not look at the site (see
 // Classify), does not allocate and does not keep host.
 func (s *Set) VendorForHost(host []byte) *Vendor {
-	var buf hostBuf
-	return s.matchHost(buf.canonical(host))
+	var buf urlhost.Buf
+	return s.matchHost(buf.Canonical(host))
 }
 
 // matchHost looks up a canonical host.
 func (s *Set) matchHost(h []byte) *Vendor {
-	for suf, ok := h, bytes.IndexByte(h, '.') >= 0; ok; suf, ok = nextSuffix(suf) {
+	for suf, ok := h, bytes.IndexByte(h, '.') >= 0; ok; suf, ok = urlhost.NextSuffix(suf) {
 		if !s.hostBits.mayHave(suf) {
 			continue
 		}
@@ -779,8 +781,8 @@ func (s *Set) Classify(site *Site, host []byte) *Vendor {
 
 // classify is Classify without the cache.
 func (s *Set) classify(site *Site, host []byte) *Vendor {
-	var buf hostBuf
-	h := buf.canonical(host)
+	var buf urlhost.Buf
+	h := buf.Canonical(host)
 	v := s.matchHost(h)
 	if v == nil || site == nil {
 		return v
@@ -828,7 +830,7 @@ func (site *Site) isFirstParty(h []byte) bool {
 	if _, ok := site.firstParty[string(h)]; ok {
 		return true // also a single-label host such as localhost
 	}
-	for suf, ok := nextSuffix(h); ok; suf, ok = nextSuffix(suf) {
+	for suf, ok := urlhost.NextSuffix(h); ok; suf, ok = urlhost.NextSuffix(suf) {
 		if _, found := site.firstParty[string(suf)]; found {
 			return true
 		}
@@ -840,105 +842,11 @@ func (site *Site) isFirstParty(h []byte) bool {
 // command line: absolute, protocol-relative or a host. Relative URLs are
 // first-party and return nil.
 func (s *Set) ClassifyURL(site *Site, u []byte) *Vendor {
-	h := URLHost(u)
+	h := urlhost.Find(u)
 	if len(h) == 0 {
 		return nil
 	}
 	return s.Classify(site, h)
-}
-
-// URLHost returns the host of an http or https URL, a scheme-relative URL
-// or a bare host name, without port or userinfo, where the browser's URL
-// parser (WHATWG URL Standard) finds it; nil for any other URL (a relative
-// path, javascript:, data:, ...). Leading and trailing C0 controls and
-// spaces are ignored. After "http:" or "https:" (any case) any number of
-// '/' and '\\' is skipped, none included: "https:host" is read as absolute,
-// as a page of another scheme reads it. A URL that starts with two or more
-// of them is scheme-relative and skips them all; one is a path. The host
-// ends at '/', '\\', '?' or '#', and its port at the first ':' (after the
-// ']' of an IPv6 literal). The host is returned as written, percent-escapes
-// and non-ASCII bytes included (VendorForHost, Classify and Site map them as
-// the browser does); ASCII tab and newline are not removed from u (callers
-// reading markup remove them first). The result aliases u.
-func URLHost(u []byte) []byte {
-	u = trimC0Space(u)
-	switch {
-	case hasPrefixFold(u, "http:"):
-		u = skipSlashes(u[5:])
-	case hasPrefixFold(u, "https:"):
-		u = skipSlashes(u[6:])
-	case len(u) >= 2 && (u[0] == '/' || u[0] == '\\') && (u[1] == '/' || u[1] == '\\'):
-		u = skipSlashes(u[2:])
-	default:
-		// A bare host: see looksLikeHost.
-		if !looksLikeHost(u) {
-			return nil
-		}
-	}
-	end := len(u)
-	for i, c := range u {
-		if c == '/' || c == '?' || c == '#' || c == '\\' {
-			end = i
-			break
-		}
-	}
-	u = u[:end]
-	if i := lastIndexByte(u, '@'); i >= 0 {
-		u = u[i+1:]
-	}
-	if len(u) > 0 && u[0] == '[' {
-		if i := indexByte(u, ']'); i >= 0 {
-			u = u[:i+1]
-		}
-	} else if i := indexByte(u, ':'); i >= 0 {
-		u = u[:i]
-	}
-	return u
-}
-
-// skipSlashes returns u without its leading '/' and '\\' (the URL parser's
-// "special authority ignore slashes state").
-func skipSlashes(u []byte) []byte {
-	for len(u) > 0 && (u[0] == '/' || u[0] == '\\') {
-		u = u[1:]
-	}
-	return u
-}
-
-// looksLikeHost reports whether u, up to its first '/', could be a host
-// with at least one dot: ASCII letters, digits, '-', ':' (a port), '%' (an
-// escape) and bytes >= 0x80 (a name that canonical maps), where "%2E" and
-// U+3002, U+FF0E and U+FF61 in UTF-8 count as dots.
-func looksLikeHost(u []byte) bool {
-	dot := false
-	for i := 0; i < len(u); i++ {
-		c := u[i]
-		switch {
-		case c == '.':
-			dot = true
-		case c == '-' || c == ':' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
-		case c == '%':
-			if i+2 < len(u) && u[i+1] == '2' && u[i+2]|0x20 == 'e' {
-				dot = true
-			}
-		case c >= 0x80:
-			if i+2 < len(u) && isFullStop(u[i], u[i+1], u[i+2]) {
-				dot = true
-			}
-		case c == '/':
-			return dot
-		default:
-			return false
-		}
-	}
-	return dot
-}
-
-// isFullStop reports whether a, b, c are the UTF-8 of U+3002 IDEOGRAPHIC
-// FULL STOP, U+FF0E FULLWIDTH FULL STOP or U+FF61 HALFWIDTH IDEOGRAPHIC FULL
-// STOP, which UTS #46 maps to '.'.
-func isFullStop(a, b, c byte) bool {
-	return a == 0xE3 && b == 0x80 && c == 0x82 || a == 0xEF && (b == 0xBC && c == 0x8E || b == 0xBD && c == 0xA1)
 }
 
 // CookieVendor returns the vendor that sets a cookie of that name, or nil.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/consentgate/consentgate/rules/urlhost"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -136,7 +137,7 @@ func (v *Vendor) check() []Problem {
 		bad("", "vendor %q matches nothing: give hosts, cookies, cookie_prefixes or signatures", v.ID)
 	}
 	for i, h := range v.Hosts {
-		n, err := vendorHost(h)
+		n, err := urlhost.NormaliseEntry(h)
 		if err != nil {
 			bad(fmt.Sprintf(".hosts[%d]", i), "%v", err)
 			continue

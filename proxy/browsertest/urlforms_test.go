@@ -12,7 +12,7 @@ import (
 )
 
 // urlForms are ways to write a tracker's URL in a page that the rewriter
-// reads as the browser's URL parser does (rules.URLHost, proxy/rewrite
+// reads as the browser's URL parser does (urlhost.Find, proxy/rewrite
 // clean), and CSS that loads a URL (proxy/rewrite css.go). Each loads
 // https://www.facebook.com/tr?case=NAME, in an img unless the markup says
 // otherwise.

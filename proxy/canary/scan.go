@@ -8,6 +8,7 @@ import (
 
 	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/urlhost"
 	"golang.org/x/net/html"
 )
 
@@ -63,7 +64,7 @@ func (s *scanner) add(v *rules.Vendor, element, attr string) {
 // url classifies one URL as the browser would read it.
 func (s *scanner) url(u, element, attr string) {
 	u = stripTabNL.Replace(u)
-	if h := rules.URLHost([]byte(u)); len(h) > 0 {
+	if h := urlhost.Find([]byte(u)); len(h) > 0 {
 		s.add(s.set.VendorForHost(h), element, attr)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/urlhost"
 )
 
 // MaxCSSToken bounds a URL token of a style element held while it is
@@ -435,7 +436,7 @@ func (w *Writer) cssVerdict(all []byte, end int) (*rules.Vendor, bool) {
 		return nil, false
 	}
 	u := w.clean(w.cssURL(all[c.us:MaxCSSToken], c.ustr), false)
-	h := rules.URLHost(u)
+	h := urlhost.Find(u)
 	if len(h) == 0 {
 		if t := trimCSSSpace(u); len(t) < 16 || t[len(t)-1] == '/' || t[len(t)-1] == '\\' {
 			return nil, false

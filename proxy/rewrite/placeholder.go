@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/urlhost"
 )
 
 // Placeholders makes a removed embed leave a placeholder: see
@@ -114,7 +115,7 @@ func (w *Writer) embedURL(tag []byte, v *rules.Vendor) bool {
 			continue
 		}
 		u := w.clean(tag[a.vs:a.ve], false)
-		h := rules.URLHost(u)
+		h := urlhost.Find(u)
 		if len(h) == 0 || w.classify(u) != v {
 			continue
 		}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/urlhost"
 )
 
 // TestWordScans compares the word-at-a-time scans with byte loops, for
@@ -85,7 +85,7 @@ func TestLookup(t *testing.T) {
 	}
 }
 
-// TestURLHostPrefix checks what the host cache relies on: rules.URLHost
+// TestURLHostPrefix checks what the host cache relies on: urlhost.Find
 // reads nothing past the '/' that ends the host, so URLs that agree up to
 // there have the same host.
 func TestURLHostPrefix(t *testing.T) {
@@ -95,10 +95,10 @@ func TestURLHostPrefix(t *testing.T) {
 		"https://a.example:8080", "https://a.example?", "https:a.example",
 	} {
 		u := []byte(p + "/")
-		h := string(rules.URLHost(u))
+		h := string(urlhost.Find(u))
 		for _, x := range []string{"", "x", "@evil.example", ":80", "\\x", "a?b#c", "  ", "/", "%2e"} {
-			if got := string(rules.URLHost([]byte(p + "/" + x))); got != h {
-				t.Errorf("URLHost(%q) = %q, URLHost(%q) = %q", p+"/"+x, got, u, h)
+			if got := string(urlhost.Find([]byte(p + "/" + x))); got != h {
+				t.Errorf("Find(%q) = %q, Find(%q) = %q", p+"/"+x, got, u, h)
 			}
 		}
 	}

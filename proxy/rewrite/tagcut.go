@@ -4,6 +4,7 @@ import (
 	"bytes"
 
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/urlhost"
 )
 
 // Start tags past MaxTag. A held start tag is cut at exactly MaxTag bytes
@@ -452,7 +453,7 @@ func (w *Writer) prefixVerdict(p []byte, k akind, el elem) (*rules.Vendor, bool)
 		return nil, false
 	}
 	u := w.clean(p, false)
-	h := rules.URLHost(u)
+	h := urlhost.Find(u)
 	if len(h) == 0 {
 		if t := trimCSSSpace(u); len(t) < 16 || t[len(t)-1] == '/' || t[len(t)-1] == '\\' {
 			return nil, false

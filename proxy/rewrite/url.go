@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/urlhost"
 )
 
 // classify returns the vendor of a cleaned URL if it is denied.
@@ -16,12 +17,12 @@ func (w *Writer) classify(u []byte) *rules.Vendor {
 	}
 	// Pages repeat a few hosts (their CDN) hundreds of times: remember the
 	// last few answers for this page, by the URL up to the '/' that ends
-	// its host (rules.URLHost reads nothing past that '/'), and by host.
+	// its host (urlhost.Find reads nothing past that '/'), and by host.
 	c := &w.hosts
 	if v, ok := c.prefix(u); ok {
 		return v
 	}
-	h := rules.URLHost(u)
+	h := urlhost.Find(u)
 	if len(h) == 0 || len(h) > len(c.host[0]) {
 		return w.classifyHost(h)
 	}

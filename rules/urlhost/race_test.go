@@ -1,0 +1,5 @@
+//go:build race
+
+package urlhost
+
+const raceEnabled = true
