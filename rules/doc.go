@@ -10,8 +10,8 @@
 // Set.Classify / Set.ClassifyURL, which also apply the site's own and
 // first-party hosts and its allow-list), which vendor sets a cookie
 // (Set.CookieVendor), and which vendors' snippets occur in an inline script
-// (Set.Signatures, an Aho-Corasick automaton; Matcher.Start gives a
-// MatchState for text that arrives in chunks).
+// (Set.Signatures, an Aho-Corasick automaton of package rules/matcher;
+// Matcher.Start gives a MatchState for text that arrives in chunks).
 //
 // Host matching is by suffix at label boundaries: "x.doubleclick.net"
 // matches the entry "doubleclick.net"; the longest listed suffix wins. No

@@ -2,80 +2,15 @@ package rules
 
 import (
 	"bytes"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 )
 
-// naiveEach is the reference: every vendor with a signature in text.
-func naiveEach(vendors []*Vendor, text []byte) []string {
-	var out []string
-	for _, v := range vendors {
-		for _, s := range v.Signatures {
-			if s != "" && bytes.Contains(text, []byte(s)) {
-				out = append(out, v.ID)
-				break
-			}
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 func collect(m *Matcher, text []byte) []string {
 	var out []string
 	m.Each(text, func(v *Vendor) bool { out = append(out, v.ID); return true })
 	return out
-}
-
-func TestMatcherAgainstNaive(t *testing.T) {
-	vs := []*Vendor{
-		{ID: "a", Signatures: []string{"he", "she"}},
-		{ID: "b", Signatures: []string{"his", "hers"}},
-		{ID: "c", Signatures: []string{"ushers"}},
-		{ID: "d", Signatures: []string{"\x00\xff", "aaaa"}},
-		{ID: "e"},
-	}
-	m := NewMatcher(vs)
-	f := func(text string) {
-		t.Helper()
-		got := collect(m, []byte(text))
-		slices.Sort(got)
-		if want := naiveEach(vs, []byte(text)); !slices.Equal(got, want) {
-			t.Errorf("Each(%q) = %v, want %v", text, got, want)
-		}
-	}
-	for _, s := range []string{"", "ushers", "his hers", "xhex", "aaa", "aaaaa", "\x00\xff", "sh", "h"} {
-		f(s)
-	}
-	r := rand.New(rand.NewPCG(1, 2))
-	alphabet := "ehirsua\x00\xff "
-	for range 2000 {
-		b := make([]byte, r.IntN(20))
-		for i := range b {
-			b[i] = alphabet[r.IntN(len(alphabet))]
-		}
-		f(string(b))
-	}
-}
-
-func TestMatcherOrderAndStop(t *testing.T) {
-	vs := []*Vendor{{ID: "a", Signatures: []string{"alpha"}}, {ID: "b", Signatures: []string{"beta"}}}
-	m := NewMatcher(vs)
-	if got := collect(m, []byte("beta alpha beta alpha")); !slices.Equal(got, []string{"b", "a"}) {
-		t.Errorf("order = %v, want [b a] (order of first match in text)", got)
-	}
-	n := 0
-	m.Each([]byte("beta alpha"), func(*Vendor) bool { n++; return false })
-	if n != 1 {
-		t.Errorf("fn called %d times after returning false, want 1", n)
-	}
-	var nilM *Matcher
-	nilM.Each([]byte("alpha"), func(*Vendor) bool { t.Error("nil matcher matched"); return true })
-	if nilM.MaxLen() != 0 || m.MaxLen() != 5 {
-		t.Errorf("MaxLen = %d, %d; want 0, 5", nilM.MaxLen(), m.MaxLen())
-	}
 }
 
 // TestMatchStateSplits feeds a real snippet split at every offset, and one
@@ -116,65 +51,6 @@ func TestMatchStateSplits(t *testing.T) {
 	if n != len(want) {
 		t.Errorf("after Reset found %d, want %d", n, len(want))
 	}
-}
-
-// TestMatcherManyVendors passes the inline seen-set (256 vendors).
-func TestMatcherManyVendors(t *testing.T) {
-	var vs []*Vendor
-	var text strings.Builder
-	for i := range 600 {
-		id := "v" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + itoa(i)
-		vs = append(vs, &Vendor{ID: id, Signatures: []string{"<" + id + ">"}})
-		text.WriteString("<" + id + ">")
-	}
-	m := NewMatcher(vs)
-	got := collect(m, []byte(text.String()+text.String()))
-	if len(got) != 600 {
-		t.Errorf("found %d vendors, want 600", len(got))
-	}
-}
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; i > 0; i /= 10 {
-		b = append([]byte{byte('0' + i%10)}, b...)
-	}
-	return string(b)
-}
-
-func FuzzMatcher(f *testing.F) {
-	f.Add([]byte(gtmSnippet), 5)
-	f.Add([]byte("fbq('init', '1');"), 3)
-	vs, err := Catalogue()
-	if err != nil {
-		f.Fatal(err)
-	}
-	m := NewMatcher(vs)
-	f.Fuzz(func(t *testing.T, text []byte, split int) {
-		if len(text) > 1<<16 {
-			return
-		}
-		got := collect(m, text)
-		sorted := slices.Clone(got)
-		slices.Sort(sorted)
-		if want := naiveEach(vs, text); !slices.Equal(sorted, want) {
-			t.Fatalf("Each = %v, naive = %v", sorted, want)
-		}
-		if split < 0 || split > len(text) {
-			split = len(text) / 2
-		}
-		var parts []string
-		st := m.Start()
-		for _, c := range [][]byte{text[:split], text[split:]} {
-			st.Feed(c, func(v *Vendor) bool { parts = append(parts, v.ID); return true })
-		}
-		if !slices.Equal(parts, got) {
-			t.Fatalf("split at %d: %v, want %v", split, parts, got)
-		}
-	})
 }
 
 const gtmSnippet = `<!-- Google Tag Manager -->
@@ -239,5 +115,5 @@ func BenchmarkMatcher(b *testing.B) {
 			}
 		}
 	})
-	b.Logf("%d signatures, %d vendors, automaton %d KiB", m.Len(), len(m.Vendors()), m.MemSize()>>10)
+	b.Logf("%d signatures, %d vendors, automaton %d KiB", m.Len(), len(m.Values()), m.MemSize()>>10)
 }

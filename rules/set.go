@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/consentgate/consentgate/rules/matcher"
 	"github.com/consentgate/consentgate/rules/urlhost"
 )
 
@@ -861,6 +862,20 @@ func (s *Set) CookieVendor(name []byte) *Vendor {
 
 // Signatures is the matcher for inline-script signatures.
 func (s *Set) Signatures() *Matcher { return s.sigs }
+
+// Matcher finds the vendors whose inline-script signatures occur in a text
+// (see package rules/matcher); MatchState matches text that arrives in
+// chunks.
+type (
+	Matcher    = matcher.Matcher[*Vendor]
+	MatchState = matcher.State[*Vendor]
+)
+
+// NewMatcher builds a matcher over the signatures of vendors. Empty
+// signatures are ignored.
+func NewMatcher(vendors []*Vendor) *Matcher {
+	return matcher.New(vendors, func(v *Vendor) []string { return v.Signatures })
+}
 
 // VendorByID returns the vendor with that id, or nil.
 func (s *Set) VendorByID(id string) *Vendor { return s.byID[id] }

@@ -1,35 +1,24 @@
-package rules
+package matcher
 
-// This file implements the inline-script signature matcher as an Aho-Corasick
-// automaton (A. V. Aho and M. J. Corasick, "Efficient string matching: an aid
-// to bibliographic search", CACM 18(6), 1975), compiled to a deterministic
-// automaton: every state has a transition for every byte class, so matching
-// is one table load per input byte with no failure-link walks.
-//
-// Bytes that occur in no signature share one class, so a row is as wide as
-// the number of distinct signature bytes plus one, not 256. A transition
-// holds the next state's row offset shifted left by one, with the low bit set
-// when the next state reports a match: the inner loop is a load, a shift and
-// an add per byte.
-
-// Matcher finds vendor signatures in inline script text. It is immutable and
-// safe for concurrent use; the zero value and a nil *Matcher match nothing.
-type Matcher struct {
+// Matcher finds the patterns of values of type V in a text. It is
+// immutable and safe for concurrent use; the zero value and a nil *Matcher
+// match nothing.
+type Matcher[V any] struct {
 	class  [256]uint16 // byte → class
 	nclass uint32
 	trans  []uint32 // state*nclass + class → next<<1 | hasOutput
-	// outputs of a state (by row offset / nclass): vendors[out[outStart[s]:outStart[s+1]]]
+	// outputs of a state (by row offset / nclass): values[out[outStart[s]:outStart[s+1]]]
 	outStart []uint32
 	out      []uint32
-	vendors  []*Vendor // vendors with signatures, by matcher index
+	values   []V // values with patterns, by matcher index
 	maxLen   int
 	npat     int
 }
 
-// NewMatcher builds a matcher over the signatures of vendors. Empty
-// signatures are ignored.
-func NewMatcher(vendors []*Vendor) *Matcher {
-	m := &Matcher{}
+// New builds a matcher over the patterns of vs, as patterns returns them.
+// Empty patterns are ignored; a value with none is never reported.
+func New[V any](vs []V, patterns func(V) []string) *Matcher[V] {
+	m := &Matcher[V]{}
 	type edge struct {
 		class uint16
 		next  uint32
@@ -39,9 +28,9 @@ func NewMatcher(vendors []*Vendor) *Matcher {
 		fail uint32
 		out  []uint32
 	}
-	// Byte classes: 0 for bytes in no signature.
-	for _, v := range vendors {
-		for _, s := range v.Signatures {
+	// Byte classes: 0 for bytes in no pattern.
+	for _, v := range vs {
+		for _, s := range patterns(v) {
 			for i := 0; i < len(s); i++ {
 				if m.class[s[i]] == 0 {
 					m.nclass++
@@ -53,10 +42,10 @@ func NewMatcher(vendors []*Vendor) *Matcher {
 	m.nclass++
 	// Trie.
 	nodes := []node{{}}
-	for _, v := range vendors {
-		vi := uint32(len(m.vendors))
+	for _, v := range vs {
+		vi := uint32(len(m.values))
 		added := false
-		for _, s := range v.Signatures {
+		for _, s := range patterns(v) {
 			if s == "" {
 				continue
 			}
@@ -83,7 +72,7 @@ func NewMatcher(vendors []*Vendor) *Matcher {
 			added = true
 		}
 		if added {
-			m.vendors = append(m.vendors, v)
+			m.values = append(m.values, v)
 		}
 	}
 	// Breadth-first: failure links, merged outputs and the dense table.
@@ -137,74 +126,74 @@ func appendUnique(s []uint32, x uint32) []uint32 {
 	return append(s, x)
 }
 
-// Each calls fn for every vendor whose signature occurs in text, once per
-// vendor, in the order in which a first signature of each ends in text,
-// until fn returns false. It does not allocate when the matcher holds at most
-// 256 vendors with signatures.
-func (m *Matcher) Each(text []byte, fn func(v *Vendor) bool) {
+// Each calls fn for every value whose pattern occurs in text, once per
+// value, in the order in which a first pattern of each ends in text, until
+// fn returns false. It does not allocate when the matcher holds at most 256
+// values with patterns.
+func (m *Matcher[V]) Each(text []byte, fn func(v V) bool) {
 	st := m.Start()
 	st.Feed(text, fn)
 }
 
-// MaxLen is the length of the longest signature; a caller that matches
-// windows instead of using MatchState must overlap them by MaxLen()-1 bytes.
-func (m *Matcher) MaxLen() int {
+// MaxLen is the length of the longest pattern; a caller that matches
+// windows instead of using State must overlap them by MaxLen()-1 bytes.
+func (m *Matcher[V]) MaxLen() int {
 	if m == nil {
 		return 0
 	}
 	return m.maxLen
 }
 
-// Len is the number of signatures.
-func (m *Matcher) Len() int {
+// Len is the number of patterns.
+func (m *Matcher[V]) Len() int {
 	if m == nil {
 		return 0
 	}
 	return m.npat
 }
 
-// Vendors returns the vendors that have signatures. Do not modify.
-func (m *Matcher) Vendors() []*Vendor {
+// Values returns the values that have patterns. Do not modify.
+func (m *Matcher[V]) Values() []V {
 	if m == nil {
 		return nil
 	}
-	return m.vendors
+	return m.values
 }
 
 // MemSize is the approximate size of the automaton's tables in bytes.
-func (m *Matcher) MemSize() int {
+func (m *Matcher[V]) MemSize() int {
 	if m == nil {
 		return 0
 	}
 	return len(m.trans)*4 + len(m.outStart)*4 + len(m.out)*4 + len(m.class)*2
 }
 
-// MatchState is the state of a match over text that arrives in chunks, such
-// as a streamed inline script: a signature split across chunks is found, and
-// each vendor is reported once across all chunks. Get one from
+// State is the state of a match over text that arrives in chunks, such as
+// a streamed inline script: a pattern split across chunks is found, and
+// each value is reported once across all chunks. Get one from
 // Matcher.Start. It is not safe for concurrent use; it holds no reference to
 // the chunks fed to it.
-type MatchState struct {
-	m     *Matcher
+type State[V any] struct {
+	m     *Matcher[V]
 	state uint32 // encoded: row offset << 1 | hasOutput
 	seen  [4]uint64
-	more  []uint64 // seen bits past 256 vendors
+	more  []uint64 // seen bits past 256 values
 }
 
 // Start returns a match state at the beginning of a text.
-func (m *Matcher) Start() MatchState { return MatchState{m: m} }
+func (m *Matcher[V]) Start() State[V] { return State[V]{m: m} }
 
-// Reset returns st to the beginning of a text, forgetting reported vendors.
-func (st *MatchState) Reset() {
+// Reset returns st to the beginning of a text, forgetting reported values.
+func (st *State[V]) Reset() {
 	st.state = 0
 	st.seen = [4]uint64{}
 	clear(st.more)
 }
 
-// Feed matches the next chunk of text and calls fn for every vendor found for
-// the first time since Start or Reset, until fn returns false. It reports
-// whether matching may go on (fn never returned false).
-func (st *MatchState) Feed(chunk []byte, fn func(v *Vendor) bool) bool {
+// Feed matches the next chunk of text and calls fn for every value found
+// for the first time since Start or Reset, until fn returns false. It
+// reports whether matching may go on (fn never returned false).
+func (st *State[V]) Feed(chunk []byte, fn func(v V) bool) bool {
 	m := st.m
 	if m == nil || len(m.trans) == 0 {
 		return true
@@ -218,7 +207,7 @@ func (st *MatchState) Feed(chunk []byte, fn func(v *Vendor) bool) bool {
 		}
 		node := s >> 1 / m.nclass
 		for _, vi := range m.out[m.outStart[node]:m.outStart[node+1]] {
-			if st.mark(vi) && !fn(m.vendors[vi]) {
+			if st.mark(vi) && !fn(m.values[vi]) {
 				st.state = s
 				return false
 			}
@@ -228,8 +217,8 @@ func (st *MatchState) Feed(chunk []byte, fn func(v *Vendor) bool) bool {
 	return true
 }
 
-// mark records vendor vi as reported and says whether it was new.
-func (st *MatchState) mark(vi uint32) bool {
+// mark records value vi as reported and says whether it was new.
+func (st *State[V]) mark(vi uint32) bool {
 	w, b := vi/64, uint64(1)<<(vi%64)
 	var word *uint64
 	if w < uint32(len(st.seen)) {
