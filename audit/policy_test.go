@@ -13,6 +13,7 @@ import (
 
 	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
 	"github.com/consentgate/consentgate/signals"
 )
 
@@ -158,7 +159,7 @@ func TestSeedCookiePolicy(t *testing.T) {
 	// A site that follows its table with vendor_categories: still
 	// declared exempt against the catalogue, and the report says the proxy
 	// enforces the site's category.
-	cfg, err := rules.ParseConfig([]byte("upstream: http://127.0.0.1:1\nsites:\n  - name: www\n    hosts: ['*']\n    vendor_categories: {x-ads: necessary}\n"), "t.yaml")
+	cfg, err := config.Parse([]byte("upstream: http://127.0.0.1:1\nsites:\n  - name: www\n    hosts: ['*']\n    vendor_categories: {x-ads: necessary}\n"), "t.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/proxy/rewrite"
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
 	"github.com/consentgate/consentgate/signals"
 )
 
@@ -21,7 +22,7 @@ var update = flag.Bool("update", false, "rewrite docs/audit-report.png from the 
 
 func testSet(t testing.TB) *rules.Set {
 	t.Helper()
-	cfg, err := rules.ParseConfig([]byte(`upstream: http://127.0.0.1:1
+	cfg, err := config.Parse([]byte(`upstream: http://127.0.0.1:1
 sites:
   - name: www
     hosts: [www.example.com]

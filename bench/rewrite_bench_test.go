@@ -8,6 +8,7 @@ import (
 	"github.com/consentgate/consentgate/bench/internal/page"
 	"github.com/consentgate/consentgate/proxy/rewrite"
 	"github.com/consentgate/consentgate/rules"
+	rulesconfig "github.com/consentgate/consentgate/rules/config"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -19,7 +20,7 @@ import (
 
 func benchPolicy(b *testing.B) rewrite.Policy {
 	b.Helper()
-	set, err := rules.Compile(rules.DefaultConfig("http://127.0.0.1:1"))
+	set, err := rules.Compile(rulesconfig.Default("http://127.0.0.1:1"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -433,7 +434,7 @@ func TestKubernetesManifests(t *testing.T) {
 // compileConfig validates a consentgate config the way serve and check do.
 func compileConfig(t testing.TB, name string, data []byte) {
 	t.Helper()
-	cfg, err := rules.ParseConfig(data, name)
+	cfg, err := config.Parse(data, name)
 	if err != nil {
 		t.Errorf("%s: %v", name, err)
 		return

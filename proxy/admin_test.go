@@ -11,6 +11,7 @@ import (
 
 	"github.com/consentgate/consentgate/proxy"
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -31,7 +32,7 @@ func TestAdminWithoutRuleSet(t *testing.T) {
 // TestAdminRun: the admin server serves until its context ends, also when
 // that happens before it has started accepting.
 func TestAdminRun(t *testing.T) {
-	set, err := rules.Compile(rules.DefaultConfig("http://127.0.0.1:1"))
+	set, err := rules.Compile(config.Default("http://127.0.0.1:1"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/consentgate/consentgate/proxy"
 	"github.com/consentgate/consentgate/proxy/demo"
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -73,10 +74,10 @@ type gate struct {
 
 func startGate(t testing.TB, upstreamURL, configYAML string, tweak ...func(*proxy.Options)) *gate {
 	t.Helper()
-	cfg := rules.DefaultConfig(upstreamURL)
+	cfg := config.Default(upstreamURL)
 	if configYAML != "" {
 		var err error
-		if cfg, err = rules.ParseConfig([]byte(configYAML), "test.yaml"); err != nil {
+		if cfg, err = config.Parse([]byte(configYAML), "test.yaml"); err != nil {
 			t.Fatal(err)
 		}
 		if cfg.Upstream == "" {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/consentgate/consentgate/proxy"
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/valyala/fasthttp"
 )
@@ -18,7 +19,7 @@ import (
 // policy; its rule set and signals reader close at cleanup.
 func newTestServer(t *testing.T, upstream string, tweak ...func(*proxy.Options)) *proxy.Server {
 	t.Helper()
-	set, err := rules.Compile(rules.DefaultConfig(upstream))
+	set, err := rules.Compile(config.Default(upstream))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -13,7 +14,7 @@ import (
 // at once counts one in each source's series of its site. The children
 // were a fixed [8]string: the ninth source (registry) panicked.
 func TestEverySourceHasItsSeries(t *testing.T) {
-	set, err := rules.Compile(rules.DefaultConfig("http://127.0.0.1:1"))
+	set, err := rules.Compile(config.Default("http://127.0.0.1:1"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/consentgate/consentgate/rules/config"
 )
 
 func TestAccountKeys(t *testing.T) {
@@ -35,7 +36,7 @@ sites:
 	if err := os.WriteFile(cfgPath, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := ReadConfig(cfgPath)
+	cfg, err := config.Read(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,31 +83,5 @@ func TestNoAccountByDefault(t *testing.T) {
 	set := compileYAML(t, "upstream: http://127.0.0.1:8000\n")
 	if a := set.Sites()[0].Account; a != nil {
 		t.Errorf("default config has account %v", a)
-	}
-}
-
-func TestRegistryConfig(t *testing.T) {
-	set := compileYAML(t, `upstream: http://127.0.0.1:8000
-registry:
-  url: rediss://user:pa55word@redis.example:6380/2
-  budget: 5ms
-  negative_ttl: 2s
-  refresh: 30s
-  cache_entries: 1000
-`)
-	rc := set.Config().Registry
-	if rc == nil || rc.URL != "rediss://user:pa55word@redis.example:6380/2" || time.Duration(rc.Budget) != 5*time.Millisecond || rc.CacheEntries != 1000 {
-		t.Fatalf("registry config %+v", rc)
-	}
-	if r := RedactURL(rc.URL); strings.Contains(r, "pa55word") || !strings.Contains(r, "redis.example:6380") {
-		t.Errorf("RedactURL = %q", r)
-	}
-	for _, bad := range []string{"http://x:1", "redis://", "unix://", "::"} {
-		if err := CheckRegistryURL(bad); err == nil {
-			t.Errorf("CheckRegistryURL(%q) accepted", bad)
-		}
-	}
-	if err := CheckRegistryURL("redis://:secret@127.0.0.1:1"); err != nil {
-		t.Error(err)
 	}
 }

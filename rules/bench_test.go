@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/consentgate/consentgate/rules/config"
 	"github.com/dgraph-io/ristretto/v2"
 )
 
@@ -100,7 +101,7 @@ func BenchmarkCompile(b *testing.B) {
 				writeFile(b, dir+"/list.txt", []byte(abpList(n)))
 				cfgText += "imports:\n  - {format: abp, path: list.txt, licence: test}\n"
 			}
-			cfg, err := ParseConfig([]byte(cfgText), dir+"/c.yaml")
+			cfg, err := config.Parse([]byte(cfgText), dir+"/c.yaml")
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -119,7 +120,7 @@ func BenchmarkCompile(b *testing.B) {
 }
 
 // setHeapBytes is the live heap growth from compiling one Set.
-func setHeapBytes(tb testing.TB, cfg *Config) uint64 {
+func setHeapBytes(tb testing.TB, cfg *config.Config) uint64 {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -142,7 +143,7 @@ func TestCompileLargeABPImport(t *testing.T) {
 	}
 	dir := t.TempDir()
 	writeFile(t, dir+"/list.txt", []byte(abpList(10000)))
-	cfg, err := ParseConfig([]byte("upstream: http://127.0.0.1:8080\nimports:\n  - {format: abp, path: list.txt, id: big, licence: test}\n"), dir+"/c.yaml")
+	cfg, err := config.Parse([]byte("upstream: http://127.0.0.1:8080\nimports:\n  - {format: abp, path: list.txt, id: big, licence: test}\n"), dir+"/c.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/consentgate/consentgate/rules/config"
 )
 
 func TestCatalogueInvariants(t *testing.T) {
@@ -62,8 +64,8 @@ func TestCatalogueInvariants(t *testing.T) {
 
 func TestCatalogueRejectsPublicSuffix(t *testing.T) {
 	for _, h := range []string{"com", "co.uk", "github.io", "blogspot.com", "s3.amazonaws.com", "localhost"} {
-		v := &Vendor{ID: "x", CategoryName: "advertising", Hosts: []string{h}}
-		if probs := v.check(); len(probs) == 0 {
+		v := &config.Vendor{ID: "x", CategoryName: "advertising", Hosts: []string{h}}
+		if probs := v.Check(); len(probs) == 0 {
 			t.Errorf("host %q: accepted, want a public-suffix error", h)
 		}
 	}

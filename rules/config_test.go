@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/consentgate/consentgate/rules/config"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -29,9 +32,9 @@ func TestBadConfigs(t *testing.T) {
 			if err == nil {
 				t.Fatalf("%s: accepted, want an error", f)
 			}
-			var ce *ConfigError
+			var ce *config.Error
 			if !errors.As(err, &ce) {
-				t.Errorf("%s: error is %T, want *ConfigError", f, err)
+				t.Errorf("%s: error is %T, want *config.Error", f, err)
 			}
 			for _, p := range ce.Problems {
 				if p.Line == 0 {
@@ -142,7 +145,7 @@ func TestFullConfigValues(t *testing.T) {
 }
 
 func TestDefaultConfig(t *testing.T) {
-	s, err := Compile(DefaultConfig("http://127.0.0.1:9"))
+	s, err := Compile(config.Default("http://127.0.0.1:9"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,13 +153,13 @@ func TestDefaultConfig(t *testing.T) {
 	if site == nil || site.Name != "default" || site.Deny != DefaultDeny {
 		t.Fatalf("default site = %+v", site)
 	}
-	if _, err := Compile(DefaultConfig("")); err == nil {
+	if _, err := Compile(config.Default("")); err == nil {
 		t.Error("empty upstream accepted")
 	}
 }
 
 func TestSiteLookupPrecedence(t *testing.T) {
-	cfg, err := ParseConfig([]byte(`
+	cfg, err := config.Parse([]byte(`
 upstream: http://127.0.0.1:8080
 sites:
   - {name: any, hosts: ["*"]}
@@ -217,5 +220,34 @@ func TestGuardModeDefault(t *testing.T) {
 		if err != nil || got != m {
 			t.Errorf("ParseGuardMode(%q) = %v, %v", strings.ToUpper(m.String()), got, err)
 		}
+	}
+}
+
+// TestCompileLeavesConfigUnchanged: compiling a config neither normalises
+// nor fills in its vendors (it did: each compile set their category and
+// index, so two sets compiled from one config shared vendors).
+func TestCompileLeavesConfigUnchanged(t *testing.T) {
+	data, err := os.ReadFile("testdata/good/full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := config.Parse(data, "testdata/good/full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := config.Parse(data, "testdata/good/full.yaml")
+	s1, err := Compile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("Compile changed the config: vendors[0] %+v, was %+v", *a.Vendors[0], *b.Vendors[0])
+	}
+	s2, err := Compile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1, v2 := s1.VendorByID("acme-pixel"), s2.VendorByID("acme-pixel"); v1 == v2 {
+		t.Error("two sets compiled from one config share a vendor")
 	}
 }

@@ -28,11 +28,14 @@
 //
 // # Config
 //
-// ParseConfig decodes YAML with unknown keys as errors and records the line
-// of every field; Compile validates and compiles in one step. Both report
-// every problem at once in a *ConfigError whose Problems carry line and
-// field path ("sites[0].hosts[1]"). docs/rules.md documents every key.
-// Set.Warnings lists what a valid config is warned about.
+// The config file is package rules/config's: config.Parse decodes it,
+// config.Validate checks what the file alone shows. Compile runs Validate
+// and then what only compiling shows (the names of categories, actions
+// and guard modes, vendor ids, hosts claimed twice, the files the config
+// names), and reports every problem of both in one *config.Error whose
+// Problems carry line and field path ("sites[0].hosts[1]"). Compile does
+// not change the config. docs/rules.md documents every key. Set.Warnings
+// lists what a valid config is warned about.
 //
 // A site may give a vendor its own category (vendor_categories). It is
 // compiled into the Site: Site.Category is the category of a vendor on a

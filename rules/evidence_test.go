@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/consentgate/consentgate/rules/config"
 )
 
 func TestEvidenceConfig(t *testing.T) {
@@ -17,7 +19,7 @@ func TestEvidenceConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfgPath := filepath.Join(dir, "consentgate.yaml")
-	cfg, err := ParseConfig([]byte(`upstream: http://127.0.0.1:3000
+	cfg, err := config.Parse([]byte(`upstream: http://127.0.0.1:3000
 receipts:
   dir: /var/lib/consentgate/receipts
   max_file_size: 16MiB
@@ -63,19 +65,6 @@ sites:
 	}
 	if d := www.Declared; d == nil || len(d.Rows) != 1 || d.Rows[0].Category != Analytics {
 		t.Errorf("declared %+v", d)
-	}
-}
-
-func TestParseByteSize(t *testing.T) {
-	for in, want := range map[string]int64{"64MiB": 64 << 20, "512KiB": 512 << 10, "1GiB": 1 << 30, "10MB": 10e6, "4096": 4096, " 2 MiB ": 2 << 20} {
-		if got, err := ParseByteSize(in); err != nil || got != want {
-			t.Errorf("ParseByteSize(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "MiB", "-1", "0", "12 parsecs", "1.5MiB", "99999999999GiB"} {
-		if got, err := ParseByteSize(in); err == nil {
-			t.Errorf("ParseByteSize(%q) = %d, want an error", in, got)
-		}
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/consentgate/consentgate/rules/config"
 )
 
 // DefaultGrace is how long a Holder keeps a replaced Set open, so requests
@@ -29,7 +31,7 @@ type Holder struct {
 	Grace time.Duration
 	// Override, when set, adjusts every parsed config before it is
 	// compiled: settings given on the command line win over the file.
-	Override func(*Config)
+	Override func(*config.Config)
 	// Verify, when set, is called with every set a reload compiled, before
 	// it becomes current; an error keeps the last good set (serve opens
 	// the GeoIP databases a set names here). Set it before the first
@@ -53,8 +55,8 @@ func NewHolder(s *Set) *Holder {
 	h := &Holder{Grace: DefaultGrace}
 	if s != nil {
 		h.cur.Store(s)
-		if s.cfg != nil && s.cfg.raw != nil {
-			h.digest = sourceDigest(s.cfg.raw, s.cfg, s.cfg.readImports())
+		if s.cfg != nil && s.cfg.Bytes() != nil {
+			h.digest = sourceDigest(s.cfg.Bytes(), s.cfg, ReadImports(s.cfg))
 		}
 	}
 	return h
@@ -67,7 +69,7 @@ func (h *Holder) Load() *Set { return h.cur.Load() }
 // Reload reads, parses, validates and compiles the config file at path and
 // makes it current. When the bytes of the file and of its imports are those
 // of the current set, it does nothing. On any error the current set stays,
-// and the error (a *ConfigError for config problems) says why; the caller
+// and the error (a *config.Error for config problems) says why; the caller
 // logs and counts it.
 func (h *Holder) Reload(path string) error {
 	_, err := h.reload(path)
@@ -105,9 +107,9 @@ func (h *Holder) ReloadData(data []byte, name string) (changed bool, err error) 
 // CheckConfig does what a reload of the config file at path does, without
 // a holder: read, parse, apply override, validate, compile and verify (each
 // step optional when nil). Every problem of parsing and compiling comes in
-// one *ConfigError; verify runs on a set that compiled. It is consentgate
+// one *config.Error; verify runs on a set that compiled. It is consentgate
 // check.
-func CheckConfig(path string, override func(*Config), verify func(*Set) error) (*Set, error) {
+func CheckConfig(path string, override func(*config.Config), verify func(*Set) error) (*Set, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read config: %w", err)
@@ -119,16 +121,16 @@ func CheckConfig(path string, override func(*Config), verify func(*Set) error) (
 // build is the reload pipeline for config bytes. unchanged, when set, is
 // asked with the digest of the config and its imports before compiling;
 // true ends the build there with a nil set and no error.
-func build(data []byte, name string, override func(*Config), verify func(*Set) error, unchanged func([32]byte) bool) (*Set, [32]byte, error) {
+func build(data []byte, name string, override func(*config.Config), verify func(*Set) error, unchanged func([32]byte) bool) (*Set, [32]byte, error) {
 	var d [32]byte
-	cfg, parseErr := parsePartial(data, name)
+	cfg, parseErr := config.ParsePartial(data, name)
 	if cfg == nil {
 		return nil, d, parseErr
 	}
 	if override != nil {
 		override(cfg)
 	}
-	imported := cfg.readImports()
+	imported := ReadImports(cfg)
 	d = sourceDigest(data, cfg, imported)
 	if parseErr == nil && unchanged != nil && unchanged(d) {
 		return nil, d, nil
@@ -144,7 +146,7 @@ func build(data []byte, name string, override func(*Config), verify func(*Set) e
 		if s != nil {
 			s.Close()
 		}
-		return nil, d, parseErr.merge(err)
+		return nil, d, parseErr.Merge(err)
 	}
 	if err != nil {
 		return nil, d, err
@@ -239,11 +241,11 @@ func (e *keepError) Unwrap() error { return e.err }
 func keepErr(err error) error { return &keepError{err} }
 
 // sourceDigest hashes a config and its imports.
-func sourceDigest(data []byte, cfg *Config, imported map[string][]byte) [32]byte {
+func sourceDigest(data []byte, cfg *config.Config, imported map[string][]byte) [32]byte {
 	hs := sha256.New()
 	hs.Write(data)
 	for _, ic := range cfg.Imports {
-		p := cfg.importPath(ic.Path)
+		p := cfg.Path(ic.Path)
 		fmt.Fprintf(hs, "\x00%s\x00%d\x00", p, len(imported[p]))
 		hs.Write(imported[p])
 	}
@@ -329,7 +331,7 @@ func (w *FileWatcher) changed() bool {
 	paths := []string{w.Path}
 	if s := w.Holder.Load(); s != nil && s.cfg != nil {
 		for _, ic := range s.cfg.Imports {
-			paths = append(paths, s.cfg.importPath(ic.Path))
+			paths = append(paths, s.cfg.Path(ic.Path))
 		}
 	}
 	now := make(map[string]fileStamp, len(paths))

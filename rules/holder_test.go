@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/consentgate/consentgate/rules/config"
 )
 
 func configWithSite(name string) []byte {
@@ -92,9 +94,9 @@ func TestHolderKeepsLastGood(t *testing.T) {
 	for _, bad := range []string{"sites: [", "upstream: http://x\nbogus: 1\n", "sites:\n  - name: x\n    hosts: []\n"} {
 		writeFile(t, path, []byte(bad))
 		err := h.Reload(path)
-		var ce *ConfigError
+		var ce *config.Error
 		if !errors.As(err, &ce) {
-			t.Errorf("bad config %q: err = %v, want a *ConfigError", bad, err)
+			t.Errorf("bad config %q: err = %v, want a *config.Error", bad, err)
 		}
 		if h.Load() != first || first.Closed() {
 			t.Errorf("bad config %q replaced or closed the last good set", bad)
@@ -242,7 +244,7 @@ func TestHolderOnSwap(t *testing.T) {
 	if len(got) != 1 {
 		t.Errorf("an unchanged or failed reload announced a set (%d announcements)", len(got))
 	}
-	set, err := Compile(DefaultConfig("http://127.0.0.1:1"))
+	set, err := Compile(config.Default("http://127.0.0.1:1"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,19 +9,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/consentgate/consentgate/rules/config"
 	"github.com/consentgate/consentgate/rules/urlhost"
-)
-
-// The formats an import can name.
-const (
-	FormatABP        = "abp"                  // Adblock Plus host rules: ||host^ and ||host^$third-party
-	FormatDisconnect = "disconnect"           // Disconnect tracking protection services.json
-	FormatTDS        = "tds"                  // DuckDuckGo Tracker Radar blocklist tds.json
-	FormatOCD        = "open-cookie-database" // Open Cookie Database CSV
 )
 
 // maxImportSize bounds an imported file; larger files are refused.
@@ -78,20 +70,13 @@ type ImportConflict struct {
 	Stricter bool `json:"stricter"`
 }
 
-// importPath resolves an import path against the config file's directory.
-func (c *Config) importPath(p string) string {
-	if p == "" || filepath.IsAbs(p) || c.dir == "" {
-		return p
-	}
-	return filepath.Join(c.dir, p)
-}
-
-// readImports reads every import file of cfg, by resolved path. Files that
-// cannot be read are left out; compile reports them.
-func (c *Config) readImports() map[string][]byte {
-	m := make(map[string][]byte, len(c.Imports))
-	for _, ic := range c.Imports {
-		p := c.importPath(ic.Path)
+// ReadImports reads every import file of cfg, by resolved path
+// (config.Config.Path). Files that cannot be read are left out; Compile
+// reports them.
+func ReadImports(cfg *config.Config) map[string][]byte {
+	m := make(map[string][]byte, len(cfg.Imports))
+	for _, ic := range cfg.Imports {
+		p := cfg.Path(ic.Path)
 		if data, err := readLimited(p); err == nil {
 			m[p] = data
 		}
@@ -115,36 +100,25 @@ func readLimited(path string) ([]byte, error) {
 	return data, nil
 }
 
-// loadImport validates one import entry and runs its importer. imported
-// holds files already read (by resolved path); a missing entry is read now.
-func loadImport(cfg *Config, ic ImportConfig, imported map[string][]byte) ([]*Vendor, ImportStats, []Problem) {
-	var probs []Problem
+// loadImport runs the importer of one import entry: valid is whether
+// config.Validate found the entry valid; its category is checked here.
+// imported holds files already read (by resolved path); a missing entry is
+// read now.
+func (c *compiler) loadImport(ic config.Import, imported map[string][]byte, valid bool) ([]*Vendor, ImportStats, []config.Problem) {
+	var probs []config.Problem
 	bad := func(field, format string, args ...any) {
-		probs = append(probs, Problem{Field: field, Msg: fmt.Sprintf(format, args...)})
+		probs = append(probs, config.Problem{Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
 	st := ImportStats{Format: ic.Format, Path: ic.Path}
-	imp, ok := importers[ic.Format]
-	if !ok {
-		bad(".format", "unknown format %q (want abp, disconnect, tds or open-cookie-database)", ic.Format)
-	}
-	if ic.Path == "" {
-		bad(".path", "give the path of the file to import")
-	}
-	if strings.TrimSpace(ic.Licence) == "" {
-		bad(".licence", "give the list's licence (for example \"CC BY-NC-SA 4.0\"); it is shown by consentgate rules list")
-	}
 	if ic.Category != "" {
 		if _, err := ParseCategory(ic.Category); err != nil {
 			bad(".category", "%v", err)
 		}
 	}
-	if ic.ID != "" && !validID.MatchString(ic.ID) {
-		bad(".id", "%q is not a valid id: use lower-case letters, digits, dots, dashes and underscores", ic.ID)
-	}
-	if len(probs) > 0 {
+	if len(probs) > 0 || !valid {
 		return nil, st, probs
 	}
-	p := cfg.importPath(ic.Path)
+	p := c.cfg.Path(ic.Path)
 	data, ok := imported[p]
 	if !ok {
 		var err error
@@ -153,7 +127,7 @@ func loadImport(cfg *Config, ic ImportConfig, imported map[string][]byte) ([]*Ve
 			return nil, st, probs
 		}
 	}
-	vs, st2, err := imp(bytes.NewReader(data), ImportOptions{ID: ic.ID, Category: ic.Category, Licence: ic.Licence, Source: ic.Path})
+	vs, st2, err := importers[ic.Format](bytes.NewReader(data), ImportOptions{ID: ic.ID, Category: ic.Category, Licence: ic.Licence, Source: ic.Path})
 	st2.Format, st2.Path = ic.Format, ic.Path
 	if err != nil {
 		bad(".path", "cannot import %s as %s: %v", p, ic.Format, err)
@@ -251,15 +225,15 @@ func coveringVendor(byHost map[string]*Vendor, h string) *Vendor {
 }
 
 var importers = map[string]func(io.Reader, ImportOptions) ([]*Vendor, ImportStats, error){
-	FormatABP:        ImportABP,
-	FormatDisconnect: ImportDisconnect,
-	FormatTDS:        ImportTDS,
-	FormatOCD:        ImportOpenCookieDatabase,
+	config.FormatABP:        ImportABP,
+	config.FormatDisconnect: ImportDisconnect,
+	config.FormatTDS:        ImportTDS,
+	config.FormatOCD:        ImportOpenCookieDatabase,
 }
 
-// newVendor returns an imported vendor with its category resolved.
-func newVendor(id, name string, c Category, opt ImportOptions) *Vendor {
-	return &Vendor{ID: id, Name: name, Category: c, CategoryName: c.String(), Source: opt.Source, Licence: opt.Licence}
+// newImported returns an imported vendor with its category resolved.
+func newImported(id, name string, c Category, opt ImportOptions) *Vendor {
+	return &Vendor{Vendor: config.Vendor{ID: id, Name: name, CategoryName: c.String(), Source: opt.Source, Licence: opt.Licence}, Category: c}
 }
 
 // overrideCategory returns the category of opt, or def.
@@ -320,7 +294,7 @@ func (g *grouped) vendor(name string, c Category) *Vendor {
 	k := groupKey{name, c}
 	v, ok := g.by[k]
 	if !ok {
-		v = newVendor("", name, c, g.opt)
+		v = newImported("", name, c, g.opt)
 		g.by[k] = v
 		g.order = append(g.order, k)
 		g.cats[name]++
@@ -381,7 +355,7 @@ func ImportABP(r io.Reader, opt ImportOptions) ([]*Vendor, ImportStats, error) {
 	if id == "" {
 		id = "abp"
 	}
-	v := newVendor(id, id, overrideCategory(opt, Advertising), opt)
+	v := newImported(id, id, overrideCategory(opt, Advertising), opt)
 	seen := make(map[string]bool)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
@@ -617,7 +591,7 @@ func ImportOpenCookieDatabase(r io.Reader, opt ImportOptions) ([]*Vendor, Import
 		}
 		c, ok := ocdCategories[strings.ToLower(get("category"))]
 		name, platform := get("cookie / data key name"), get("platform")
-		if !ok || platform == "" || !validCookieName(name) {
+		if !ok || platform == "" || !config.IsToken(name) {
 			st.Ignored++
 			continue
 		}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/consentgate/consentgate/rules/config"
 )
 
 func importFile(t *testing.T, fn func(*os.File) ([]*Vendor, ImportStats, error), path string) ([]*Vendor, ImportStats) {
@@ -20,7 +22,7 @@ func importFile(t *testing.T, fn func(*os.File) ([]*Vendor, ImportStats, error),
 		t.Fatal(err)
 	}
 	for _, v := range vs {
-		if probs := v.check(); len(probs) > 0 {
+		if probs := v.Vendor.Check(); len(probs) > 0 {
 			t.Errorf("imported vendor %s: %+v", v.ID, probs)
 		}
 	}
@@ -91,7 +93,7 @@ func TestImportTDS(t *testing.T) {
 
 func TestImportErrors(t *testing.T) {
 	for name, fn := range importers {
-		if name == FormatABP {
+		if name == config.FormatABP {
 			continue // any text is an ABP list
 		}
 		if _, _, err := fn(strings.NewReader("not a list"), ImportOptions{}); err == nil {
@@ -142,8 +144,8 @@ func TestImportOpenCookieDatabase(t *testing.T) {
 	}
 	// Compiled after the catalogue, the import adds cookies the catalogue
 	// lacks and never takes over the catalogue's own.
-	cfg := DefaultConfig("http://127.0.0.1:1")
-	cfg.Imports = []ImportConfig{{Format: FormatOCD, Path: ocdPath(), Licence: "Apache-2.0"}}
+	cfg := config.Default("http://127.0.0.1:1")
+	cfg.Imports = []config.Import{{Format: config.FormatOCD, Path: ocdPath(), Licence: "Apache-2.0"}}
 	s, err := Compile(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -214,8 +216,8 @@ func checkImportKeepsCatalogue(t *testing.T, ic importCase) (conflicts int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := DefaultConfig("http://127.0.0.1:1")
-	cfg.Imports = []ImportConfig{{Format: ic.format, Path: abs, Category: ic.category, Licence: "test"}}
+	cfg := config.Default("http://127.0.0.1:1")
+	cfg.Imports = []config.Import{{Format: ic.format, Path: abs, Category: ic.category, Licence: "test"}}
 	s, err := Compile(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -278,13 +280,13 @@ func checkImportKeepsCatalogue(t *testing.T, ic importCase) (conflicts int) {
 // cdn.segment.com: none of them may change what the catalogue says.
 func TestImportNeverWeakensCatalogue(t *testing.T) {
 	for _, ic := range []importCase{
-		{FormatDisconnect, "testdata/imports/disconnect-services.json", ""},
-		{FormatTDS, "testdata/imports/tds.json", ""},
-		{FormatABP, "testdata/imports/easyprivacy.txt", ""},
+		{config.FormatDisconnect, "testdata/imports/disconnect-services.json", ""},
+		{config.FormatTDS, "testdata/imports/tds.json", ""},
+		{config.FormatABP, "testdata/imports/easyprivacy.txt", ""},
 		// A category override is the easiest way to weaken everything.
-		{FormatABP, "testdata/imports/easyprivacy.txt", "functional"},
-		{FormatDisconnect, "testdata/imports/disconnect-services.json", "necessary"},
-		{FormatTDS, "testdata/imports/tds.json", "functional"},
+		{config.FormatABP, "testdata/imports/easyprivacy.txt", "functional"},
+		{config.FormatDisconnect, "testdata/imports/disconnect-services.json", "necessary"},
+		{config.FormatTDS, "testdata/imports/tds.json", "functional"},
 	} {
 		if n := checkImportKeepsCatalogue(t, ic); n == 0 {
 			t.Errorf("%s %s (category %q): no host conflicts with the catalogue; the fixture tests nothing", ic.format, ic.path, ic.category)
@@ -303,9 +305,9 @@ func TestImportRealListsNeverWeakenCatalogue(t *testing.T) {
 	}
 	easy := "/usr/share/chromium/extensions/ublock-origin/assets/thirdparties/easylist/"
 	for _, ic := range []importCase{
-		{FormatABP, easy + "easyprivacy.txt", ""},
-		{FormatABP, easy + "easyprivacy.txt", "functional"},
-		{FormatABP, easy + "easylist.txt", "necessary"},
+		{config.FormatABP, easy + "easyprivacy.txt", ""},
+		{config.FormatABP, easy + "easyprivacy.txt", "functional"},
+		{config.FormatABP, easy + "easylist.txt", "necessary"},
 	} {
 		if _, err := os.Stat(ic.path); err != nil {
 			if os.Getenv("CI") == "true" {
@@ -316,8 +318,8 @@ func TestImportRealListsNeverWeakenCatalogue(t *testing.T) {
 		t.Logf("%s (%s): %d hosts conflict with the catalogue", ic.path, ic.category, checkImportKeepsCatalogue(t, ic))
 	}
 	for _, ic := range []importCase{
-		{FormatDisconnect, os.Getenv("CONSENTGATE_DISCONNECT"), ""},
-		{FormatTDS, os.Getenv("CONSENTGATE_TDS"), ""},
+		{config.FormatDisconnect, os.Getenv("CONSENTGATE_DISCONNECT"), ""},
+		{config.FormatTDS, os.Getenv("CONSENTGATE_TDS"), ""},
 	} {
 		if ic.path == "" {
 			t.Logf("%s: not checked; set $CONSENTGATE_DISCONNECT or $CONSENTGATE_TDS to the whole list", ic.format)

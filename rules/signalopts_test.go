@@ -3,6 +3,8 @@ package rules
 import (
 	"strings"
 	"testing"
+
+	"github.com/consentgate/consentgate/rules/config"
 )
 
 func TestPropagateAndMirrorOptions(t *testing.T) {
@@ -20,7 +22,7 @@ sites:
 	if !both.Propagate || !both.Mirror || neither.Propagate || neither.Mirror {
 		t.Errorf("both %v %v, neither %v %v", both.Propagate, both.Mirror, neither.Propagate, neither.Mirror)
 	}
-	cfg, err := ParseConfig([]byte(`
+	cfg, err := config.Parse([]byte(`
 upstream: http://127.0.0.1:8080
 sites:
   - name: clash

@@ -3,6 +3,8 @@ package rules
 import (
 	"strings"
 	"testing"
+
+	"github.com/consentgate/consentgate/rules/config"
 )
 
 func TestRegionStateHeader(t *testing.T) {
@@ -15,7 +17,7 @@ sites:
 	if got := s.Site([]byte("www.example.com")).StateHeader; got != "CF-Region-Code" {
 		t.Errorf("StateHeader = %q", got)
 	}
-	cfg, err := ParseConfig([]byte(`upstream: http://127.0.0.1:3000
+	cfg, err := config.Parse([]byte(`upstream: http://127.0.0.1:3000
 sites:
   - name: www
     hosts: [www.example.com]

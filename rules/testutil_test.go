@@ -1,6 +1,10 @@
 package rules
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/consentgate/consentgate/rules/config"
+)
 
 // testSet compiles the built-in catalogue with one site.
 func testSet(t testing.TB) *Set {
@@ -19,7 +23,7 @@ sites:
 // compileYAML parses and compiles a config, or ends the test.
 func compileYAML(t testing.TB, yaml string) *Set {
 	t.Helper()
-	cfg, err := ParseConfig([]byte(yaml), "test.yaml")
+	cfg, err := config.Parse([]byte(yaml), "test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/proxy/registry"
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
@@ -147,7 +148,7 @@ func (f *serveFlags) origin(name string) string {
 // variable is named as such (exit status 2) rather than blamed on a config.
 func (f *serveFlags) check() error {
 	if f.upstream != "" {
-		if err := rules.CheckUpstream(f.upstream); err != nil {
+		if err := config.CheckUpstream(f.upstream); err != nil {
 			return &usageError{fmt.Sprintf("%s: %v", f.origin("upstream"), err)}
 		}
 	}
@@ -272,7 +273,7 @@ func loadRules(ctx context.Context, f serveFlags, h *rules.Holder) error {
 		_, err := h.ReloadData(f.builtinConfig, "(built-in)")
 		return err
 	}
-	cfg := rules.DefaultConfig(f.upstream)
+	cfg := config.Default(f.upstream)
 	if h.Override != nil {
 		h.Override(cfg)
 	}
@@ -340,7 +341,7 @@ func runServe(ctx context.Context, f serveFlags, log *slog.Logger, hooks serveHo
 	defer reader.Close()
 	h := rules.NewHolder(nil)
 	defer h.Close()
-	h.Override = func(c *rules.Config) {
+	h.Override = func(c *config.Config) {
 		if f.upstream != "" {
 			c.Upstream = f.upstream // the flag or variable wins over the file
 		}
@@ -411,7 +412,7 @@ func runServe(ctx context.Context, f serveFlags, log *slog.Logger, hooks serveHo
 	onReload := reloadLogger(h, metrics, log)
 	source := f.config
 	if f.configURL != "" {
-		source = rules.RedactURL(f.configURL)
+		source = config.RedactURL(f.configURL)
 	}
 	log.Info("consentgate serving", "listen", pub.Addr().String(), "admin", adm.Addr().String(),
 		"config", source, "rules", set.Version(), "sites", len(set.Sites()), "vendors", len(set.Vendors()), "receipts", f.receipts)
@@ -466,7 +467,7 @@ func withReceipts(opts *proxy.Options, receipts *receipt.Log, server *atomic.Poi
 
 // fromConfig applies the config file's settings where no flag or variable
 // did.
-func (f *serveFlags) fromConfig(cfg *rules.Config) {
+func (f *serveFlags) fromConfig(cfg *config.Config) {
 	if cfg == nil {
 		return
 	}
@@ -549,7 +550,7 @@ func openReceipts(f serveFlags, reg prometheus.Registerer, log *slog.Logger, tal
 	var maxSize int64
 	if f.receiptsMaxSize != "" {
 		var err error
-		if maxSize, err = rules.ParseByteSize(f.receiptsMaxSize); err != nil {
+		if maxSize, err = config.ParseByteSize(f.receiptsMaxSize); err != nil {
 			return nil, &usageError{"--receipts-max-size: " + err.Error()}
 		}
 		if maxSize < 4<<10 {
@@ -595,14 +596,14 @@ func reloadChanged(h *rules.Holder, path string) (bool, error) {
 
 // overrideAccount applies the account flags and variables to a parsed
 // config: each one given wins over the file's top-level account.
-func (f *serveFlags) overrideAccount(c *rules.Config) {
+func (f *serveFlags) overrideAccount(c *config.Config) {
 	_, envSecret := os.LookupEnv(accountSecretEnv)
 	if f.accountCookie == "" && f.accountHeader == "" && f.accountSecretFile == "" && !envSecret {
 		return
 	}
 	a := c.Account
 	if a == nil {
-		a = &rules.AccountConfig{}
+		a = &config.Account{}
 		// A secret alone names no account key; the sites' own keys may
 		// use it below.
 		if f.accountCookie != "" || f.accountHeader != "" {
@@ -637,7 +638,7 @@ func (f *serveFlags) overrideAccount(c *rules.Config) {
 // the environment or the config file; nil without one. An unreachable
 // registry is no error (requests fall back to the other signals).
 func openRegistry(f serveFlags, set *rules.Set, reg prometheus.Registerer, log *slog.Logger) (*registry.Registry, error) {
-	var rc rules.RegistryConfig
+	var rc config.Registry
 	if c := set.Config(); c != nil && c.Registry != nil {
 		rc = *c.Registry
 	}
@@ -645,7 +646,7 @@ func openRegistry(f serveFlags, set *rules.Set, reg prometheus.Registerer, log *
 		rc.URL = f.registry
 	}
 	if f.registryBudget > 0 {
-		rc.Budget = rules.Duration(f.registryBudget)
+		rc.Budget = config.Duration(f.registryBudget)
 	}
 	accounts := 0
 	for _, s := range set.Sites() {
@@ -659,10 +660,10 @@ func openRegistry(f serveFlags, set *rules.Set, reg prometheus.Registerer, log *
 		}
 		return nil, nil
 	}
-	if err := rules.CheckRegistryURL(rc.URL); err != nil {
+	if err := config.CheckRegistryURL(rc.URL); err != nil {
 		return nil, &usageError{"--registry: " + err.Error()}
 	}
-	if rc.Budget > rules.Duration(time.Second) {
+	if rc.Budget > config.Duration(time.Second) {
 		return nil, &usageError{fmt.Sprintf("--registry-budget %v: a request should wait a few milliseconds at most", time.Duration(rc.Budget))}
 	}
 	r, err := registry.New(registry.Options{
@@ -675,6 +676,6 @@ func openRegistry(f serveFlags, set *rules.Set, reg prometheus.Registerer, log *
 	if accounts == 0 {
 		log.Warn("a registry is configured but no site has an account key (--account-cookie, account:); it is not asked")
 	}
-	log.Info("registry", "url", rules.RedactURL(rc.URL), "budget", r.Budget().String(), "sites_with_account_key", accounts)
+	log.Info("registry", "url", config.RedactURL(rc.URL), "budget", r.Budget().String(), "sites_with_account_key", accounts)
 	return r, nil
 }

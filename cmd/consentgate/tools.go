@@ -14,6 +14,7 @@ import (
 	"github.com/consentgate/consentgate/proxy/guard"
 	"github.com/consentgate/consentgate/proxy/rewrite"
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/valyala/fasthttp"
 )
@@ -23,10 +24,10 @@ const offlineUpstream = "http://127.0.0.1:1"
 
 // loadSet compiles the config file, or the defaults without one.
 func loadSet(path string) (*rules.Set, error) {
-	cfg := rules.DefaultConfig(offlineUpstream)
+	cfg := config.Default(offlineUpstream)
 	if path != "" {
 		var err error
-		if cfg, err = rules.ReadConfig(path); err != nil {
+		if cfg, err = config.Read(path); err != nil {
 			return nil, err
 		}
 		if cfg.Upstream == "" {
@@ -262,7 +263,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	r := signals.NewReader()
 	defer r.Close()
-	set, err := rules.CheckConfig(f.config, func(c *rules.Config) {
+	set, err := rules.CheckConfig(f.config, func(c *config.Config) {
 		if f.upstream != "" {
 			c.Upstream = f.upstream
 		}

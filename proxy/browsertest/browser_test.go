@@ -23,14 +23,14 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/valyala/fasthttp"
-	"go.uber.org/goleak"
-
 	"github.com/consentgate/consentgate/proxy"
 	"github.com/consentgate/consentgate/proxy/demo"
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
 	"github.com/consentgate/consentgate/signals"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+	"go.uber.org/goleak"
 )
 
 // TestMain fails the package if a test leaves goroutines behind: a browser,
@@ -94,7 +94,7 @@ func startSite(t *testing.T) *site {
 func startSiteWith(t *testing.T, h fasthttp.RequestHandler) *site {
 	t.Helper()
 	up := serve(t, h)
-	set, err := rules.Compile(rules.DefaultConfig("http://" + up))
+	set, err := rules.Compile(config.Default("http://" + up))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,13 +13,13 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/consentgate/consentgate/proxy"
+	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
+	"github.com/consentgate/consentgate/signals"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/valyala/fasthttp"
-
-	"github.com/consentgate/consentgate/proxy"
-	"github.com/consentgate/consentgate/rules"
-	"github.com/consentgate/consentgate/signals"
 )
 
 // injections are the ways the first-party bundle below loads a tracker at
@@ -194,7 +194,7 @@ func startGuardedSite(t *testing.T, mode string) *guardedSite {
 func startGuardedSiteWith(t *testing.T, mode string, h fasthttp.RequestHandler) *guardedSite {
 	t.Helper()
 	up := serve(t, h)
-	cfg, err := rules.ParseConfig([]byte("upstream: http://"+up+"\nsites: [{name: news, hosts: [\"*\"], guard: "+mode+"}]\n"), "guard-test.yaml")
+	cfg, err := config.Parse([]byte("upstream: http://"+up+"\nsites: [{name: news, hosts: [\"*\"], guard: "+mode+"}]\n"), "guard-test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,12 +16,12 @@ import (
 	"github.com/chromedp/cdproto/network"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/valyala/fasthttp"
-
 	"github.com/consentgate/consentgate/proxy"
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
 	"github.com/consentgate/consentgate/signals"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
 )
 
 // startSiteOpts is consentgate in front of h with one site whose options
@@ -29,7 +29,7 @@ import (
 func startSiteOpts(t *testing.T, h fasthttp.RequestHandler, opts string) *site {
 	t.Helper()
 	up := serve(t, h)
-	cfg, err := rules.ParseConfig([]byte("upstream: http://"+up+"\nsites: [{name: news, hosts: [\"*\"], "+opts+"}]\n"), "signals-test.yaml")
+	cfg, err := config.Parse([]byte("upstream: http://"+up+"\nsites: [{name: news, hosts: [\"*\"], "+opts+"}]\n"), "signals-test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

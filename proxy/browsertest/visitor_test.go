@@ -12,13 +12,13 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/valyala/fasthttp"
-
 	"github.com/consentgate/consentgate/proxy"
 	"github.com/consentgate/consentgate/proxy/demo"
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
 	"github.com/consentgate/consentgate/signals"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
 )
 
 // tourURL is the iframe of the demo home page's YouTube tour.
@@ -58,7 +58,7 @@ func startDemoSite(t *testing.T) *site {
 			ctx.Response.Header.Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'; frame-src https://www.youtube.com")
 		}
 	})
-	cfg, err := rules.ParseConfig(demo.Config, "consentgate.yaml")
+	cfg, err := config.Parse(demo.Config, "consentgate.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/consentgate/consentgate/proxy/demo"
 	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -38,7 +39,7 @@ func TestMain(m *testing.M) {
 
 func compile(t testing.TB, yaml string) *rules.Set {
 	t.Helper()
-	cfg, err := rules.ParseConfig([]byte(yaml), "test.yaml")
+	cfg, err := config.Parse([]byte(yaml), "test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,13 +16,14 @@ import (
 	"github.com/consentgate/consentgate/proxy/guard/internal/jsmin"
 	"github.com/consentgate/consentgate/proxy/rewrite"
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
 )
 
 // testPolicy compiles testdata/policy.yaml: its site "news" and the
 // default site of a plain config.
 func testPolicy(t testing.TB) (*rules.Set, *rules.Site) {
 	t.Helper()
-	cfg, err := rules.ReadConfig("testdata/policy.yaml")
+	cfg, err := config.Read("testdata/policy.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +347,7 @@ func TestReadReport(t *testing.T) {
 // BenchmarkCompile is the cost of a policy's first opted-out page (Cache
 // compiles once per site and denial per rule set).
 func BenchmarkCompile(b *testing.B) {
-	set, err := rules.Compile(rules.DefaultConfig("http://127.0.0.1:1"))
+	set, err := rules.Compile(config.Default("http://127.0.0.1:1"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -29,7 +30,7 @@ func TestMain(m *testing.M) {
 }
 
 var testSet = func() *rules.Set {
-	s, err := rules.Compile(rules.DefaultConfig("http://127.0.0.1:1"))
+	s, err := rules.Compile(config.Default("http://127.0.0.1:1"))
 	if err != nil {
 		panic(err)
 	}

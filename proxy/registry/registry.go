@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/dgraph-io/ristretto/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,17 +23,17 @@ type Options struct {
 	// valkey://, valkeys:// or unix:///path.
 	URL string
 	// Budget is the longest Lookup waits for the network (default
-	// rules.DefaultRegistryBudget).
+	// config.DefaultRegistryBudget).
 	Budget time.Duration
 	// NegativeTTL is how long an answer "no opt-out on record" is used
-	// without asking again (default rules.DefaultRegistryNegativeTTL).
+	// without asking again (default config.DefaultRegistryNegativeTTL).
 	NegativeTTL time.Duration
 	// Refresh is the age past which an opt-out on record is checked again
-	// in the background (default rules.DefaultRegistryRefresh). It is
+	// in the background (default config.DefaultRegistryRefresh). It is
 	// served meanwhile, and kept for as long as the registry cannot answer.
 	Refresh time.Duration
 	// CacheEntries bounds the cached answers (default
-	// rules.DefaultRegistryCacheEntries).
+	// config.DefaultRegistryCacheEntries).
 	CacheEntries int64
 	// LookupTimeout bounds one network lookup, which goes on after the
 	// request that started it stopped waiting, so its answer is cached for
@@ -99,20 +99,20 @@ type call struct {
 // client keeps trying and lookups answer RegistryUnknown meanwhile. A URL
 // that does not parse is.
 func New(opts Options) (*Registry, error) {
-	if err := rules.CheckRegistryURL(opts.URL); err != nil {
+	if err := config.CheckRegistryURL(opts.URL); err != nil {
 		return nil, err
 	}
 	if opts.Budget <= 0 {
-		opts.Budget = rules.DefaultRegistryBudget
+		opts.Budget = config.DefaultRegistryBudget
 	}
 	if opts.NegativeTTL <= 0 {
-		opts.NegativeTTL = rules.DefaultRegistryNegativeTTL
+		opts.NegativeTTL = config.DefaultRegistryNegativeTTL
 	}
 	if opts.Refresh <= 0 {
-		opts.Refresh = rules.DefaultRegistryRefresh
+		opts.Refresh = config.DefaultRegistryRefresh
 	}
 	if opts.CacheEntries <= 0 {
-		opts.CacheEntries = rules.DefaultRegistryCacheEntries
+		opts.CacheEntries = config.DefaultRegistryCacheEntries
 	}
 	if opts.LookupTimeout <= 0 {
 		opts.LookupTimeout = time.Second
@@ -156,7 +156,7 @@ func New(opts Options) (*Registry, error) {
 func (r *Registry) connect() error {
 	o, err := valkey.ParseURL(r.opts.URL)
 	if err != nil {
-		return fmt.Errorf("cannot use the registry URL %s: %w", rules.RedactURL(r.opts.URL), err)
+		return fmt.Errorf("cannot use the registry URL %s: %w", config.RedactURL(r.opts.URL), err)
 	}
 	o.ClientName = "consentgate"
 	o.ForceSingleClient = true // a primary (or a proxy in front of a cluster); and no error when it is down at start
@@ -181,12 +181,12 @@ func (r *Registry) connect() error {
 		r.tracking = true
 	}
 	if client == nil {
-		return fmt.Errorf("cannot create the registry client for %s: %w", rules.RedactURL(r.opts.URL), err)
+		return fmt.Errorf("cannot create the registry client for %s: %w", config.RedactURL(r.opts.URL), err)
 	}
 	r.client = client
 	if err != nil {
 		r.log.Warn("the registry is unreachable; requests are served on the other signals and cached opt-outs until it answers",
-			"registry", rules.RedactURL(r.opts.URL), "err", err)
+			"registry", config.RedactURL(r.opts.URL), "err", err)
 		r.setUp(false)
 	} else {
 		r.setUp(true)
@@ -396,14 +396,14 @@ func (r *Registry) onInvalidations(msgs []valkey.ValkeyMessage) {
 func (r *Registry) failed(err error) {
 	if r.up.Load() {
 		r.log.Warn("the registry stopped answering; serving cached opt-outs and the other signals",
-			"registry", rules.RedactURL(r.opts.URL), "err", err)
+			"registry", config.RedactURL(r.opts.URL), "err", err)
 	}
 	r.setUp(false)
 }
 
 func (r *Registry) setUp(up bool) {
 	if was := r.up.Swap(up); was != up && up {
-		r.log.Info("the registry answers again", "registry", rules.RedactURL(r.opts.URL))
+		r.log.Info("the registry answers again", "registry", config.RedactURL(r.opts.URL))
 	}
 	if up {
 		r.m.up.Set(1)

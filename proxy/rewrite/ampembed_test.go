@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
 )
 
 // TestAmpEmbedIDs checks the AMP embed components: each has a vendor of
@@ -116,7 +117,7 @@ func TestAmpEmbeds(t *testing.T) {
 		check(t, p, in, in)
 	})
 	t.Run("allow-list", func(t *testing.T) {
-		cfg, err := rules.ParseConfig([]byte("upstream: http://127.0.0.1:1\nsites:\n  - name: a\n    hosts: [\"*\"]\n    allow_vendors: [youtube]\n"), "allow.yaml")
+		cfg, err := config.Parse([]byte("upstream: http://127.0.0.1:1\nsites:\n  - name: a\n    hosts: [\"*\"]\n    allow_vendors: [youtube]\n"), "allow.yaml")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
 )
 
 var (
@@ -26,11 +27,11 @@ func sets(tb testing.TB) (*rules.Set, *rules.Set) {
 	tb.Helper()
 	setOnce.Do(func() {
 		var err error
-		removeSet, err = rules.Compile(rules.DefaultConfig("http://127.0.0.1:1"))
+		removeSet, err = rules.Compile(config.Default("http://127.0.0.1:1"))
 		if err != nil {
 			panic(err)
 		}
-		cfg, err := rules.ParseConfig([]byte(neutraliseConfig), "neutralise.yaml")
+		cfg, err := config.Parse([]byte(neutraliseConfig), "neutralise.yaml")
 		if err != nil {
 			panic(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
 )
 
 // guarded is optOut with the runtime guard on (or off).
@@ -310,7 +311,7 @@ func TestKeepScripts(t *testing.T) {
 		{`{sha256: ` + strings.ToUpper(hex.EncodeToString(sum[:])) + `}`, `<script>`, true},
 		{`{sha256: ` + strings.Repeat("0", 64) + `}`, `<script>`, false},
 	} {
-		cfg, err := rules.ParseConfig([]byte("upstream: http://127.0.0.1:1\nsites:\n  - name: s\n    hosts: [\"*\"]\n    keep_scripts: ["+tc.entry+"]\n"), "keep.yaml")
+		cfg, err := config.Parse([]byte("upstream: http://127.0.0.1:1\nsites:\n  - name: s\n    hosts: [\"*\"]\n    keep_scripts: ["+tc.entry+"]\n"), "keep.yaml")
 		if err != nil {
 			t.Fatal(err)
 		}

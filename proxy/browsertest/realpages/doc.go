@@ -6,7 +6,7 @@
 // copied into the repository) from an
 // in-process fasthttp upstream on 127.0.0.1, each at /p/NAME with
 // "text/html" and the charset its <meta> declares, behind consentgate
-// (proxy.New with rules.DefaultConfig: the built-in catalogue and the
+// (proxy.New with config.Default: the built-in catalogue and the
 // default policy) on 127.0.0.1. Each page is loaded in headless Chromium
 // twice, without a signal and with Sec-GPC: 1 (an extra header on every
 // request of the page, its frames and its workers; the upstream records the

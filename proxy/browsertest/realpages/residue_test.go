@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
 )
 
 func TestGoldenRoundTrip(t *testing.T) {
@@ -195,7 +196,7 @@ func TestJudge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := rules.Compile(rules.DefaultConfig("http://127.0.0.1:1"))
+	set, err := rules.Compile(config.Default("http://127.0.0.1:1"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,12 +16,13 @@ import (
 
 	"github.com/consentgate/consentgate/proxy"
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/config"
 	"github.com/consentgate/consentgate/signals"
 )
 
 // site is the saved pages behind consentgate, both on 127.0.0.1: an
 // in-process fasthttp upstream serves each page at /p/NAME, and consentgate
-// (rules.DefaultConfig: the built-in catalogue, the default policy) proxies
+// (config.Default: the built-in catalogue, the default policy) proxies
 // to it.
 type site struct {
 	upstream string // "127.0.0.1:port"
@@ -53,7 +54,7 @@ func startSite(pages []*Page) (*site, error) {
 	}
 	closers = append(closers, up.close)
 	s.upstream = up.addr
-	s.set, err = rules.Compile(rules.DefaultConfig("http://" + up.addr))
+	s.set, err = rules.Compile(config.Default("http://" + up.addr))
 	if err != nil {
 		s.close()
 		return nil, err
