@@ -2,8 +2,9 @@ package rules
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/consentgate/consentgate/rules/config"
@@ -23,7 +24,7 @@ func (c *compiler) compileSite(sc config.Site, valid bool) (*Site, []config.Prob
 	if sc.Deny != nil {
 		site.Deny = c.categories(".deny", sc.Deny, bad)
 	}
-	for _, k := range sortedKeys(sc.Actions) {
+	for _, k := range slices.Sorted(maps.Keys(sc.Actions)) {
 		cat, err := ParseCategory(k)
 		if err != nil {
 			bad(".actions."+k, "%v", err)
@@ -43,7 +44,7 @@ func (c *compiler) compileSite(sc config.Site, valid bool) (*Site, []config.Prob
 	}
 	if sc.OneTrustGroups != nil {
 		site.OneTrustGroups = make(map[string]Category)
-		for _, g := range sortedKeys(sc.OneTrustGroups) {
+		for _, g := range slices.Sorted(maps.Keys(sc.OneTrustGroups)) {
 			cat, err := ParseCategory(sc.OneTrustGroups[g])
 			if err != nil {
 				bad(".onetrust_groups."+g, "%v", err)
@@ -137,7 +138,7 @@ func newSite(sc config.Site, cfg *config.Config, nv int) *Site {
 // catalogue category that the site's category lets through.
 func (c *compiler) vendorCategories(site *Site, vc map[string]string, bad func(string, string, ...any)) []config.Problem {
 	var warns []config.Problem
-	for _, id := range sortedKeys(vc) {
+	for _, id := range slices.Sorted(maps.Keys(vc)) {
 		field := ".vendor_categories." + id
 		v := c.vendor(field, id, bad)
 		if v == nil {
@@ -186,20 +187,11 @@ func (c *compiler) vendor(field, id string, bad func(string, string, ...any)) *V
 		return v
 	}
 	hint := "see consentgate rules list"
-	if s := config.Closest(id, sortedKeys(c.s.byID)); s != "" {
+	if s := config.Closest(id, slices.Sorted(maps.Keys(c.s.byID))); s != "" {
 		hint = fmt.Sprintf("did you mean %q?", s)
 	}
 	bad(field, "no vendor with id %q (%s)", id, hint)
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // defaultOptIn is the EU/EEA, the UK and Switzerland.

@@ -58,7 +58,8 @@
 // "www。facebook。com" matches facebook.com; a host the browser refuses
 // matches nothing. Only such hosts allocate. Hosts longer than 253 bytes
 // (after that mapping) and IPv6 literals match no vendor. Signatures
-// are case-sensitive byte strings. Imported lists are capped at 64 MiB and
+// are case-sensitive byte strings. Imported lists (read by package
+// rules/lists) are capped at 64 MiB and
 // fetched configs at 8 MiB. Imported vendors never take a host, cookie or
 // cookie prefix from the catalogue or from config vendors, nor a subdomain
 // of a curated host: an import adds what the catalogue lacks and never

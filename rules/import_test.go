@@ -1,106 +1,14 @@
 package rules
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/consentgate/consentgate/rules/config"
+	"github.com/consentgate/consentgate/rules/lists"
 )
-
-func importFile(t *testing.T, fn func(*os.File) ([]*Vendor, ImportStats, error), path string) ([]*Vendor, ImportStats) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	vs, st, err := fn(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range vs {
-		if probs := v.Vendor.Check(); len(probs) > 0 {
-			t.Errorf("imported vendor %s: %+v", v.ID, probs)
-		}
-	}
-	return vs, st
-}
-
-func TestImportABP(t *testing.T) {
-	vs, st := importFile(t, func(f *os.File) ([]*Vendor, ImportStats, error) {
-		return ImportABP(f, ImportOptions{ID: "easy", Licence: "GPL-3.0"})
-	}, "testdata/good/easy.txt")
-	if len(vs) != 1 || vs[0].ID != "easy" || vs[0].Category != Advertising || vs[0].Licence != "GPL-3.0" {
-		t.Fatalf("vendors = %+v", vs)
-	}
-	want := "tracker-one.example tracker-two.example cdn.tracker-three.example tracker-four.example googletagmanager.com"
-	if got := strings.Join(vs[0].Hosts, " "); got != want {
-		t.Errorf("hosts = %s\nwant %s", got, want)
-	}
-	// ads.example/banner/*, *.wild, $script, @@, ##, /adserver/*, co.uk
-	if st.Ignored != 7 || st.Hosts != 5 || st.Vendors != 1 {
-		t.Errorf("stats = %+v, want 7 ignored, 5 hosts", st)
-	}
-}
-
-func TestImportDisconnect(t *testing.T) {
-	vs, st := importFile(t, func(f *os.File) ([]*Vendor, ImportStats, error) {
-		return ImportDisconnect(f, ImportOptions{Licence: "GPL-3.0"})
-	}, "testdata/good/services.json")
-	got := map[string]string{}
-	for _, v := range vs {
-		got[v.ID] = v.Category.String() + ":" + strings.Join(v.Hosts, ",")
-	}
-	want := map[string]string{
-		"disconnect-ad-corp.advertising": "advertising:adcorp.example,adcorp-cdn.example",
-		"disconnect-ad-corp.social":      "social:adcorp-social.example",
-		"disconnect-pixel-co":            "advertising:pixelco.example",
-		"disconnect-stats-inc":           "analytics:stats.example",
-		"disconnect-video-host":          "functional:videohost.example",
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("vendors = %v\nwant %v", got, want)
-	}
-	if st.Ignored != 2 { // the Unknowable category and the public suffix co.uk
-		t.Errorf("ignored = %d, want 2", st.Ignored)
-	}
-}
-
-func TestImportTDS(t *testing.T) {
-	vs, st := importFile(t, func(f *os.File) ([]*Vendor, ImportStats, error) {
-		return ImportTDS(f, ImportOptions{Licence: "CC BY-NC-SA 4.0"})
-	}, "testdata/good/tds.json")
-	got := map[string]string{}
-	for _, v := range vs {
-		got[v.ID] = v.Category.String() + ":" + strings.Join(v.Hosts, ",")
-	}
-	want := map[string]string{
-		"tds-beacon.advertising": "advertising:beacon-ads.example",
-		"tds-beacon.analytics":   "analytics:beacon.example",
-		"tds-share-ltd":          "social:share.example",
-		"tds-noowner-example":    "advertising:noowner.example",
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("vendors = %v\nwant %v", got, want)
-	}
-	if st.Ignored != 1 {
-		t.Errorf("ignored = %d, want 1 (default ignore)", st.Ignored)
-	}
-}
-
-func TestImportErrors(t *testing.T) {
-	for name, fn := range importers {
-		if name == config.FormatABP {
-			continue // any text is an ABP list
-		}
-		if _, _, err := fn(strings.NewReader("not a list"), ImportOptions{}); err == nil {
-			t.Errorf("%s: garbage accepted", name)
-		}
-	}
-}
 
 // ocdPath finds the Open Cookie Database shared with the project's tests
 // (it is not copied into the repository): $CONSENTGATE_OCD, else
@@ -121,7 +29,7 @@ func TestImportOpenCookieDatabase(t *testing.T) {
 		t.Skipf("no Open Cookie Database (set CONSENTGATE_OCD; how to get it: .ci/run): %v", err)
 	}
 	defer f.Close()
-	vs, st, err := ImportOpenCookieDatabase(f, ImportOptions{Licence: "Apache-2.0", Source: "https://github.com/jkwakman/Open-Cookie-Database"})
+	vs, st, err := lists.OpenCookieDatabase(f, lists.Options{Licence: "Apache-2.0", Source: "https://github.com/jkwakman/Open-Cookie-Database"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,9 +37,9 @@ func TestImportOpenCookieDatabase(t *testing.T) {
 	if st.Vendors < 100 || st.Cookies < 1500 {
 		t.Errorf("stats = %+v, want at least 100 vendors and 1500 cookies", st)
 	}
-	var ga *Vendor
+	var ga *config.Vendor
 	for _, v := range vs {
-		if v.Name == "Google Analytics" && v.Category == Analytics {
+		if v.Name == "Google Analytics" && v.CategoryName == "analytics" {
 			ga = v
 		}
 		if v.Licence != "Apache-2.0" || !strings.HasPrefix(v.ID, "ocd-") {
@@ -207,7 +115,7 @@ func checkImportKeepsCatalogue(t *testing.T, ic importCase) (conflicts int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	listed, _, err := importers[ic.format](f, ImportOptions{Category: ic.category})
+	listed, _, err := lists.Import(ic.format, f, lists.Options{Category: ic.category})
 	f.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -228,12 +136,12 @@ func checkImportKeepsCatalogue(t *testing.T, ic importCase) (conflicts int) {
 			cv := covering(h)
 			if cv == nil {
 				added++
-				if got := s.VendorForHost([]byte(h)); got == nil || got.Category != lv.Category {
-					t.Errorf("%s %s: host %s = %s, want the list's %s vendor", ic.format, ic.path, h, idOf(got), lv.Category)
+				if got := s.VendorForHost([]byte(h)); got == nil || got.CategoryName != lv.CategoryName {
+					t.Errorf("%s %s: host %s = %s, want the list's %s vendor", ic.format, ic.path, h, idOf(got), lv.CategoryName)
 				}
 				continue
 			}
-			if lv.Category != cv.Category {
+			if lv.CategoryName != cv.CategoryName {
 				conflicts++
 			}
 			for _, q := range []string{h, "x1." + h} {
@@ -243,7 +151,7 @@ func checkImportKeepsCatalogue(t *testing.T, ic importCase) (conflicts int) {
 						cat = got.Category.String()
 					}
 					t.Errorf("%s %s (category %q): %s = %s (%s), want catalogue %s (%s); the list says %s",
-						ic.format, ic.path, ic.category, q, idOf(got), cat, cv.ID, cv.Category, lv.Category)
+						ic.format, ic.path, ic.category, q, idOf(got), cat, cv.ID, cv.Category, lv.CategoryName)
 				}
 			}
 		}
