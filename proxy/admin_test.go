@@ -12,6 +12,7 @@ import (
 	"github.com/consentgate/consentgate/proxy"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/rules/config"
+	"github.com/consentgate/consentgate/rules/reload"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -19,7 +20,7 @@ import (
 // endpoint answers (a holder made without a set is a valid state), /rules
 // and /readyz with 503.
 func TestAdminWithoutRuleSet(t *testing.T) {
-	h := proxy.AdminHandler(proxy.AdminOptions{Rules: rules.NewHolder(nil), Gatherer: prometheus.NewRegistry()})
+	h := proxy.AdminHandler(proxy.AdminOptions{Rules: reload.NewHolder(nil), Gatherer: prometheus.NewRegistry()})
 	for path, want := range map[string]int{"/rules": 503, "/readyz": 503, "/healthz": 200, "/metrics": 200} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/consentgate/consentgate/proxy"
-	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/reload"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
@@ -31,7 +31,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	cfg := func(deny string) []byte {
 		return []byte("upstream: http://" + up.addr + "\nsites:\n  - name: www\n    hosts: ['*']\n    deny: [" + deny + "]\n")
 	}
-	h := rules.NewHolder(nil)
+	h := reload.NewHolder(nil)
 	h.Grace = -1 // close replaced sets at once: a request still using one must not care
 	if _, err := h.ReloadData(cfg("analytics"), "a.yaml"); err != nil {
 		t.Fatal(err)

@@ -21,13 +21,13 @@ type state struct {
 }
 
 // swapNotifier is a Rules that announces each set it makes current
-// (rules.Holder).
+// (reload.Holder).
 type swapNotifier interface {
 	OnSwap(func(*rules.Set)) (cancel func())
 }
 
 // current returns the state of the rule set in use. With a Rules that
-// announces its swaps (rules.Holder) the state is built at the swap; with
+// announces its swaps (reload.Holder) the state is built at the swap; with
 // any other, by the first request that sees a new set.
 func (s *Server) current() *state {
 	set := s.opts.Rules.Load()

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/reload"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/valyala/fasthttp"
 )
@@ -16,7 +16,7 @@ import (
 // its client at the swap; the map holds what the current set uses, not
 // every upstream the process ever had.
 func TestReloadPrunesUpstreamClients(t *testing.T) {
-	h := rules.NewHolder(nil)
+	h := reload.NewHolder(nil)
 	h.Grace = -1
 	cfg := func(port int) []byte {
 		return fmt.Appendf(nil, "upstream: http://127.0.0.1:%d\nsites:\n  - name: a\n    hosts: ['*']\n", port)
@@ -74,7 +74,7 @@ func TestRetiredClientWaitsForItsRequest(t *testing.T) {
 	go up.Serve(ln)                              //nolint:errcheck
 	defer func() { up.Shutdown(); ln.Close() }() //nolint:errcheck
 
-	h := rules.NewHolder(nil)
+	h := reload.NewHolder(nil)
 	h.Grace = -1
 	cfg := func(upstream string) []byte {
 		return []byte("upstream: " + upstream + "\nsites:\n  - name: a\n    hosts: ['*']\n")

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/consentgate/consentgate/proxy"
-	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/rules/reload"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -35,11 +35,11 @@ func labelValues(t *testing.T, reg prometheus.Gatherer, name, label string) []st
 	return out
 }
 
-// holderServer is a proxy on a rules.Holder, serving nothing: what it
+// holderServer is a proxy on a reload.Holder, serving nothing: what it
 // reports comes from swaps alone.
-func holderServer(t *testing.T, config string) (*rules.Holder, *prometheus.Registry) {
+func holderServer(t *testing.T, config string) (*reload.Holder, *prometheus.Registry) {
 	t.Helper()
-	h := rules.NewHolder(nil)
+	h := reload.NewHolder(nil)
 	h.Grace = -1
 	if _, err := h.ReloadData([]byte(config), "a.yaml"); err != nil {
 		t.Fatal(err)

@@ -20,11 +20,18 @@ import (
 // ids, hosts claimed twice, files that cannot be read). cfg is not
 // changed.
 func Compile(cfg *config.Config) (*Set, error) {
+	return CompileFiles(cfg, ReadImports(cfg))
+}
+
+// CompileFiles is Compile with the files cfg imports already read
+// (ReadImports), so that a reload reads each file once: what it hashes is
+// what it compiles.
+func CompileFiles(cfg *config.Config, imported map[string][]byte) (*Set, error) {
 	cat, err := Catalogue()
 	if err != nil {
 		return nil, err
 	}
-	return compile(cfg, cat, ReadImports(cfg))
+	return compile(cfg, cat, imported)
 }
 
 // compiler is one compilation: the set it builds, the problems found so

@@ -44,10 +44,10 @@
 //
 // # Reload
 //
-// A Holder keeps the current Set behind one atomic pointer. Reload reads,
-// parses and compiles a file; unchanged bytes (config and imports) do
-// nothing, and an error keeps the last good set. FileWatcher polls files
-// and URLWatcher polls an HTTP URL with If-None-Match; both have Run(ctx).
+// A Set never changes; a new config makes a new Set. Package rules/reload
+// keeps the current one (reload.Holder, one atomic pointer), reloads it
+// from a file or a URL (FileWatcher, URLWatcher) and keeps the last good
+// set when a reload fails.
 //
 // # Limits
 //

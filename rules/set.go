@@ -12,7 +12,7 @@ import (
 
 // Set is a compiled, immutable rule set: the catalogue, the sites and the
 // matchers built from them. It is safe for concurrent use; a reload builds a
-// new Set and swaps a pointer (see Holder).
+// new Set and swaps a pointer (see reload.Holder).
 //
 // Host, site and cookie lookups are answered from tables built at compile
 // time, without allocation and without a cache: a suffix-map walk costs less
@@ -45,9 +45,9 @@ type Set struct {
 }
 
 // Close marks the set as retired. A Set holds no goroutines or caches, so
-// lookups on a closed Set still answer; Close exists so that a Holder can
-// retire a set after its grace period, and Closed reports it. It is
-// idempotent.
+// lookups on a closed Set still answer; Close exists so that a
+// reload.Holder can retire a set after its grace period, and Closed
+// reports it. It is idempotent.
 func (s *Set) Close() { s.closed.Store(true) }
 
 // Closed reports whether Close was called.

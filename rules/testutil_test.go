@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"os"
 	"testing"
 
 	"github.com/consentgate/consentgate/rules/config"
@@ -32,4 +33,11 @@ func compileYAML(t testing.TB, yaml string) *Set {
 		t.Fatal(err)
 	}
 	return s
+}
+
+func writeFile(t testing.TB, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -90,7 +90,7 @@ func (m *mmdb) close() {
 
 // RetainGeoIP closes, after grace, every open GeoIP database whose path is
 // not in paths: call it with the databases of the rule set just swapped in,
-// and the grace its holder gives replaced sets (rules.Holder.Grace). A
+// and the grace its holder gives replaced sets (reload.Holder.Grace). A
 // database is looked up at the start of a request, so grace need only cover
 // requests that loaded the old set and have not read their signals yet.
 func (r *Reader) RetainGeoIP(paths []string, grace time.Duration) {

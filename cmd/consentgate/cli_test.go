@@ -37,7 +37,7 @@ func TestCheckAcceptsWhatServeRuns(t *testing.T) {
 // TestCheckReportsEveryProblem: unknown keys and wrong types no longer hide
 // the problems compiling finds; one run lists them all.
 func TestCheckReportsEveryProblem(t *testing.T) {
-	path, err := filepath.Abs("../../rules/testdata/bad/parse-and-compile.yaml")
+	path, err := filepath.Abs("../../rules/reload/testdata/bad/parse-and-compile.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/consentgate/consentgate/proxy/registry"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/rules/config"
+	"github.com/consentgate/consentgate/rules/reload"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
@@ -258,10 +259,10 @@ func geoIPPaths(set *rules.Set) []string {
 
 // loadRules makes the first rule set: from the config file or URL, or the
 // defaults with the upstream from the command line.
-func loadRules(ctx context.Context, f serveFlags, h *rules.Holder) error {
+func loadRules(ctx context.Context, f serveFlags, h *reload.Holder) error {
 	switch {
 	case f.configURL != "":
-		data, _, err := rules.FetchConfig(ctx, http.DefaultClient, f.configURL, "")
+		data, _, err := reload.Fetch(ctx, http.DefaultClient, f.configURL, "")
 		if err != nil {
 			return err // names the URL; the URL watcher fetches again with its own ETag
 		}
@@ -339,17 +340,11 @@ func runServe(ctx context.Context, f serveFlags, log *slog.Logger, hooks serveHo
 	metrics := proxy.NewMetrics(reg)
 	reader := signals.NewReader()
 	defer reader.Close()
-	h := rules.NewHolder(nil)
+	h := reload.NewHolder(nil)
 	defer h.Close()
-	h.Override = func(c *config.Config) {
-		if f.upstream != "" {
-			c.Upstream = f.upstream // the flag or variable wins over the file
-		}
-		f.overrideAccount(c)
-	}
-	// A set whose GeoIP database cannot open is refused like a bad config;
-	// one a new set no longer names is closed once the old set is done.
-	h.Verify = func(s *rules.Set) error { return openGeoIP(reader, s) }
+	// A GeoIP database a new set no longer names is closed once the old
+	// set is done.
+	h.Hooks = f.hooks(reader)
 	defer h.OnSwap(func(s *rules.Set) { reader.RetainGeoIP(geoIPPaths(s), h.Grace) })()
 	if err := loadRules(ctx, f, h); err != nil {
 		return err
@@ -436,11 +431,11 @@ func runServe(ctx context.Context, f serveFlags, log *slog.Logger, hooks serveHo
 	})
 	switch {
 	case f.config != "" && f.watch > 0:
-		w := &rules.FileWatcher{Holder: h, Path: f.config, Interval: f.watch, OnReload: onReload}
+		w := &reload.FileWatcher{Holder: h, Path: f.config, Interval: f.watch, OnReload: onReload}
 		w.Start()
 		g.Go(func() error { return w.Run(gctx) })
 	case f.configURL != "":
-		w := &rules.URLWatcher{Holder: h, URL: f.configURL, Interval: f.watch, OnReload: onReload}
+		w := &reload.URLWatcher{Holder: h, URL: f.configURL, Interval: f.watch, OnReload: onReload}
 		g.Go(func() error { return w.Run(gctx) })
 	}
 	g.Go(func() error { return reloadOnHUP(gctx, f.config, h, onReload) })
@@ -507,7 +502,7 @@ func drain(ctx context.Context, draining *atomic.Bool, delay time.Duration, log 
 
 // reloadLogger returns the function that counts and logs every reload,
 // whatever triggered it.
-func reloadLogger(h *rules.Holder, metrics *proxy.Metrics, log *slog.Logger) func(changed bool, err error) {
+func reloadLogger(h *reload.Holder, metrics *proxy.Metrics, log *slog.Logger) func(changed bool, err error) {
 	return func(changed bool, err error) {
 		switch {
 		case err != nil:
@@ -524,7 +519,7 @@ func reloadLogger(h *rules.Holder, metrics *proxy.Metrics, log *slog.Logger) fun
 }
 
 // reloadOnHUP reloads the config file on every SIGHUP until ctx is done.
-func reloadOnHUP(ctx context.Context, path string, h *rules.Holder, onReload func(bool, error)) error {
+func reloadOnHUP(ctx context.Context, path string, h *reload.Holder, onReload func(bool, error)) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -588,10 +583,25 @@ func hostPort(addr string) string {
 }
 
 // reloadChanged reloads from path and reports whether the set changed.
-func reloadChanged(h *rules.Holder, path string) (bool, error) {
+func reloadChanged(h *reload.Holder, path string) (bool, error) {
 	before := h.Load()
 	err := h.Reload(path)
 	return h.Load() != before, err
+}
+
+// hooks are what serve and check add to every reload: the settings of
+// flags and variables win over the file's, and a set whose GeoIP
+// database cannot open is refused like a bad config.
+func (f *serveFlags) hooks(r *signals.Reader) reload.Hooks {
+	return reload.Hooks{
+		Override: func(c *config.Config) {
+			if f.upstream != "" {
+				c.Upstream = f.upstream // the flag or variable wins over the file
+			}
+			f.overrideAccount(c)
+		},
+		Verify: func(s *rules.Set) error { return openGeoIP(r, s) },
+	}
 }
 
 // overrideAccount applies the account flags and variables to a parsed

@@ -15,6 +15,7 @@ import (
 	"github.com/consentgate/consentgate/proxy/rewrite"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/rules/config"
+	"github.com/consentgate/consentgate/rules/reload"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/valyala/fasthttp"
 )
@@ -263,12 +264,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	r := signals.NewReader()
 	defer r.Close()
-	set, err := rules.CheckConfig(f.config, func(c *config.Config) {
-		if f.upstream != "" {
-			c.Upstream = f.upstream
-		}
-		f.overrideAccount(c)
-	}, func(s *rules.Set) error { return openGeoIP(r, s) })
+	set, err := reload.Check(f.config, f.hooks(r))
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return &exitError{1}

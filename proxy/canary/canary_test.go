@@ -18,6 +18,7 @@ import (
 	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/rules/config"
+	"github.com/consentgate/consentgate/rules/reload"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -116,7 +117,7 @@ func TestCookieLeaks(t *testing.T) {
 // test can replace as a reload would.
 type gateway struct {
 	addr    string
-	holder  *rules.Holder
+	holder  *reload.Holder
 	srv     *proxy.Server
 	receipt *receipt.Log
 	dir     string
@@ -131,7 +132,7 @@ func startGateway(t *testing.T, token string) *gateway {
 	up := &fasthttp.Server{Handler: demo.Handler}
 	go up.Serve(upLn) //nolint:errcheck
 	t.Cleanup(func() { up.Shutdown() })
-	g := &gateway{holder: rules.NewHolder(nil), dir: t.TempDir()}
+	g := &gateway{holder: reload.NewHolder(nil), dir: t.TempDir()}
 	g.holder.Grace = -1
 	t.Cleanup(g.holder.Close)
 	g.load(t, "sites:\n  - name: www\n    hosts: [www.example.test]\n    upstream: http://"+upLn.Addr().String()+"\n    canary: {paths: [/, /pricing]}\n")

@@ -1,4 +1,4 @@
-package rules
+package reload
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/rules/config"
 )
 
@@ -135,7 +136,7 @@ func TestHolderReloadsOnImportChange(t *testing.T) {
 	if changed, err := w.Poll(); !changed || err != nil {
 		t.Fatalf("poll after import change: changed=%v err=%v", changed, err)
 	}
-	if idOf(h.Load().VendorForHost([]byte("two.example"))) != "mine" {
+	if v := h.Load().VendorForHost([]byte("two.example")); v == nil || v.ID != "mine" {
 		t.Error("imported host not loaded after change")
 	}
 }
@@ -231,8 +232,8 @@ func TestURLWatcherETag(t *testing.T) {
 func TestHolderOnSwap(t *testing.T) {
 	h := NewHolder(nil)
 	h.Grace = -1
-	var got []*Set
-	cancel := h.OnSwap(func(s *Set) { got = append(got, s) })
+	var got []*rules.Set
+	cancel := h.OnSwap(func(s *rules.Set) { got = append(got, s) })
 	if _, err := h.ReloadData(configWithSite("a"), "a.yaml"); err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +245,7 @@ func TestHolderOnSwap(t *testing.T) {
 	if len(got) != 1 {
 		t.Errorf("an unchanged or failed reload announced a set (%d announcements)", len(got))
 	}
-	set, err := Compile(config.Default("http://127.0.0.1:1"))
+	set, err := rules.Compile(config.Default("http://127.0.0.1:1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +268,7 @@ func TestHolderVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := h.Load()
-	h.Verify = func(s *Set) error {
+	h.Verify = func(s *rules.Set) error {
 		if s.Sites()[0].Name == "bad" {
 			return errors.New("cannot open what the set names")
 		}

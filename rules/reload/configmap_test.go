@@ -1,4 +1,4 @@
-package rules
+package reload
 
 import (
 	"os"
