@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"slices"
 	"sort"
 	"strings"
@@ -74,7 +73,6 @@ func compile(cfg *config.Config, catalogue []*Vendor, imported map[string][]byte
 	c.firstImport = len(c.s.vendors)
 	c.addImports(imported)
 	c.buildTables()
-	c.checkListen()
 	c.compileSites()
 	s := c.s
 	sort.SliceStable(s.warnings, func(i, j int) bool { return s.warnings[i].Line < s.warnings[j].Line })
@@ -241,22 +239,6 @@ func (c *compiler) buildTables() {
 	}
 	s.prefixes = newPrefixTable(append(curated, prefixes...))
 	s.sigs = NewMatcher(s.vendors)
-}
-
-// checkListen checks the listen and admin addresses.
-func (c *compiler) checkListen() {
-	cfg := c.cfg
-	for _, f := range []struct{ name, addr string }{{"listen", cfg.Listen}, {"admin", cfg.Admin}} {
-		if f.addr == "" {
-			continue
-		}
-		if _, port, err := net.SplitHostPort(f.addr); err != nil || port == "" {
-			c.add(f.name, "%q is not a listen address: write host:port such as 127.0.0.1:8080 or :8080", f.addr)
-		}
-	}
-	if cfg.Listen != "" && cfg.Listen == cfg.Admin {
-		c.add("admin", "%q is also the listen address; the admin endpoints need their own port", cfg.Admin)
-	}
 }
 
 // compileSites compiles the sites, each with its account key, and the

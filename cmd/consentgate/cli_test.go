@@ -53,6 +53,20 @@ func TestCheckReportsEveryProblem(t *testing.T) {
 	}
 }
 
+// TestCheckListenAddresses: the listen and admin addresses of a config
+// file are serve's to check, with their lines, in the same run as the
+// rules' problems; a reload checks them too.
+func TestCheckListenAddresses(t *testing.T) {
+	want, err := os.ReadFile("testdata/listen-addresses.err")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCmd(t, "", "check", "--config", "testdata/listen-addresses.yaml")
+	if code != 1 || stderr != string(want) {
+		t.Errorf("check: exit %d, stderr:\n%s\nwant exit 1 and:\n%s", code, stderr, want)
+	}
+}
+
 // TestFlagErrorsNameTheFlag: a bad flag or variable is a usage error (exit
 // 2) that names it, not a config problem of "(defaults)".
 func TestFlagErrorsNameTheFlag(t *testing.T) {

@@ -600,8 +600,27 @@ func (f *serveFlags) hooks(r *signals.Reader) reload.Hooks {
 			}
 			f.overrideAccount(c)
 		},
-		Verify: func(s *rules.Set) error { return openGeoIP(r, s) },
+		Validate: listenProblems,
+		Verify:   func(s *rules.Set) error { return openGeoIP(r, s) },
 	}
+}
+
+// listenProblems reports the problems of the listen and admin addresses a
+// config file gives serve: each must be host:port, and they must differ.
+func listenProblems(c *config.Config) []config.Problem {
+	var probs []config.Problem
+	for _, f := range []struct{ name, addr string }{{"listen", c.Listen}, {"admin", c.Admin}} {
+		if f.addr == "" {
+			continue
+		}
+		if _, port, err := net.SplitHostPort(f.addr); err != nil || port == "" {
+			probs = append(probs, config.Problem{Field: f.name, Msg: fmt.Sprintf("%q is not a listen address: write host:port such as 127.0.0.1:8080 or :8080", f.addr)})
+		}
+	}
+	if c.Listen != "" && c.Listen == c.Admin {
+		probs = append(probs, config.Problem{Field: "admin", Msg: fmt.Sprintf("%q is also the listen address; the admin endpoints need their own port", c.Admin)})
+	}
+	return probs
 }
 
 // overrideAccount applies the account flags and variables to a parsed

@@ -14,7 +14,8 @@ import (
 // Config once it is parsed.
 type Config struct {
 	// Listen, Admin and Upstream are the serve defaults; command-line flags
-	// and environment variables override them.
+	// and environment variables override them. The listen addresses are
+	// serve's to check (reload.Hooks.Validate), not Validate's.
 	Listen   string `yaml:"listen"`
 	Admin    string `yaml:"admin"`
 	Upstream string `yaml:"upstream"`

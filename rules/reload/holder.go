@@ -2,8 +2,10 @@ package reload
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +49,11 @@ type Hooks struct {
 	// Override adjusts every parsed config before it is compiled: settings
 	// given on the command line win over the file.
 	Override func(*config.Config)
+	// Validate reports the problems of the settings the program reads from
+	// the config itself (serve: the listen addresses), each with its field
+	// path (its line is looked up); they come with the rules' problems in
+	// one *config.Error.
+	Validate func(*config.Config) []config.Problem
 	// Verify is called with every set a reload compiled, before it becomes
 	// current; an error keeps the last good set (serve opens the GeoIP
 	// databases a set names here).
@@ -141,6 +148,10 @@ func build(data []byte, name string, hooks Hooks, unchanged func([32]byte) bool)
 	// Compile what parsed even when keys were unknown or values of the
 	// wrong type, so one run reports every problem of the file.
 	s, err := rules.CompileFiles(cfg, imported)
+	if err = hooks.validate(cfg, err); err != nil && s != nil {
+		s.Close()
+		s = nil
+	}
 	if parseErr != nil {
 		if s != nil {
 			s.Close()
@@ -157,6 +168,28 @@ func build(data []byte, name string, hooks Hooks, unchanged func([32]byte) bool)
 		}
 	}
 	return s, d, nil
+}
+
+// validate adds the problems of h.Validate to err, the error of compiling
+// cfg, sorted by line with those of compiling.
+func (h Hooks) validate(cfg *config.Config, err error) error {
+	if h.Validate == nil {
+		return err
+	}
+	probs := h.Validate(cfg)
+	for i := range probs {
+		probs[i].Line = cfg.Line(probs[i].Field)
+	}
+	ce := &config.Error{File: cfg.File()}
+	switch {
+	case len(probs) == 0:
+		return err
+	case err != nil && !errors.As(err, &ce):
+		return err // the rules cannot be read at all
+	}
+	ce.Problems = append(ce.Problems, probs...)
+	sort.SliceStable(ce.Problems, func(i, j int) bool { return ce.Problems[i].Line < ce.Problems[j].Line })
+	return ce
 }
 
 // Swap makes s current without reading a file (for example a set built by

@@ -282,3 +282,32 @@ func TestHolderVerify(t *testing.T) {
 		t.Error("a set that failed Verify replaced or closed the last good one")
 	}
 }
+
+// TestHolderValidate: the program's own problems of a config come with
+// the rules' in one *config.Error, sorted by line, and keep the last good
+// set.
+func TestHolderValidate(t *testing.T) {
+	h := NewHolder(nil)
+	h.Grace = -1
+	h.Validate = func(c *config.Config) []config.Problem {
+		if c.Listen == "" {
+			return nil
+		}
+		return []config.Problem{{Field: "listen", Msg: "not here"}}
+	}
+	if _, err := h.ReloadData(configWithSite("good"), "a.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	good := h.Load()
+	changed, err := h.ReloadData([]byte("upstream: http://127.0.0.1:8080\nsites:\n  - name: x\n    hosts: [\"*\"]\n    deny: [nonsense]\nlisten: nowhere\n"), "b.yaml")
+	var ce *config.Error
+	if changed || !errors.As(err, &ce) || len(ce.Problems) != 2 {
+		t.Fatalf("changed=%v err=%v, want two problems", changed, err)
+	}
+	if p := ce.Problems[1]; p.Field != "listen" || p.Line != 6 || ce.Problems[0].Line != 5 {
+		t.Errorf("problems %+v, want sites[0].deny[0] on line 5, then listen on line 6", ce.Problems)
+	}
+	if h.Load() != good || good.Closed() {
+		t.Error("a config the program refused replaced or closed the last good set")
+	}
+}
