@@ -23,19 +23,12 @@ const (
 var categoryNames = [NumCategories]string{"necessary", "functional", "analytics", "advertising", "social"}
 
 // String returns the lower-case name used in config files and JSON.
-func (c Category) String() string {
-	if c < NumCategories {
-		return categoryNames[c]
-	}
-	return fmt.Sprintf("category(%d)", uint8(c))
-}
+func (c Category) String() string { return nameOf(categoryNames[:], c, "category") }
 
 // ParseCategory returns the category named s (case-insensitive).
 func ParseCategory(s string) (Category, error) {
-	for i, n := range categoryNames {
-		if strings.EqualFold(s, n) {
-			return Category(i), nil
-		}
+	if c, ok := parseName[Category](categoryNames[:], s); ok {
+		return c, nil
 	}
 	return 0, fmt.Errorf("unknown category %q (want one of %s)", s, strings.Join(categoryNames[:], ", "))
 }
@@ -140,4 +133,23 @@ func ParseAction(s string) (Action, error) {
 		return Neutralise, nil
 	}
 	return 0, fmt.Errorf("unknown action %q (want remove or neutralise)", s)
+}
+
+// nameOf returns the name of v in names, the config names of a closed set
+// of values, or kind(v) for a value past them.
+func nameOf[T ~uint8](names []string, v T, kind string) string {
+	if int(v) < len(names) {
+		return names[v]
+	}
+	return fmt.Sprintf("%s(%d)", kind, uint8(v))
+}
+
+// parseName returns the value named s (any case) in names.
+func parseName[T ~uint8](names []string, s string) (T, bool) {
+	for i, n := range names {
+		if strings.EqualFold(s, n) {
+			return T(i), true
+		}
+	}
+	return 0, false
 }

@@ -17,12 +17,7 @@ import (
 
 // pagesDir holds the 97 saved news pages shared with the project's tests
 // (shared/data/pages beside the checkout; never copied into the repository).
-func pagesDir() string {
-	if p := os.Getenv("CONSENTGATE_PAGES"); p != "" {
-		return p
-	}
-	return filepath.Join("..", "..", "shared", "data", "pages")
-}
+func pagesDir() string { return sharedData("CONSENTGATE_PAGES", "pages") }
 
 // readPages returns each page's site (from the file name, "bbc.com" for
 // bbc.com-70cb2d5b.html.gz) and its HTML, or skips the test without them

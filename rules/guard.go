@@ -3,7 +3,6 @@ package rules
 import (
 	"fmt"
 	"sort"
-	"strings"
 )
 
 // GuardMode is how a site serves the runtime guard to opted-out visitors
@@ -24,19 +23,12 @@ const (
 var guardModeNames = [...]string{"external", "inline", "off"}
 
 // String returns the config name of the mode.
-func (m GuardMode) String() string {
-	if int(m) < len(guardModeNames) {
-		return guardModeNames[m]
-	}
-	return fmt.Sprintf("guard(%d)", uint8(m))
-}
+func (m GuardMode) String() string { return nameOf(guardModeNames[:], m, "guard") }
 
 // ParseGuardMode parses "inline", "external" or "off" (any case).
 func ParseGuardMode(s string) (GuardMode, error) {
-	for i, n := range guardModeNames {
-		if strings.EqualFold(s, n) {
-			return GuardMode(i), nil
-		}
+	if m, ok := parseName[GuardMode](guardModeNames[:], s); ok {
+		return m, nil
 	}
 	return 0, fmt.Errorf("unknown guard mode %q (want inline, external or off)", s)
 }

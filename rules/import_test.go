@@ -13,12 +13,7 @@ import (
 // ocdPath finds the Open Cookie Database shared with the project's tests
 // (it is not copied into the repository): $CONSENTGATE_OCD, else
 // shared/data/ beside the checkout, as developers and CI have it.
-func ocdPath() string {
-	if p := os.Getenv("CONSENTGATE_OCD"); p != "" {
-		return p
-	}
-	return filepath.Join("..", "..", "shared", "data", "open-cookie-database.csv")
-}
+func ocdPath() string { return sharedData("CONSENTGATE_OCD", "open-cookie-database.csv") }
 
 func TestImportOpenCookieDatabase(t *testing.T) {
 	f, err := os.Open(ocdPath())
@@ -99,18 +94,7 @@ func checkImportKeepsCatalogue(t *testing.T, ic importCase) (conflicts int) {
 			owner[h] = v
 		}
 	}
-	covering := func(h string) *Vendor {
-		for p := h; ; {
-			if v, ok := owner[p]; ok {
-				return v
-			}
-			i := strings.IndexByte(p, '.')
-			if i < 0 {
-				return nil
-			}
-			p = p[i+1:]
-		}
-	}
+	covering := func(h string) *Vendor { return coveringVendor(owner, h) }
 	f, err := os.Open(ic.path)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/consentgate/consentgate/rules/config"
@@ -40,4 +41,15 @@ func writeFile(t testing.TB, path string, data []byte) {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// sharedData is the path of a file or folder of the data shared with the
+// project's tests (shared/data beside the checkout, never copied into the
+// repository), or the value of the environment variable env when it is
+// set.
+func sharedData(env, name string) string {
+	if p := os.Getenv(env); p != "" {
+		return p
+	}
+	return filepath.Join("..", "..", "shared", "data", name)
 }

@@ -22,6 +22,21 @@ func configWithSite(name string) []byte {
 	return fmt.Appendf(nil, "upstream: http://127.0.0.1:8080\nsites:\n  - name: %s\n    hosts: [\"*\"]\n", name)
 }
 
+// loaded returns a holder that loaded config, written to c.yaml in a
+// temporary folder, and the file's path.
+func loaded(t *testing.T, config []byte, grace time.Duration) (*Holder, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	writeFile(t, path, config)
+	h := NewHolder(nil)
+	h.Grace = grace
+	t.Cleanup(h.Close)
+	if err := h.Reload(path); err != nil {
+		t.Fatal(err)
+	}
+	return h, path
+}
+
 func writeFile(t testing.TB, path string, data []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, data, 0o644); err != nil {
@@ -32,15 +47,7 @@ func writeFile(t testing.TB, path string, data []byte) {
 // TestHolderReloadUnderLoad swaps the set 100 times while readers look up
 // hosts, sites and cookies; run with -race.
 func TestHolderReloadUnderLoad(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "c.yaml")
-	writeFile(t, path, configWithSite("v0"))
-	h := NewHolder(nil)
-	h.Grace = time.Millisecond
-	defer h.Close()
-	if err := h.Reload(path); err != nil {
-		t.Fatal(err)
-	}
+	h, path := loaded(t, configWithSite("v0"), time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var lookups atomic.Int64
@@ -76,14 +83,7 @@ func TestHolderReloadUnderLoad(t *testing.T) {
 }
 
 func TestHolderKeepsLastGood(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "c.yaml")
-	writeFile(t, path, configWithSite("good"))
-	h := NewHolder(nil)
-	h.Grace = -1
-	if err := h.Reload(path); err != nil {
-		t.Fatal(err)
-	}
+	h, path := loaded(t, configWithSite("good"), -1)
 	first := h.Load()
 	// Unchanged bytes: nothing happens.
 	if changed, err := h.reload(path); changed || err != nil {
@@ -103,7 +103,7 @@ func TestHolderKeepsLastGood(t *testing.T) {
 			t.Errorf("bad config %q replaced or closed the last good set", bad)
 		}
 	}
-	if err := h.Reload(filepath.Join(dir, "missing.yaml")); err == nil || h.Load() != first {
+	if err := h.Reload(filepath.Join(filepath.Dir(path), "missing.yaml")); err == nil || h.Load() != first {
 		t.Error("missing file: want an error and the old set")
 	}
 	writeFile(t, path, configWithSite("better"))
@@ -142,13 +142,7 @@ func TestHolderReloadsOnImportChange(t *testing.T) {
 }
 
 func TestFileWatcherRun(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "c.yaml")
-	writeFile(t, path, configWithSite("a"))
-	h := NewHolder(nil)
-	if err := h.Reload(path); err != nil {
-		t.Fatal(err)
-	}
+	h, path := loaded(t, configWithSite("a"), 0)
 	reloaded := make(chan error, 10)
 	w := &FileWatcher{Holder: h, Path: path, Interval: 5 * time.Millisecond,
 		OnReload: func(changed bool, err error) { reloaded <- err }}
