@@ -365,16 +365,53 @@ func (dc *decision) fail(s Source, f failure) {
 
 func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, in Input, d *Signals) Consent {
 	var q request
+	q.readHeaders(site, h)
+	for k, v := range h.Cookies() {
+		q.cookie(site, k, v)
+	}
+
+	dc := decision{d: d}
+	if q.gpc {
+		dc.optOut(GPC)
+	}
+	if q.dnt {
+		dc.optOut(DNT)
+	}
+	if q.optOutCookie {
+		dc.optOut(OptOutCookie)
+	}
+	if in.Registry == RegistryOptedOut {
+		dc.optOut(Registry)
+	}
+	if d != nil {
+		d.GPC, d.DNT, d.OptOutCookie = q.gpc, q.dnt, q.optOutCookie
+		if in.Registry != RegistryNone {
+			d.Registry = &RegistrySignal{Account: true, Answer: in.Registry.String()}
+		}
+	}
+
+	r.region(site, &q, in, &dc)
+	r.readUSP(&q, &dc)
+	r.readGPP(site, &q, &dc)
+	r.readTCF(site, &q, &dc)
+	if q.anyCMP {
+		r.readCMPs(site, &q, &dc)
+	}
+	r.readMirror(&q, &dc)
+	return dc.consent(site, &q)
+}
+
+// readHeaders reads the request headers other than Cookie. Sec-GPC:
+// exactly "1" after the field's optional whitespace; any of several
+// headers counts (GPC specification §3.1). DNT only when the site asks for
+// it. Names compare case-insensitively so a header with normalizing
+// disabled reads the same.
+func (q *request) readHeaders(site *rules.Site, h *fasthttp.RequestHeader) {
 	siteDNT := site != nil && site.DNT
-	siteMirror := site != nil && site.Mirror
 	var countryHeader, stateHeader string
 	if site != nil {
 		countryHeader, stateHeader = site.CountryHeader, site.StateHeader
 	}
-	// Sec-GPC: exactly "1" after the field's optional whitespace; any of
-	// several headers counts (GPC specification §3.1). DNT only when the
-	// site asks for it. Names compare case-insensitively so a header with
-	// normalizing disabled reads the same.
 	visit := func(k, v []byte) {
 		switch {
 		case equalFoldASCII(k, "Sec-GPC"):
@@ -414,92 +451,68 @@ func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, in Input, d *
 			visit(k, v)
 		}
 	}
-	cookie := func(k, v []byte) {
-		if site != nil && site.OptOutCookie != "" && string(k) == site.OptOutCookie {
-			if string(v) == site.OptOutValue {
-				q.optOutCookie = true
-			}
-			return
+}
+
+// cookie reads one cookie of the request: the site's opt-out cookie, or
+// one of the consent cookies.
+func (q *request) cookie(site *rules.Site, k, v []byte) {
+	if site != nil && site.OptOutCookie != "" && string(k) == site.OptOutCookie {
+		if string(v) == site.OptOutValue {
+			q.optOutCookie = true
 		}
-		// Most cookies are none of ours: one table load by first byte and
-		// length rejects them before the string switch.
-		if len(k) == 0 || len(k) >= 64 || consentCookies[k[0]]&(1<<len(k)) == 0 {
-			return
+		return
+	}
+	// Most cookies are none of ours: one table load by first byte and
+	// length rejects them before the string switch.
+	if len(k) == 0 || len(k) >= 64 || consentCookies[k[0]]&(1<<len(k)) == 0 {
+		return
+	}
+	switch string(k) {
+	case MirrorCookie:
+		if site != nil && site.Mirror {
+			q.mirror.set(v)
 		}
-		switch string(k) {
-		case MirrorCookie:
-			if siteMirror {
-				q.mirror.set(v)
-			}
-		case "usprivacy":
-			q.usp[0].set(v)
-		case "us_privacy":
-			q.usp[1].set(v)
-		case "__gpp":
-			q.gpp.set(v)
-		case "__gpp_sid":
-			q.gppSID.set(v)
-		case "euconsent-v2":
-			q.tcf.set(v)
-		case "OptanonConsent":
-			q.cmp[cmpOneTrust].set(v)
-			q.anyCMP = true
-		case "CookieConsent":
-			q.cmp[cmpCookiebot].set(v)
-			q.anyCMP = true
-		case "cookieyes-consent":
-			q.cmp[cmpCookieYes].set(v)
-			q.anyCMP = true
-		case "didomi_token":
-			q.cmp[cmpDidomi].set(v)
-			q.anyCMP = true
-		case "klaro":
-			q.cmp[cmpKlaro].set(v)
-			q.anyCMP = true
-		default:
-			if len(k) > 6 && string(k[:6]) == "cmplz_" {
-				for i, n := range cmplzNames {
-					if string(k) == n {
-						q.cmplz[i].set(v)
-						q.anyCMP = true
-					}
+	case "usprivacy":
+		q.usp[0].set(v)
+	case "us_privacy":
+		q.usp[1].set(v)
+	case "__gpp":
+		q.gpp.set(v)
+	case "__gpp_sid":
+		q.gppSID.set(v)
+	case "euconsent-v2":
+		q.tcf.set(v)
+	case "OptanonConsent":
+		q.cmp[cmpOneTrust].set(v)
+		q.anyCMP = true
+	case "CookieConsent":
+		q.cmp[cmpCookiebot].set(v)
+		q.anyCMP = true
+	case "cookieyes-consent":
+		q.cmp[cmpCookieYes].set(v)
+		q.anyCMP = true
+	case "didomi_token":
+		q.cmp[cmpDidomi].set(v)
+		q.anyCMP = true
+	case "klaro":
+		q.cmp[cmpKlaro].set(v)
+		q.anyCMP = true
+	default:
+		if len(k) > 6 && string(k[:6]) == "cmplz_" {
+			for i, n := range cmplzNames {
+				if string(k) == n {
+					q.cmplz[i].set(v)
+					q.anyCMP = true
 				}
 			}
 		}
 	}
-	for k, v := range h.Cookies() {
-		cookie(k, v)
-	}
+}
 
-	dc := decision{d: d}
-	if q.gpc {
-		dc.optOut(GPC)
-	}
-	if q.dnt {
-		dc.optOut(DNT)
-	}
-	if q.optOutCookie {
-		dc.optOut(OptOutCookie)
-	}
-	if in.Registry == RegistryOptedOut {
-		dc.optOut(Registry)
-	}
-	if d != nil {
-		d.GPC, d.DNT, d.OptOutCookie = q.gpc, q.dnt, q.optOutCookie
-		if in.Registry != RegistryNone {
-			d.Registry = &RegistrySignal{Account: true, Answer: in.Registry.String()}
-		}
-	}
-
-	r.region(site, &q, in, &dc)
-	r.readUSP(&q, &dc)
-	r.readGPP(site, &q, &dc)
-	r.readTCF(site, &q, &dc)
-	if q.anyCMP {
-		r.readCMPs(site, &q, &dc)
-	}
-	r.readMirror(&q, &dc)
-
+// consent is the decision's outcome: the categories denied by the mode,
+// by consent tools and by a "do not sell or share" opt-out (the site's
+// Deny), never Necessary.
+func (dc *decision) consent(site *rules.Site, q *request) Consent {
 	c := dc.c
 	if c.Mode == ModeOptIn {
 		c.Denied = rules.AllButNecessary &^ dc.granted
@@ -514,7 +527,7 @@ func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, in Input, d *
 		c.Denied |= deny
 	}
 	c.Denied &^= rules.Of(rules.Necessary)
-	if d != nil && d.law != nil && (q.gpc || d.gppGPC) {
+	if d := dc.d; d != nil && d.law != nil && (q.gpc || d.gppGPC) {
 		d.law.GPC = "policy"
 		if d.law.Law != nil && d.law.Law.RequiresGPC(time.Now()) {
 			d.law.GPC = "required"

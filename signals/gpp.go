@@ -164,42 +164,51 @@ func (res *gppResult) section(id int, part []byte, sink *gppSink) failure {
 	}
 	switch id {
 	case sidTCFEUv2:
-		var ts *tcfSink
-		if sink != nil {
-			ts = &tcfSink{}
-		}
-		res.tcf = parseTCF(part, ts)
-		if sink != nil {
-			sink.sections["tcfeuv2"] = ts.out
-		}
+		sink.tcf("tcfeuv2", func(ts *tcfSink) { res.tcf = parseTCF(part, ts) })
 		return res.tcf.fail
 	case sidTCFCAv1:
-		var ts *tcfSink
-		if sink != nil {
-			ts = &tcfSink{}
-		}
-		res.tcfca = parseTCFCA(part, ts)
-		if sink != nil {
-			sink.sections["tcfcav1"] = ts.out
-		}
+		sink.tcf("tcfcav1", func(ts *tcfSink) { res.tcfca = parseTCFCA(part, ts) })
 		return res.tcfca.fail
 	case sidUSPv1:
-		// The US Privacy string, unencoded ("1YNN").
-		u, err := ParseUSP(part)
-		if sink != nil {
-			sink.sections["uspv1"] = map[string]any{
-				"Version": int(u.Version - '0'), "Notice": string(u.ExplicitNotice),
-				"OptOutSale": string(u.OptOutSale), "LspaCovered": string(u.LSPACovered),
-			}
-		}
-		if err != nil {
-			return failure{reason: ReasonBadValue, what: "bad US Privacy string"}
-		}
-		if u.OptOutSale == 'Y' {
-			res.optOut |= 1 << uint(id)
-		}
-		return failure{}
+		return res.uspSection(id, part, sink)
 	}
+	return res.usSection(id, part, sink)
+}
+
+// tcf runs parse, a TCF section's decoder, with a sink for Explain when s
+// is not nil, and files what it shows under name.
+func (s *gppSink) tcf(name string, parse func(ts *tcfSink)) {
+	if s == nil {
+		parse(nil)
+		return
+	}
+	ts := &tcfSink{}
+	parse(ts)
+	s.sections[name] = ts.out
+}
+
+// uspSection decodes the uspv1 section: the US Privacy string, unencoded
+// ("1YNN").
+func (res *gppResult) uspSection(id int, part []byte, sink *gppSink) failure {
+	u, err := ParseUSP(part)
+	if sink != nil {
+		sink.sections["uspv1"] = map[string]any{
+			"Version": int(u.Version - '0'), "Notice": string(u.ExplicitNotice),
+			"OptOutSale": string(u.OptOutSale), "LspaCovered": string(u.LSPACovered),
+		}
+	}
+	if err != nil {
+		return failure{reason: ReasonBadValue, what: "bad US Privacy string"}
+	}
+	if u.OptOutSale == 'Y' {
+		res.optOut |= 1 << uint(id)
+	}
+	return failure{}
+}
+
+// usSection decodes a section of the US national or a state's privacy
+// law: the core segment, then its sub-sections.
+func (res *gppResult) usSection(id int, part []byte, sink *gppSink) failure {
 	core, subs, hasSubs := bytes.Cut(part, dot)
 	r, why := newBitReader(core)
 	if why != ReasonNone {
@@ -224,7 +233,36 @@ func (res *gppResult) section(id int, part []byte, sink *gppSink) failure {
 		sink.sections[sec.name] = out
 	}
 	r.pos = 0
-	opted, gpcTrue := false, false
+	opted, f := sec.readCore(&r, out)
+	if f.reason != ReasonNone {
+		return f
+	}
+	if sec.sensitive > 0 && hasSubs {
+		if f := sec.readSensitive(subs, out); f.reason != ReasonNone {
+			return f
+		}
+		hasSubs = false
+	}
+	gpc := false
+	if hasSubs {
+		if gpc, f = readGPCSubsections(subs, out); f.reason != ReasonNone {
+			return f
+		}
+	}
+	// Only a section that parsed whole records anything (a later
+	// sub-section may still fail it).
+	if opted || gpc {
+		res.optOut |= 1 << uint(id)
+	}
+	if gpc {
+		res.gpc |= 1 << uint(id)
+	}
+	return failure{}
+}
+
+// readCore reads the fields of a US section's core segment into out (when
+// not nil) and reports whether one of its opt-out fields is 1.
+func (sec *usSection) readCore(r *bitReader, out map[string]any) (opted bool, _ failure) {
 	for _, f := range sec.fields {
 		if f.n == 0 {
 			v := r.read(int(f.bits))
@@ -253,74 +291,69 @@ func (res *gppResult) section(id int, part []byte, sink *gppSink) failure {
 			out[f.name] = vals
 		}
 	}
-	if r.err != 0 {
-		if r.err == ReasonBadValue {
-			return failure{reason: r.err, what: "field value 3 is not defined"}
-		}
-		return failure{reason: r.err, what: "core segment too short"}
+	switch r.err {
+	case 0:
+		return opted, failure{}
+	case ReasonBadValue:
+		return false, failure{reason: r.err, what: "field value 3 is not defined"}
 	}
-	if sec.sensitive > 0 && hasSubs {
-		// usin, usky, usri: one Sensitive Data Consents subsection, its
-		// 2-bit values and no type field. It decides nothing, but is read
-		// so that a malformed one fails.
-		sub, more, extra := bytes.Cut(subs, dot)
-		if extra || len(more) > 0 {
-			return failure{reason: ReasonBadValue, what: "more than one sub-section"}
+	return false, failure{reason: r.err, what: "core segment too short"}
+}
+
+// readSensitive reads the one Sensitive Data Consents sub-section of usin,
+// usky and usri: its 2-bit values and no type field. It decides nothing,
+// but is read so that a malformed one fails.
+func (sec *usSection) readSensitive(subs []byte, out map[string]any) failure {
+	sub, more, extra := bytes.Cut(subs, dot)
+	if extra || len(more) > 0 {
+		return failure{reason: ReasonBadValue, what: "more than one sub-section"}
+	}
+	sr, why := newBitReader(sub)
+	if why != ReasonNone {
+		return failure{reason: why, what: "bad sub-section"}
+	}
+	var vals []int
+	for j := 0; j < int(sec.sensitive); j++ {
+		v := sr.read(2)
+		if sr.err != 0 {
+			return failure{reason: sr.err, what: "sensitive data sub-section too short"}
 		}
-		sr, why := newBitReader(sub)
-		if why != ReasonNone {
-			return failure{reason: why, what: "bad sub-section"}
-		}
-		var vals []int
-		for j := 0; j < int(sec.sensitive); j++ {
-			v := sr.read(2)
-			if sr.err != 0 {
-				return failure{reason: sr.err, what: "sensitive data sub-section too short"}
-			}
-			if v == 3 {
-				return failure{reason: ReasonBadValue, what: "field value 3 is not defined"}
-			}
-			if out != nil {
-				vals = append(vals, int(v))
-			}
+		if v == 3 {
+			return failure{reason: ReasonBadValue, what: "field value 3 is not defined"}
 		}
 		if out != nil {
-			out["SensitiveDataProcessing"] = vals
+			vals = append(vals, int(v))
 		}
-		hasSubs = false
 	}
-	// Sub-sections of the other sections: a 2-bit SubsectionType; type 1
-	// is GPC, one bit. Other types carry nothing that decides an opt-out
-	// and are skipped.
-	for hasSubs {
+	if out != nil {
+		out["SensitiveDataProcessing"] = vals
+	}
+	return failure{}
+}
+
+// readGPCSubsections reads the sub-sections of the other US sections: a
+// 2-bit SubsectionType; type 1 is GPC, one bit. Other types carry nothing
+// that decides an opt-out and are skipped. It reports whether GPC is true.
+func readGPCSubsections(subs []byte, out map[string]any) (gpcTrue bool, _ failure) {
+	for more := true; more; {
 		var sub []byte
-		sub, subs, hasSubs = bytes.Cut(subs, dot)
+		sub, subs, more = bytes.Cut(subs, dot)
 		sr, why := newBitReader(sub)
 		if why != ReasonNone {
-			return failure{reason: why, what: "bad sub-section"}
+			return false, failure{reason: why, what: "bad sub-section"}
 		}
 		if t := sr.read(2); t == 1 {
 			gpc := sr.readBool()
 			if sr.err != 0 {
-				return failure{reason: sr.err, what: "GPC sub-section too short"}
+				return false, failure{reason: sr.err, what: "GPC sub-section too short"}
 			}
-			if gpc {
-				opted, gpcTrue = true, true
-			}
+			gpcTrue = gpcTrue || gpc
 			if out != nil {
 				out["Gpc"] = gpc
 			}
 		}
 	}
-	// Only a section that parsed whole records anything (a later
-	// sub-section may still fail it).
-	if opted {
-		res.optOut |= 1 << uint(id)
-	}
-	if gpcTrue {
-		res.gpc |= 1 << uint(id)
-	}
-	return failure{}
+	return gpcTrue, failure{}
 }
 
 // parseSID parses __gpp_sid: section ids separated by commas (or '_', which

@@ -39,117 +39,119 @@ func TestGPPHeaderSpecExamples(t *testing.T) {
 	f("DBABTA", []string{"1YYY"}, []int{6})
 }
 
-// Section vectors transcribed from LiveRamp/iabconsent
+// gppUSVectors are section vectors transcribed from LiveRamp/iabconsent
 // mspa_parsed_consent_fixture_test.go (strings made at iabgpp.com) and
 // IABTechLab/iabgpp-es test/encoder/section/*.test.ts. Values: notices and
 // opt-outs 0 n/a, 1 yes/opted out, 2 no; consents 0 n/a, 1 no, 2 yes.
+var gppUSVectors = []struct {
+	name    string
+	header  string
+	section string
+	key     string
+	want    map[string]any
+	optOut  bool
+}{
+	{"usnat v1 gpc false", "DBABLA", "BVVqAAEABCA.QA", "usnat", map[string]any{
+		"Version": 1, "SharingNotice": 1, "SaleOptOutNotice": 1, "SharingOptOutNotice": 1,
+		"TargetedAdvertisingOptOutNotice": 1, "SensitiveDataProcessingOptOutNotice": 1,
+		"SensitiveDataLimitUseNotice": 1, "SaleOptOut": 2, "SharingOptOut": 2,
+		"TargetedAdvertisingOptOut":       2,
+		"SensitiveDataProcessing":         []int{0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0},
+		"KnownChildSensitiveDataConsents": []int{0, 0}, "PersonalDataConsents": 1,
+		"MspaCoveredTransaction": 0, "MspaOptOutOptionMode": 0, "MspaServiceProviderMode": 2,
+		"Gpc": false,
+	}, false},
+	{"usnat v1 gpc true", "DBABLA", "BVVqAAEABCA.YA", "usnat", nil, true},
+	{"usnat v1 no subsection", "DBABLA", "BqqAqqqqqqA", "usnat", map[string]any{
+		"Version": 1, "SharingNotice": 2, "SaleOptOutNotice": 2, "SharingOptOutNotice": 2,
+		"TargetedAdvertisingOptOutNotice": 2, "SensitiveDataProcessingOptOutNotice": 2,
+		"SensitiveDataLimitUseNotice": 2, "SaleOptOut": 0, "SharingOptOut": 0,
+		"TargetedAdvertisingOptOut":       0,
+		"SensitiveDataProcessing":         []int{2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2},
+		"KnownChildSensitiveDataConsents": []int{2, 2}, "PersonalDataConsents": 2,
+		"MspaCoveredTransaction": 2, "MspaOptOutOptionMode": 2, "MspaServiceProviderMode": 2,
+	}, false},
+	// iabgpp-es UsNat.test.ts "BVVVkkkkkpFY.YA" with the version
+	// character changed to C (2): the 16/3-field layout of usnat v2.
+	{"usnat v2", "DBABLA", "CVVVkkkkkpFY.YA", "usnat", map[string]any{
+		"Version": 2, "SharingNotice": 1, "SaleOptOutNotice": 1, "SharingOptOutNotice": 1,
+		"TargetedAdvertisingOptOutNotice": 1, "SensitiveDataProcessingOptOutNotice": 1,
+		"SensitiveDataLimitUseNotice": 1, "SaleOptOut": 1, "SharingOptOut": 1,
+		"TargetedAdvertisingOptOut":       1,
+		"SensitiveDataProcessing":         []int{2, 1, 0, 2, 1, 0, 2, 1, 0, 2, 1, 0, 2, 1, 0, 2},
+		"KnownChildSensitiveDataConsents": []int{2, 1, 0}, "PersonalDataConsents": 1,
+		"MspaCoveredTransaction": 1, "MspaOptOutOptionMode": 1, "MspaServiceProviderMode": 2,
+		"Gpc": true,
+	}, true},
+	{"usca gpc true", gppHeader(8), "BVoYYZoI.YA", "usca", map[string]any{
+		"Version": 1, "SaleOptOutNotice": 1, "SharingOptOutNotice": 1, "SensitiveDataLimitUseNotice": 1,
+		"SaleOptOut": 2, "SharingOptOut": 2,
+		"SensitiveDataProcessing":         []int{0, 1, 2, 0, 1, 2, 0, 1, 2},
+		"KnownChildSensitiveDataConsents": []int{1, 2}, "PersonalDataConsents": 2,
+		"MspaCoveredTransaction": 0, "MspaOptOutOptionMode": 0, "MspaServiceProviderMode": 2,
+		"Gpc": true,
+	}, true},
+	{"usca", gppHeader(8), "BVoYYZoI", "usca", nil, false},
+	{"usva", gppHeader(9), "BVoYYYI", "usva", map[string]any{
+		"Version": 1, "SharingNotice": 1, "SaleOptOutNotice": 1, "TargetedAdvertisingOptOutNotice": 1,
+		"SaleOptOut": 2, "TargetedAdvertisingOptOut": 2,
+		"SensitiveDataProcessing":         []int{0, 1, 2, 0, 1, 2, 0, 1},
+		"KnownChildSensitiveDataConsents": 2,
+		"MspaCoveredTransaction":          0, "MspaOptOutOptionMode": 0, "MspaServiceProviderMode": 2,
+	}, false},
+	{"usva gpc true", gppHeader(9), "BVoYYYI.YA", "usva", nil, true},
+	{"usco", gppHeader(10), "BVoYYQg", "usco", map[string]any{
+		"Version": 1, "SharingNotice": 1, "SaleOptOutNotice": 1, "TargetedAdvertisingOptOutNotice": 1,
+		"SaleOptOut": 2, "TargetedAdvertisingOptOut": 2,
+		"SensitiveDataProcessing":         []int{0, 1, 2, 0, 1, 2, 0},
+		"KnownChildSensitiveDataConsents": 1,
+		"MspaCoveredTransaction":          0, "MspaOptOutOptionMode": 0, "MspaServiceProviderMode": 2,
+	}, false},
+	{"usco gpc true", gppHeader(10), "BVoYYQg.YA", "usco", nil, true},
+	{"usut", gppHeader(11), "BVaGGGCA.QA", "usut", map[string]any{
+		"Version": 1, "SharingNotice": 1, "SaleOptOutNotice": 1, "TargetedAdvertisingOptOutNotice": 1,
+		"SensitiveDataProcessingOptOutNotice": 1, "SaleOptOut": 2, "TargetedAdvertisingOptOut": 2,
+		"SensitiveDataProcessing":         []int{0, 1, 2, 0, 1, 2, 0, 1},
+		"KnownChildSensitiveDataConsents": 2,
+		"MspaCoveredTransaction":          0, "MspaOptOutOptionMode": 0, "MspaServiceProviderMode": 2,
+		"Gpc": false,
+	}, false},
+	{"usut gpc true", gppHeader(11), "BVaGGGCA.YA", "usut", nil, true},
+	{"usct", gppHeader(12), "BVoYYYQg", "usct", map[string]any{
+		"Version": 1, "SharingNotice": 1, "SaleOptOutNotice": 1, "TargetedAdvertisingOptOutNotice": 1,
+		"SaleOptOut": 2, "TargetedAdvertisingOptOut": 2,
+		"SensitiveDataProcessing":         []int{0, 1, 2, 0, 1, 2, 0, 1},
+		"KnownChildSensitiveDataConsents": []int{2, 0, 1},
+		"MspaCoveredTransaction":          0, "MspaOptOutOptionMode": 0, "MspaServiceProviderMode": 2,
+	}, false},
+	{"usct gpc true", gppHeader(12), "BVoYYYQg.YA", "usct", nil, true},
+	{"usfl", gppHeader(13), "BVoYYZgI", "usfl", map[string]any{
+		"Version": 1, "ProcessingNotice": 1, "SaleOptOutNotice": 1, "TargetedAdvertisingOptOutNotice": 1,
+		"SaleOptOut": 2, "TargetedAdvertisingOptOut": 2,
+		"SensitiveDataProcessing":         []int{0, 1, 2, 0, 1, 2, 0, 1},
+		"KnownChildSensitiveDataConsents": []int{2, 1, 2}, "AdditionalDataProcessingConsent": 0,
+		"MspaCoveredTransaction": 0, "MspaOptOutOptionMode": 0, "MspaServiceProviderMode": 2,
+	}, false},
+	{"usmt", gppHeader(14), "BVoYYIaA.YA", "usmt", map[string]any{
+		"Version": 1, "SharingNotice": 1, "SaleOptOutNotice": 1, "TargetedAdvertisingOptOutNotice": 1,
+		"SaleOptOut": 2, "TargetedAdvertisingOptOut": 2,
+		"SensitiveDataProcessing":         []int{0, 1, 2, 0, 1, 2, 0, 0},
+		"KnownChildSensitiveDataConsents": []int{2, 0, 1}, "AdditionalDataProcessingConsent": 2,
+		"MspaCoveredTransaction": 2, "MspaOptOutOptionMode": 0, "MspaServiceProviderMode": 0,
+		"Gpc": true,
+	}, true},
+	{"usor", gppHeader(15), "BVoYYYgQaC", "usor", map[string]any{
+		"Version": 1, "ProcessingNotice": 1, "SaleOptOutNotice": 1, "TargetedAdvertisingOptOutNotice": 1,
+		"SaleOptOut": 2, "TargetedAdvertisingOptOut": 2,
+		"SensitiveDataProcessing":         []int{0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 2},
+		"KnownChildSensitiveDataConsents": []int{0, 0, 1}, "AdditionalDataProcessingConsent": 0,
+		"MspaCoveredTransaction": 0, "MspaOptOutOptionMode": 1, "MspaServiceProviderMode": 2,
+	}, false},
+}
+
+// TestGPPUSSections decodes gppUSVectors.
 func TestGPPUSSections(t *testing.T) {
-	tests := []struct {
-		name    string
-		header  string
-		section string
-		key     string
-		want    map[string]any
-		optOut  bool
-	}{
-		{"usnat v1 gpc false", "DBABLA", "BVVqAAEABCA.QA", "usnat", map[string]any{
-			"Version": 1, "SharingNotice": 1, "SaleOptOutNotice": 1, "SharingOptOutNotice": 1,
-			"TargetedAdvertisingOptOutNotice": 1, "SensitiveDataProcessingOptOutNotice": 1,
-			"SensitiveDataLimitUseNotice": 1, "SaleOptOut": 2, "SharingOptOut": 2,
-			"TargetedAdvertisingOptOut":       2,
-			"SensitiveDataProcessing":         []int{0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0},
-			"KnownChildSensitiveDataConsents": []int{0, 0}, "PersonalDataConsents": 1,
-			"MspaCoveredTransaction": 0, "MspaOptOutOptionMode": 0, "MspaServiceProviderMode": 2,
-			"Gpc": false,
-		}, false},
-		{"usnat v1 gpc true", "DBABLA", "BVVqAAEABCA.YA", "usnat", nil, true},
-		{"usnat v1 no subsection", "DBABLA", "BqqAqqqqqqA", "usnat", map[string]any{
-			"Version": 1, "SharingNotice": 2, "SaleOptOutNotice": 2, "SharingOptOutNotice": 2,
-			"TargetedAdvertisingOptOutNotice": 2, "SensitiveDataProcessingOptOutNotice": 2,
-			"SensitiveDataLimitUseNotice": 2, "SaleOptOut": 0, "SharingOptOut": 0,
-			"TargetedAdvertisingOptOut":       0,
-			"SensitiveDataProcessing":         []int{2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2},
-			"KnownChildSensitiveDataConsents": []int{2, 2}, "PersonalDataConsents": 2,
-			"MspaCoveredTransaction": 2, "MspaOptOutOptionMode": 2, "MspaServiceProviderMode": 2,
-		}, false},
-		// iabgpp-es UsNat.test.ts "BVVVkkkkkpFY.YA" with the version
-		// character changed to C (2): the 16/3-field layout of usnat v2.
-		{"usnat v2", "DBABLA", "CVVVkkkkkpFY.YA", "usnat", map[string]any{
-			"Version": 2, "SharingNotice": 1, "SaleOptOutNotice": 1, "SharingOptOutNotice": 1,
-			"TargetedAdvertisingOptOutNotice": 1, "SensitiveDataProcessingOptOutNotice": 1,
-			"SensitiveDataLimitUseNotice": 1, "SaleOptOut": 1, "SharingOptOut": 1,
-			"TargetedAdvertisingOptOut":       1,
-			"SensitiveDataProcessing":         []int{2, 1, 0, 2, 1, 0, 2, 1, 0, 2, 1, 0, 2, 1, 0, 2},
-			"KnownChildSensitiveDataConsents": []int{2, 1, 0}, "PersonalDataConsents": 1,
-			"MspaCoveredTransaction": 1, "MspaOptOutOptionMode": 1, "MspaServiceProviderMode": 2,
-			"Gpc": true,
-		}, true},
-		{"usca gpc true", gppHeader(8), "BVoYYZoI.YA", "usca", map[string]any{
-			"Version": 1, "SaleOptOutNotice": 1, "SharingOptOutNotice": 1, "SensitiveDataLimitUseNotice": 1,
-			"SaleOptOut": 2, "SharingOptOut": 2,
-			"SensitiveDataProcessing":         []int{0, 1, 2, 0, 1, 2, 0, 1, 2},
-			"KnownChildSensitiveDataConsents": []int{1, 2}, "PersonalDataConsents": 2,
-			"MspaCoveredTransaction": 0, "MspaOptOutOptionMode": 0, "MspaServiceProviderMode": 2,
-			"Gpc": true,
-		}, true},
-		{"usca", gppHeader(8), "BVoYYZoI", "usca", nil, false},
-		{"usva", gppHeader(9), "BVoYYYI", "usva", map[string]any{
-			"Version": 1, "SharingNotice": 1, "SaleOptOutNotice": 1, "TargetedAdvertisingOptOutNotice": 1,
-			"SaleOptOut": 2, "TargetedAdvertisingOptOut": 2,
-			"SensitiveDataProcessing":         []int{0, 1, 2, 0, 1, 2, 0, 1},
-			"KnownChildSensitiveDataConsents": 2,
-			"MspaCoveredTransaction":          0, "MspaOptOutOptionMode": 0, "MspaServiceProviderMode": 2,
-		}, false},
-		{"usva gpc true", gppHeader(9), "BVoYYYI.YA", "usva", nil, true},
-		{"usco", gppHeader(10), "BVoYYQg", "usco", map[string]any{
-			"Version": 1, "SharingNotice": 1, "SaleOptOutNotice": 1, "TargetedAdvertisingOptOutNotice": 1,
-			"SaleOptOut": 2, "TargetedAdvertisingOptOut": 2,
-			"SensitiveDataProcessing":         []int{0, 1, 2, 0, 1, 2, 0},
-			"KnownChildSensitiveDataConsents": 1,
-			"MspaCoveredTransaction":          0, "MspaOptOutOptionMode": 0, "MspaServiceProviderMode": 2,
-		}, false},
-		{"usco gpc true", gppHeader(10), "BVoYYQg.YA", "usco", nil, true},
-		{"usut", gppHeader(11), "BVaGGGCA.QA", "usut", map[string]any{
-			"Version": 1, "SharingNotice": 1, "SaleOptOutNotice": 1, "TargetedAdvertisingOptOutNotice": 1,
-			"SensitiveDataProcessingOptOutNotice": 1, "SaleOptOut": 2, "TargetedAdvertisingOptOut": 2,
-			"SensitiveDataProcessing":         []int{0, 1, 2, 0, 1, 2, 0, 1},
-			"KnownChildSensitiveDataConsents": 2,
-			"MspaCoveredTransaction":          0, "MspaOptOutOptionMode": 0, "MspaServiceProviderMode": 2,
-			"Gpc": false,
-		}, false},
-		{"usut gpc true", gppHeader(11), "BVaGGGCA.YA", "usut", nil, true},
-		{"usct", gppHeader(12), "BVoYYYQg", "usct", map[string]any{
-			"Version": 1, "SharingNotice": 1, "SaleOptOutNotice": 1, "TargetedAdvertisingOptOutNotice": 1,
-			"SaleOptOut": 2, "TargetedAdvertisingOptOut": 2,
-			"SensitiveDataProcessing":         []int{0, 1, 2, 0, 1, 2, 0, 1},
-			"KnownChildSensitiveDataConsents": []int{2, 0, 1},
-			"MspaCoveredTransaction":          0, "MspaOptOutOptionMode": 0, "MspaServiceProviderMode": 2,
-		}, false},
-		{"usct gpc true", gppHeader(12), "BVoYYYQg.YA", "usct", nil, true},
-		{"usfl", gppHeader(13), "BVoYYZgI", "usfl", map[string]any{
-			"Version": 1, "ProcessingNotice": 1, "SaleOptOutNotice": 1, "TargetedAdvertisingOptOutNotice": 1,
-			"SaleOptOut": 2, "TargetedAdvertisingOptOut": 2,
-			"SensitiveDataProcessing":         []int{0, 1, 2, 0, 1, 2, 0, 1},
-			"KnownChildSensitiveDataConsents": []int{2, 1, 2}, "AdditionalDataProcessingConsent": 0,
-			"MspaCoveredTransaction": 0, "MspaOptOutOptionMode": 0, "MspaServiceProviderMode": 2,
-		}, false},
-		{"usmt", gppHeader(14), "BVoYYIaA.YA", "usmt", map[string]any{
-			"Version": 1, "SharingNotice": 1, "SaleOptOutNotice": 1, "TargetedAdvertisingOptOutNotice": 1,
-			"SaleOptOut": 2, "TargetedAdvertisingOptOut": 2,
-			"SensitiveDataProcessing":         []int{0, 1, 2, 0, 1, 2, 0, 0},
-			"KnownChildSensitiveDataConsents": []int{2, 0, 1}, "AdditionalDataProcessingConsent": 2,
-			"MspaCoveredTransaction": 2, "MspaOptOutOptionMode": 0, "MspaServiceProviderMode": 0,
-			"Gpc": true,
-		}, true},
-		{"usor", gppHeader(15), "BVoYYYgQaC", "usor", map[string]any{
-			"Version": 1, "ProcessingNotice": 1, "SaleOptOutNotice": 1, "TargetedAdvertisingOptOutNotice": 1,
-			"SaleOptOut": 2, "TargetedAdvertisingOptOut": 2,
-			"SensitiveDataProcessing":         []int{0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 2},
-			"KnownChildSensitiveDataConsents": []int{0, 0, 1}, "AdditionalDataProcessingConsent": 0,
-			"MspaCoveredTransaction": 0, "MspaOptOutOptionMode": 1, "MspaServiceProviderMode": 2,
-		}, false},
-	}
-	for _, tt := range tests {
+	for _, tt := range gppUSVectors {
 		t.Run(tt.name, func(t *testing.T) {
 			s := tt.header + "~" + tt.section
 			res, sink := explainGPP(s)
