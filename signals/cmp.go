@@ -52,12 +52,7 @@ type otGroup struct {
 // Complianz (one cookie per category).
 func parseCMP(kind cmpKind, name, v []byte, explain bool) cmpResult {
 	var res cmpResult
-	if len(v) == 0 {
-		res.fail = failure{reason: ReasonEmpty, what: "empty cookie"}
-		return res
-	}
-	if len(v) > MaxSignalLen {
-		res.fail = failure{reason: ReasonTooLong, what: "cookie too long"}
+	if res.fail = sizeFailure(len(v), "empty cookie", "cookie too long"); !res.fail.ok() {
 		return res
 	}
 	switch kind {
@@ -158,14 +153,21 @@ var defaultOneTrustGroups = map[string]rules.Category{
 	"C0004": rules.Advertising, "C0005": rules.Social,
 }
 
+// cookiebotCategories are the categories of Cookiebot by name; Complianz
+// names its cookies after them (and functional).
+var cookiebotCategories = map[string]rules.Categories{
+	"preferences": rules.Of(rules.Functional),
+	"statistics":  rules.Of(rules.Analytics),
+	"marketing":   rules.Of(rules.Advertising, rules.Social),
+}
+
 // parseCookiebot reads CookieConsent: a URL-encoded JavaScript object
 // literal, {stamp:'…',necessary:true,preferences:false,statistics:false,
 // marketing:false,method:'explicit',ver:1,…}. "-1" (also stamp:'-1') means
 // consent is not required where the visitor is.
 func parseCookiebot(v []byte, res *cmpResult) {
-	s, err := url.QueryUnescape(string(v))
-	if err != nil {
-		res.fail = failure{reason: ReasonBadSyntax, what: "bad percent-encoding"}
+	s, ok := res.unescape(v)
+	if !ok {
 		return
 	}
 	if s == "-1" {
@@ -192,22 +194,12 @@ func parseCookiebot(v []byte, res *cmpResult) {
 				return
 			}
 			continue
-		case "preferences":
-			cats = rules.Of(rules.Functional)
-		case "statistics":
-			cats = rules.Of(rules.Analytics)
-		case "marketing":
-			cats = rules.Of(rules.Advertising, rules.Social)
 		default:
-			continue
+			if cats = cookiebotCategories[k]; cats == 0 {
+				continue
+			}
 		}
-		switch val {
-		case "true":
-			res.granted |= cats
-		case "false":
-			res.denied |= cats
-		default:
-			res.fail = failure{reason: ReasonBadValue, what: "category is not true or false"}
+		if !res.answer(cats, val, "true", "false", &res.granted) {
 			return
 		}
 		seen++
@@ -218,14 +210,38 @@ func parseCookiebot(v []byte, res *cmpResult) {
 	res.granted &^= res.denied
 }
 
+// unescape percent-decodes a cookie value, or fails res.
+func (res *cmpResult) unescape(v []byte) (string, bool) {
+	s, err := url.QueryUnescape(string(v))
+	if err != nil {
+		res.fail = failure{reason: ReasonBadSyntax, what: "bad percent-encoding"}
+		return "", false
+	}
+	return s, true
+}
+
+// answer records a CMP's answer val for cats: yes adds them to granted,
+// no to res.denied; anything else fails res.
+func (res *cmpResult) answer(cats rules.Categories, val, yes, no string, granted *rules.Categories) bool {
+	switch val {
+	case yes:
+		*granted |= cats
+	case no:
+		res.denied |= cats
+	default:
+		res.fail = failure{reason: ReasonBadValue, what: "category is not " + yes + " or " + no}
+		return false
+	}
+	return true
+}
+
 // parseCookieYes reads cookieyes-consent: "consentid:…,consent:yes,
 // action:yes,necessary:yes,functional:no,analytics:no,performance:no,
 // advertisement:no,other:no". Grants count only after the visitor acted
 // (action:yes); denials always count.
 func parseCookieYes(v []byte, res *cmpResult) {
-	s, err := url.QueryUnescape(string(v))
-	if err != nil {
-		res.fail = failure{reason: ReasonBadSyntax, what: "bad percent-encoding"}
+	s, ok := res.unescape(v)
+	if !ok {
 		return
 	}
 	acted := false
@@ -251,13 +267,7 @@ func parseCookieYes(v []byte, res *cmpResult) {
 		default:
 			continue
 		}
-		switch val {
-		case "yes":
-			granted |= cats
-		case "no":
-			res.denied |= cats
-		default:
-			res.fail = failure{reason: ReasonBadValue, what: "category is not yes or no"}
+		if !res.answer(cats, val, "yes", "no", &granted) {
 			return
 		}
 		seen++
@@ -273,15 +283,12 @@ func parseCookieYes(v []byte, res *cmpResult) {
 
 // parseComplianz reads one cmplz_<category> cookie: "allow" or "deny".
 func parseComplianz(name, v []byte, res *cmpResult) {
-	var cats rules.Categories
-	switch string(bytes.TrimPrefix(name, []byte("cmplz_"))) {
-	case "functional", "preferences":
+	cat := string(bytes.TrimPrefix(name, []byte("cmplz_")))
+	cats := cookiebotCategories[cat]
+	if cat == "functional" {
 		cats = rules.Of(rules.Functional)
-	case "statistics":
-		cats = rules.Of(rules.Analytics)
-	case "marketing":
-		cats = rules.Of(rules.Advertising, rules.Social)
-	default:
+	}
+	if cats == 0 {
 		res.none = true
 		return
 	}

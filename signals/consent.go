@@ -483,20 +483,15 @@ func (q *request) cookie(site *rules.Site, k, v []byte) {
 	case "euconsent-v2":
 		q.tcf.set(v)
 	case "OptanonConsent":
-		q.cmp[cmpOneTrust].set(v)
-		q.anyCMP = true
+		q.setCMP(cmpOneTrust, v)
 	case "CookieConsent":
-		q.cmp[cmpCookiebot].set(v)
-		q.anyCMP = true
+		q.setCMP(cmpCookiebot, v)
 	case "cookieyes-consent":
-		q.cmp[cmpCookieYes].set(v)
-		q.anyCMP = true
+		q.setCMP(cmpCookieYes, v)
 	case "didomi_token":
-		q.cmp[cmpDidomi].set(v)
-		q.anyCMP = true
+		q.setCMP(cmpDidomi, v)
 	case "klaro":
-		q.cmp[cmpKlaro].set(v)
-		q.anyCMP = true
+		q.setCMP(cmpKlaro, v)
 	default:
 		if len(k) > 6 && string(k[:6]) == "cmplz_" {
 			for i, n := range cmplzNames {
@@ -507,6 +502,12 @@ func (q *request) cookie(site *rules.Site, k, v []byte) {
 			}
 		}
 	}
+}
+
+// setCMP records the cookie of a consent tool.
+func (q *request) setCMP(k cmpKind, v []byte) {
+	q.cmp[k].set(v)
+	q.anyCMP = true
 }
 
 // consent is the decision's outcome: the categories denied by the mode,
@@ -601,14 +602,36 @@ func (r *Reader) region(site *rules.Site, q *request, from Input, dc *decision) 
 	}
 }
 
+// duplicate fails s when the request carried x twice with different
+// values, and reports whether it did.
+func (dc *decision) duplicate(s Source, x *raw) bool {
+	if x.dup {
+		dc.fail(s, failure{reason: ReasonDuplicate, what: "two cookies with different values"})
+	}
+	return x.dup
+}
+
+// cached returns the decoded string v of kind from the cache, or decodes
+// it with decode and caches it when it is not over MaxSignalLen.
+func (r *Reader) cached(kind entryKind, v []byte, decode func(e *entry)) *entry {
+	if e := r.cache.get(kind, v); e != nil {
+		return e
+	}
+	e := &entry{kind: kind}
+	decode(e)
+	if len(v) <= MaxSignalLen {
+		r.cache.put(v, e)
+	}
+	return e
+}
+
 func (r *Reader) readUSP(q *request, dc *decision) {
 	for i := range q.usp {
 		x := &q.usp[i]
 		if !x.seen {
 			continue
 		}
-		if x.dup {
-			dc.fail(USP, failure{reason: ReasonDuplicate, what: "two cookies with different values"})
+		if dc.duplicate(USP, x) {
 			continue
 		}
 		u, err := ParseUSP(x.v)
@@ -648,8 +671,7 @@ func (r *Reader) readGPP(site *rules.Site, q *request, dc *decision) {
 		}
 		return
 	}
-	if q.gpp.dup {
-		dc.fail(GPP, failure{reason: ReasonDuplicate, what: "two cookies with different values"})
+	if dc.duplicate(GPP, &q.gpp) {
 		return
 	}
 	var res *gppResult
@@ -658,14 +680,8 @@ func (r *Reader) readGPP(site *rules.Site, q *request, dc *decision) {
 		g := parseGPP(q.gpp.v, sink)
 		res = &g
 		dc.d.GPP = &GPPSignal{SectionIDs: sink.ids, Sections: sink.sections}
-	} else if e := r.cache.get(kindGPP, q.gpp.v); e != nil {
-		res = &e.gpp
 	} else {
-		e := &entry{kind: kindGPP, gpp: parseGPP(q.gpp.v, nil)}
-		if len(q.gpp.v) <= MaxSignalLen {
-			r.cache.put(q.gpp.v, e)
-		}
-		res = &e.gpp
+		res = &r.cached(kindGPP, q.gpp.v, func(e *entry) { e.gpp = parseGPP(q.gpp.v, nil) }).gpp
 	}
 	if !res.fail.ok() {
 		dc.fail(GPP, res.fail)
@@ -723,8 +739,7 @@ func (r *Reader) readTCF(site *rules.Site, q *request, dc *decision) {
 	if !q.tcf.seen {
 		return
 	}
-	if q.tcf.dup {
-		dc.fail(TCF, failure{reason: ReasonDuplicate, what: "two cookies with different values"})
+	if dc.duplicate(TCF, &q.tcf) {
 		return
 	}
 	var res *tcfResult
@@ -735,14 +750,8 @@ func (r *Reader) readTCF(site *rules.Site, q *request, dc *decision) {
 		if sink.out != nil {
 			dc.d.TCF = sink.out
 		}
-	} else if e := r.cache.get(kindTCF, q.tcf.v); e != nil {
-		res = &e.tcf
 	} else {
-		e := &entry{kind: kindTCF, tcf: parseTCF(q.tcf.v, nil)}
-		if len(q.tcf.v) <= MaxSignalLen {
-			r.cache.put(q.tcf.v, e)
-		}
-		res = &e.tcf
+		res = &r.cached(kindTCF, q.tcf.v, func(e *entry) { e.tcf = parseTCF(q.tcf.v, nil) }).tcf
 	}
 	if !res.fail.ok() {
 		dc.fail(TCF, res.fail)
@@ -812,14 +821,8 @@ func (r *Reader) cmp(k cmpKind, name string, x *raw, groups map[string]rules.Cat
 	} else if dc.d != nil {
 		c := parseCMP(k, []byte(name), x.v, true)
 		res = &c
-	} else if e := r.cache.get(kind, x.v); e != nil {
-		res = &e.cmp
 	} else {
-		e := &entry{kind: kind, cmp: parseCMP(k, nil, x.v, false)}
-		if len(x.v) <= MaxSignalLen {
-			r.cache.put(x.v, e)
-		}
-		res = &e.cmp
+		res = &r.cached(kind, x.v, func(e *entry) { e.cmp = parseCMP(k, nil, x.v, false) }).cmp
 	}
 	if dc.d != nil {
 		if dc.d.CMP == nil {

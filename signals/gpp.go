@@ -35,6 +35,18 @@ type failure struct {
 
 func (f failure) ok() bool { return f.reason == ReasonNone }
 
+// sizeFailure is the failure of a consent string of n bytes that is empty
+// or longer than MaxSignalLen, saying empty or tooLong; none for another.
+func sizeFailure(n int, empty, tooLong string) failure {
+	switch {
+	case n == 0:
+		return failure{reason: ReasonEmpty, what: empty}
+	case n > MaxSignalLen:
+		return failure{reason: ReasonTooLong, what: tooLong}
+	}
+	return failure{}
+}
+
 // gppSink receives what Explain shows; nil on the Read path.
 type gppSink struct {
 	ids      []int
@@ -47,12 +59,7 @@ type gppSink struct {
 // specification's note on the first character) and is read as section 2.
 func parseGPP(s []byte, sink *gppSink) gppResult {
 	var res gppResult
-	if len(s) == 0 {
-		res.fail = failure{reason: ReasonEmpty, what: "empty string"}
-		return res
-	}
-	if len(s) > MaxSignalLen {
-		res.fail = failure{reason: ReasonTooLong, what: "string too long"}
+	if res.fail = sizeFailure(len(s), "empty string", "string too long"); !res.fail.ok() {
 		return res
 	}
 	if s[0] == 'C' {

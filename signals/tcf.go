@@ -69,9 +69,8 @@ func tcfCore(s []byte, want uint64, wrongVersion string) (r bitReader, h tcfHead
 // after '.' (readTCFSegments).
 func parseTCF(s []byte, sink *tcfSink) tcfResult {
 	var res tcfResult
-	r, h, segs, hasSegs, fail := tcfCore(s, 2, "TC string version is not 2")
-	if fail.reason != ReasonNone {
-		res.fail = fail
+	r, h, segs, hasSegs, f := tcfCore(s, 2, "TC string version is not 2")
+	if res.fail = f; !f.ok() {
 		return res
 	}
 	serviceSpecific := r.readBool()
@@ -97,17 +96,13 @@ func parseTCF(s []byte, sink *tcfSink) tcfResult {
 		res.fail = failure{reason: r.err, what: "core segment too short"}
 		return res
 	}
-	vendors, maxV, f := readVendorSection(&r, true)
+	vs, f := readVendorSections(&r, false)
+	res.vendors = vs.consents
 	if !f.ok() {
 		res.fail = f
 		return res
 	}
-	res.vendors = vendors
-	_, maxLI, f := readVendorSection(&r, false)
-	if !f.ok() {
-		res.fail = f
-		return res
-	}
+	maxV, maxLI := vs.maxConsent, vs.maxSecond
 	// Publisher restrictions: NumPubRestrictions, then per entry PurposeId
 	// 6, RestrictionType 2 and a range list of vendors.
 	nr := int(r.read(12))
@@ -153,7 +148,7 @@ func parseTCF(s []byte, sink *tcfSink) tcfResult {
 			"purpose_one_treatment":  p1t,
 			"publisher_cc":           string([]byte{byte('A' + cc1), byte('A' + cc2)}),
 			"max_vendor_id":          maxV,
-			"vendor_consents":        vendorList(vendors),
+			"vendor_consents":        vendorList(vs.consents),
 			"max_vendor_li_id":       maxLI,
 		}
 		if opt.has&(1<<segDisclosed) != 0 {
@@ -247,6 +242,26 @@ func readTCFSegments(segs []byte, hasSegs, allowed, explain bool) (tcfSegments, 
 		}
 	}
 	return out, failure{}
+}
+
+// vendorSections are the two vendor sections after the core fields of a
+// TC string: consents, then legitimate interests (TCF v2) or implied
+// consents (TCF Canada).
+type vendorSections struct {
+	consents, second      []uint64
+	maxConsent, maxSecond int
+}
+
+// readVendorSections reads both; the second's bit set only with
+// keepSecond.
+func readVendorSections(r *bitReader, keepSecond bool) (vendorSections, failure) {
+	var vs vendorSections
+	var f failure
+	if vs.consents, vs.maxConsent, f = readVendorSection(r, true); !f.ok() {
+		return vs, f
+	}
+	vs.second, vs.maxSecond, f = readVendorSection(r, keepSecond)
+	return vs, f
 }
 
 // readVendorSection reads MaxVendorId, IsRangeEncoding and a bit field or a

@@ -62,9 +62,8 @@ package signals
 // are the express consents.
 func parseTCFCA(s []byte, sink *tcfSink) tcfResult {
 	var res tcfResult
-	r, h, segs, hasSegs, fail := tcfCore(s, 1, "tcfcav1 version is not 1")
-	if fail.reason != ReasonNone {
-		res.fail = fail
+	r, h, segs, hasSegs, f := tcfCore(s, 1, "tcfcav1 version is not 1")
+	if res.fail = f; !f.ok() {
 		return res
 	}
 	nonStandard := r.readBool()
@@ -86,17 +85,13 @@ func parseTCFCA(s []byte, sink *tcfSink) tcfResult {
 		}
 	}
 	explain := sink != nil
-	vendors, maxV, f := readVendorSection(&r, true)
+	vs, f := readVendorSections(&r, explain)
+	res.vendors = vs.consents
 	if !f.ok() {
 		res.fail = f
 		return res
 	}
-	res.vendors = vendors
-	implied, maxI, f := readVendorSection(&r, explain)
-	if !f.ok() {
-		res.fail = f
-		return res
-	}
+	maxV, implied, maxI := vs.maxConsent, vs.second, vs.maxSecond
 	var restrictions []map[string]any
 	if explain {
 		restrictions = []map[string]any{}
@@ -143,7 +138,7 @@ func parseTCFCA(s []byte, sink *tcfSink) tcfResult {
 			"PurposesExpressConsent":       bitList(uint64(res.purposes), 24),
 			"PurposesImpliedConsent":       msbList(pi, 24),
 			"MaxVendorExpressConsent":      maxV,
-			"VendorExpressConsent":         vendorList(vendors),
+			"VendorExpressConsent":         vendorList(vs.consents),
 			"MaxVendorImpliedConsent":      maxI,
 			"VendorImpliedConsent":         vendorList(implied),
 			"PubRestrictions":              restrictions,

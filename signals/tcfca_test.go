@@ -305,26 +305,14 @@ func TestTCFCADecisions(t *testing.T) {
 	r := newTestReader(t, Options{})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for pass := 0; pass < 2; pass++ { // the second pass may hit the cache
-				h := header(t, tt.lines)
-				c := r.Read(testSite(), h)
-				if c.OptedOut != tt.optedOut || c.Denied != tt.denied || c.Sources != tt.sources || c.Errors != tt.errors {
-					t.Fatalf("pass %d: got opted_out=%v denied=%v sources=%v errors=%v; want %v %v %v %v",
-						pass, c.OptedOut, c.Denied, c.Sources.Names(), c.Errors.Names(),
-						tt.optedOut, tt.denied, tt.sources.Names(), tt.errors.Names())
-				}
+			readTwice(t, r, tt.lines, decided{tt.optedOut, tt.denied, tt.sources, tt.errors}, func(c Consent, e *Explanation) {
 				if c.Reason(GPP) != tt.reason {
 					t.Errorf("reason %v, want %v", c.Reason(GPP), tt.reason)
-				}
-				e := r.Explain(testSite(), h)
-				if e.Consent != c {
-					t.Errorf("Explain decided %+v, Read %+v", e.Consent, c)
 				}
 				if tt.errors != 0 && (len(e.Errors) == 0 || !strings.HasSuffix(e.Errors[0], " in section 5")) {
 					t.Errorf("Explain errors %q, want one in section 5", e.Errors)
 				}
-				r.cache.c.Wait()
-			}
+			})
 		})
 	}
 	// Explain shows the decoded section by its API prefix.
