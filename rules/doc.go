@@ -2,6 +2,29 @@
 // per-site policy from the config file, imported public lists, and their
 // compilation into an immutable *Set with fast matchers.
 //
+// # Layout
+//
+// Each job has a package or a file group of its own; imports point one
+// way, from rules to its sub-packages, which import nothing of rules:
+//
+//   - rules/config: the config file as written, Parse and Validate (no
+//     side effects, every problem with its line and field path).
+//   - rules/lists: the importers of public lists (ABP, Disconnect, Tracker
+//     Radar, Open Cookie Database).
+//   - rules/urlhost: host names as the browser reads them (URL hosts, the
+//     canonical form lookups compare, configured host names).
+//   - rules/matcher: the Aho-Corasick automaton of inline-script
+//     signatures.
+//   - rules/reload (imports rules): the Holder of the set in use, the file
+//     and URL watchers, and Check, which consentgate check runs.
+//
+// In package rules: the Set and its lookups (set.go, site.go, vendor.go,
+// category.go; the tables in hostfilter.go and cookie.go, the caches in
+// cache.go), the catalogue (catalogue.go, catalogue.yaml), compiling a
+// config (compile.go, compile_site.go, compile_import.go for the imports,
+// account.go, keep.go, evidence.go for the canary and guard.go for the
+// guard mode), and a site's declared cookie table (declared.go).
+//
 // # Lookups
 //
 // A Set answers on the request hot path, without allocating and without
@@ -63,5 +86,5 @@
 // fetched configs at 8 MiB. Imported vendors never take a host, cookie or
 // cookie prefix from the catalogue or from config vendors, nor a subdomain
 // of a curated host: an import adds what the catalogue lacks and never
-// changes the category of what it has (keepCurated in import.go).
+// changes the category of what it has (keepCurated in compile_import.go).
 package rules
