@@ -25,14 +25,14 @@ const (
 // Formats are the import formats, in the order messages list them.
 var Formats = []string{FormatABP, FormatDisconnect, FormatTDS, FormatOCD}
 
-// DefaultSite is the site of a config without sites: every host, the
+// defaultSite is the site of a config without sites: every host, the
 // default policy and the top-level upstream.
-func DefaultSite() Site { return Site{Name: "default", Hosts: []string{"*"}} }
+func defaultSite() Site { return Site{Name: "default", Hosts: []string{"*"}} }
 
-// SitesOrDefault returns the sites of c, or DefaultSite when it has none.
+// SitesOrDefault returns the sites of c, or defaultSite when it has none.
 func (c *Config) SitesOrDefault() []Site {
 	if len(c.Sites) == 0 {
-		return []Site{DefaultSite()}
+		return []Site{defaultSite()}
 	}
 	return c.Sites
 }
@@ -329,7 +329,7 @@ func (cc *Canary) problems(sc Site) []Problem {
 		ps.add(".canary.paths", "list at least one page to check, such as /")
 	}
 	for j, p := range cc.Paths {
-		if !CanaryPath(p) {
+		if !canaryPath(p) {
 			ps.add(fmt.Sprintf(".canary.paths[%d]", j), "%q must be a local path such as /pricing", p)
 		}
 	}
@@ -354,8 +354,8 @@ func (sc Site) CanaryHost() (string, bool) {
 	return "", false
 }
 
-// CanaryPath reports whether p is a page a canary may fetch: a local path.
-func CanaryPath(p string) bool {
+// canaryPath reports whether p is a page a canary may fetch: a local path.
+func canaryPath(p string) bool {
 	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.ContainsAny(p, " \t\r\n#")
 }
 
