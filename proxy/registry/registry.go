@@ -152,7 +152,9 @@ func New(opts Options) (*Registry, error) {
 // connect builds the client. Client tracking in broadcast mode on
 // KeyPrefix makes the server push an invalidation for every opt-out or
 // opt-in any replica writes, so a cached answer is dropped at once rather
-// than when its TTL runs out.
+// than when its TTL runs out. NOLOOP: this replica's own writes are not
+// echoed back; Record caches their answer itself, and an echo would mark
+// that fresh entry stale and cost a GET on the next request.
 func (r *Registry) connect() error {
 	o, err := valkey.ParseURL(r.opts.URL)
 	if err != nil {
@@ -160,7 +162,12 @@ func (r *Registry) connect() error {
 	}
 	o.ClientName = "consentgate"
 	o.ForceSingleClient = true // a primary (or a proxy in front of a cluster); and no error when it is down at start
-	o.ClientTrackingOptions = []string{"PREFIX", KeyPrefix, "BCAST"}
+	o.ClientTrackingOptions = []string{"PREFIX", KeyPrefix, "BCAST", "NOLOOP"}
+	// One pipelined connection (the default is up to two): NOLOOP silences
+	// only the connection that wrote, so with two each write still came
+	// back on the other; and every invalidation arrived once per connection.
+	// The registry's commands are a few bytes each; one pipeline carries them.
+	o.PipelineMultiplex = -1
 	o.OnInvalidations = r.onInvalidations
 	o.ReadBufferEachConn = 64 << 10 // the answers are tiny; the default is 0.5 MiB per connection
 	o.WriteBufferEachConn = 64 << 10

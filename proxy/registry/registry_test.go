@@ -2,6 +2,7 @@ package registry_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -218,14 +219,14 @@ func TestSlowRegistry(t *testing.T) {
 	if err := r.Record(context.Background(), k, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := proxy.Toxics.AddToxicJson(strings.NewReader(`{"name":"slow","type":"latency","stream":"downstream","attributes":{"latency":300}}`)); err != nil {
+	if _, err := proxy.Toxics.AddToxicJson(strings.NewReader(`{"name":"slow","type":"latency","stream":"downstream","attributes":{"latency":2000}}`)); err != nil {
 		t.Fatal(err)
 	}
 
-	// A cached opt-out does not notice the latency.
-	start := time.Now()
-	if got := r.Lookup(k); got != signals.RegistryOptedOut || time.Since(start) > budget {
-		t.Errorf("cached opt-out behind a slow registry: %v after %v", got, time.Since(start))
+	// A cached opt-out is answered from the cache, not the network.
+	hits := lookups(reg, registry.ResultHit)
+	if got := r.Lookup(k); got != signals.RegistryOptedOut || lookups(reg, registry.ResultHit) != hits+1 {
+		t.Errorf("cached opt-out behind a slow registry: %v, %v hits, want 1", got, lookups(reg, registry.ResultHit)-hits)
 	}
 
 	// 50 requests for one uncached account at once: each gives up at the
@@ -233,29 +234,19 @@ func TestSlowRegistry(t *testing.T) {
 	u := key(t, "uncached")
 	gets := testutil.ToFloat64(counter(t, reg, "consentgate_registry_requests_total", "get", "ok"))
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var worst time.Duration
 	for i := 0; i < 50; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			start := time.Now()
-			got := r.Lookup(u)
-			d := time.Since(start)
-			mu.Lock()
-			worst = max(worst, d)
-			mu.Unlock()
-			if got != signals.RegistryUnknown {
+			if got := r.Lookup(u); got != signals.RegistryUnknown {
 				t.Errorf("uncached account behind a slow registry: %v", got)
 			}
 		}()
 	}
 	wg.Wait()
-	// The budget plus scheduling on a busy two-core machine; the point is
-	// that nobody waited for the 300 ms round trip.
-	if worst >= 300*time.Millisecond {
-		t.Errorf("a lookup waited %v for a 300ms registry with a %v budget", worst, budget)
-	}
+	// Every lookup gave up at the budget rather than waiting for the
+	// 2 s round trip (no clock in the assertion: the counter says why
+	// each returned).
 	if n := lookups(reg, registry.ResultTimeout); n != 50 {
 		t.Errorf("%v timeouts counted, want 50", n)
 	}
@@ -344,5 +335,34 @@ func (g gathered) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(g.name, "copy", nil, nil), prometheus.UntypedValue, v)
 			return
 		}
+	}
+}
+
+// TestOwnWritesNeedNoRefresh: the server does not echo this replica's own
+// writes back as invalidations, so an opt-out just recorded here is not
+// fetched again on the next request (it was: the echo marked the entry
+// stale, and whether it arrived before or after the entry was stored
+// decided whether a GET followed — the flake of TestSlowRegistry).
+func TestOwnWritesNeedNoRefresh(t *testing.T) {
+	srv := registrytest.Start(t)
+	r, reg := open(t, srv.URL())
+	gets := counter(t, reg, "consentgate_registry_requests_total", "get", "ok")
+	for i := range 50 {
+		k := key(t, fmt.Sprintf("own-%d", i))
+		if err := r.Record(context.Background(), k, true); err != nil {
+			t.Fatal(err)
+		}
+		// Another write is a round trip on the connection: the push the
+		// first one caused (sent after its reply) has been read by now.
+		if err := r.Record(context.Background(), key(t, "round-trip"), false); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Lookup(k); got != signals.RegistryOptedOut {
+			t.Fatalf("own opt-out %d: %v", i, got)
+		}
+	}
+	r.Close()
+	if n := testutil.ToFloat64(gets); n != 0 {
+		t.Errorf("%v GETs for opt-outs this replica wrote, want 0", n)
 	}
 }
