@@ -222,6 +222,9 @@ func TestSlowRegistry(t *testing.T) {
 	if _, err := proxy.Toxics.AddToxicJson(strings.NewReader(`{"name":"slow","type":"latency","stream":"downstream","attributes":{"latency":2000}}`)); err != nil {
 		t.Fatal(err)
 	}
+	// Before proxy.Stop (cleanups run last first): a latency toxic's
+	// goroutines otherwise sleep out their 2 s after the test.
+	t.Cleanup(func() { _ = proxy.Toxics.RemoveToxic(context.Background(), "slow") })
 
 	// A cached opt-out is answered from the cache, not the network.
 	hits := lookups(reg, registry.ResultHit)
