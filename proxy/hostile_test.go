@@ -200,7 +200,7 @@ func TestUpstreamTimeoutIsForHeaders(t *testing.T) {
 				w.Flush() //nolint:errcheck
 				d := 100 * time.Millisecond
 				if stall && i == 2 {
-					d = 1500 * time.Millisecond
+					d = 3 * time.Second
 				}
 				time.Sleep(d)
 			}
@@ -209,7 +209,9 @@ func TestUpstreamTimeoutIsForHeaders(t *testing.T) {
 	})
 	g := startGate(t, "http://"+up.addr, "", func(o *proxy.Options) {
 		o.UpstreamTimeout = 300 * time.Millisecond
-		o.UpstreamIdleTimeout = 500 * time.Millisecond
+		// 10× the trickle's gaps, a third of the stall: room for a busy
+		// machine on both sides.
+		o.UpstreamIdleTimeout = time.Second
 	})
 	for _, sig := range []string{"X-None: 1", "Sec-GPC: 1"} {
 		// 8 parts 100 ms apart: 800 ms, past the 300 ms header timeout.
@@ -217,7 +219,7 @@ func TestUpstreamTimeoutIsForHeaders(t *testing.T) {
 		if !strings.HasSuffix(string(body), "<p>end</p>\n") {
 			t.Errorf("%s: a healthy slow body was cut: %q", sig, body)
 		}
-		// A stall of 1.5 s mid-body: past the 500 ms idle timeout.
+		// A stall of 3 s mid-body: past the 1 s idle timeout.
 		req, _ := http.NewRequest("GET", g.url+"/stall", nil)
 		k, v, _ := strings.Cut(sig, ":")
 		req.Header.Set(k, strings.TrimSpace(v))
