@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/consentgate/consentgate/audit"
+	"github.com/consentgate/consentgate/proxy/receipt/audit"
 	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/rules"
 )

@@ -19,7 +19,7 @@ import (
 
 // seedGlob is the real cookie policy the project tests with (see its
 // README); it is read where it is, never copied into the repository.
-const seedGlob = "../../shared/seeds/000_*.txt"
+const seedGlob = "../../../../shared/seeds/000_*.txt"
 
 // seedPolicy returns the seed's text, or ends the test: a skip on a
 // developer's machine without ../shared, a failure in CI.
