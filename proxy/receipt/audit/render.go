@@ -69,15 +69,10 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	for _, s := range r.Sites {
 		fmt.Fprintf(b, "## Site %s\n\n", s.Site)
-		t := s.Total
-		if t.Tallied {
-			fmt.Fprintf(b, "Requests: %d, of which %d opted out (%s) and %d in opt-in mode without consent. ",
-				t.Requests.OptedOut+t.Requests.ConsentRequired+t.Requests.NotOptedOut, t.Requests.OptedOut, pct(t.OptOutShare), t.Requests.ConsentRequired)
-		}
-		fmt.Fprintf(b, "Enforced responses: %d (%d pages). Elements removed: %d. Cookies dropped: %d from requests, %d from responses; %d expired.\n\n",
-			t.Responses, t.Pages, sum(t.ByVendor), t.CookiesDroppedRequest, t.CookiesDroppedResponse, t.CookiesExpired)
-		if t.Shadow > 0 {
-			fmt.Fprintf(b, "%d responses were observed in shadow mode (counted, not enforced).\n\n", t.Shadow)
+		summary, shadow := siteSummary(s.Total)
+		b.WriteString(summary + "\n\n")
+		if shadow != "" {
+			b.WriteString(shadow + "\n\n")
 		}
 		b.WriteString("| day | requests | opted out | share | pages enforced | by source | elements removed | cookies dropped / expired | canary pass / leak / error | fail-closed |\n")
 		b.WriteString("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- | --- |\n")
@@ -95,7 +90,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		for _, v := range s.Vendors {
 			fmt.Fprintf(b, "| %s | %s | %d |\n", v.Name, v.Category, v.N)
 		}
-		b.WriteString("\nBy category: " + countList(sorted(t.ByCategory)) + "\n\n")
+		b.WriteString("\nBy category: " + countList(sorted(s.Total.ByCategory)) + "\n\n")
 	}
 	if len(r.Events) > 0 {
 		b.WriteString("## Fail-closed and runtime events\n\nNo denied element was delivered in these; each is where the proxy chose the safe side.\n\n")
@@ -212,16 +207,10 @@ th{background:#f6f8fa}td:first-child{white-space:nowrap}td.n{text-align:right;wh
 		}
 	}
 	for _, s := range r.Sites {
-		t := s.Total
-		fmt.Fprintf(b, "<h2>Site %s</h2>\n<p>", e(s.Site))
-		if t.Tallied {
-			fmt.Fprintf(b, "Requests: %d, of which %d opted out (%s) and %d in opt-in mode without consent. ",
-				t.Requests.OptedOut+t.Requests.ConsentRequired+t.Requests.NotOptedOut, t.Requests.OptedOut, pct(t.OptOutShare), t.Requests.ConsentRequired)
-		}
-		fmt.Fprintf(b, "Enforced responses: %d (%d pages). Elements removed: %d. Cookies dropped: %d from requests, %d from responses; %d expired.",
-			t.Responses, t.Pages, sum(t.ByVendor), t.CookiesDroppedRequest, t.CookiesDroppedResponse, t.CookiesExpired)
-		if t.Shadow > 0 {
-			fmt.Fprintf(b, " %d responses were observed in shadow mode (counted, not enforced).", t.Shadow)
+		summary, shadow := siteSummary(s.Total)
+		fmt.Fprintf(b, "<h2>Site %s</h2>\n<p>%s", e(s.Site), e(summary))
+		if shadow != "" {
+			b.WriteString(" " + e(shadow))
 		}
 		b.WriteString("</p>\n<div class=\"charts\">\n")
 		b.WriteString("<h3>Opt-out share per day</h3>\n")
@@ -245,7 +234,7 @@ th{background:#f6f8fa}td:first-child{white-space:nowrap}td.n{text-align:right;wh
 		for _, v := range s.Vendors {
 			fmt.Fprintf(b, `<tr><td>%s</td><td>%s</td><td class="n">%d</td></tr>`+"\n", e(v.Name), e(v.Category), v.N)
 		}
-		fmt.Fprintf(b, "</table>\n<p>By category: %s.</p>\n", e(countList(sorted(t.ByCategory))))
+		fmt.Fprintf(b, "</table>\n<p>By category: %s.</p>\n", e(countList(sorted(s.Total.ByCategory))))
 	}
 	if len(r.Events) > 0 {
 		b.WriteString("<h2>Fail-closed and runtime events</h2>\n<p>No denied element was delivered in these; each is where the proxy chose the safe side.</p>\n")
@@ -451,4 +440,19 @@ func trimFloat(v float64) string {
 		return fmt.Sprintf("%.0f", v)
 	}
 	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", v), "0"), ".")
+}
+
+// siteSummary is the sentence above a site's table, and the one on shadow
+// mode ("" when nothing was observed in it), in plain text for both forms.
+func siteSummary(t Day) (summary, shadow string) {
+	if t.Tallied {
+		summary = fmt.Sprintf("Requests: %d, of which %d opted out (%s) and %d in opt-in mode without consent. ",
+			t.Requests.OptedOut+t.Requests.ConsentRequired+t.Requests.NotOptedOut, t.Requests.OptedOut, pct(t.OptOutShare), t.Requests.ConsentRequired)
+	}
+	summary += fmt.Sprintf("Enforced responses: %d (%d pages). Elements removed: %d. Cookies dropped: %d from requests, %d from responses; %d expired.",
+		t.Responses, t.Pages, sum(t.ByVendor), t.CookiesDroppedRequest, t.CookiesDroppedResponse, t.CookiesExpired)
+	if t.Shadow > 0 {
+		shadow = fmt.Sprintf("%d responses were observed in shadow mode (counted, not enforced).", t.Shadow)
+	}
+	return summary, shadow
 }
