@@ -58,14 +58,8 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if len(r.Delivered)+r.DeliveredOther == 0 {
 		b.WriteString(" (none: no canary leak, no site in shadow mode).\n\n")
 	} else {
-		b.WriteString(".\n\n| time (UTC) | site | kind | what | receipt |\n| --- | --- | --- | --- | --- |\n")
-		for _, in := range r.Delivered {
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s:%d (seq %d) |\n", in.Time.Format("2006-01-02 15:04:05"), in.Site, in.Kind, mdCell(in.Detail), base(in.File), in.Line, in.Seq)
-		}
-		if r.DeliveredOther > 0 {
-			fmt.Fprintf(b, "\n…and %d more.\n", r.DeliveredOther)
-		}
-		b.WriteString("\n")
+		b.WriteString(".\n\n")
+		incidentTable(b, r.Delivered, r.DeliveredOther)
 	}
 	for _, s := range r.Sites {
 		fmt.Fprintf(b, "## Site %s\n\n", s.Site)
@@ -94,14 +88,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	if len(r.Events) > 0 {
 		b.WriteString("## Fail-closed and runtime events\n\nNo denied element was delivered in these; each is where the proxy chose the safe side.\n\n")
-		b.WriteString("| time (UTC) | site | kind | what | receipt |\n| --- | --- | --- | --- | --- |\n")
-		for _, in := range r.Events {
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s:%d (seq %d) |\n", in.Time.Format("2006-01-02 15:04:05"), in.Site, in.Kind, mdCell(in.Detail), base(in.File), in.Line, in.Seq)
-		}
-		if r.EventsOther > 0 {
-			fmt.Fprintf(b, "\n…and %d more.\n", r.EventsOther)
-		}
-		b.WriteString("\n")
+		incidentTable(b, r.Events, r.EventsOther)
 	}
 	b.WriteString(whatReceiptsShow)
 	_, err := io.WriteString(w, b.String())
@@ -455,4 +442,17 @@ func siteSummary(t Day) (summary, shadow string) {
 		shadow = fmt.Sprintf("%d responses were observed in shadow mode (counted, not enforced).", t.Shadow)
 	}
 	return summary, shadow
+}
+
+// incidentTable writes incidents as a Markdown table, and how many more
+// there were than it lists.
+func incidentTable(b *strings.Builder, ins []Incident, more int) {
+	b.WriteString("| time (UTC) | site | kind | what | receipt |\n| --- | --- | --- | --- | --- |\n")
+	for _, in := range ins {
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s:%d (seq %d) |\n", in.Time.Format("2006-01-02 15:04:05"), in.Site, in.Kind, mdCell(in.Detail), base(in.File), in.Line, in.Seq)
+	}
+	if more > 0 {
+		fmt.Fprintf(b, "\n…and %d more.\n", more)
+	}
+	b.WriteString("\n")
 }
