@@ -184,14 +184,8 @@ th{background:#f6f8fa}td:first-child{white-space:nowrap}td.n{text-align:right;wh
 	if n == 0 {
 		b.WriteString(" No canary leak and no site in shadow mode in this period.</div>\n")
 	} else {
-		b.WriteString("</div>\n<table><tr><th>time (UTC)</th><th>site</th><th>kind</th><th>what</th><th>receipt</th></tr>\n")
-		for _, in := range r.Delivered {
-			incidentRow(b, in)
-		}
-		b.WriteString("</table>\n")
-		if r.DeliveredOther > 0 {
-			fmt.Fprintf(b, "<p>…and %d more.</p>\n", r.DeliveredOther)
-		}
+		b.WriteString("</div>\n")
+		incidentTableHTML(b, r.Delivered, r.DeliveredOther)
 	}
 	for _, s := range r.Sites {
 		summary, shadow := siteSummary(s.Total)
@@ -225,14 +219,7 @@ th{background:#f6f8fa}td:first-child{white-space:nowrap}td.n{text-align:right;wh
 	}
 	if len(r.Events) > 0 {
 		b.WriteString("<h2>Fail-closed and runtime events</h2>\n<p>No denied element was delivered in these; each is where the proxy chose the safe side.</p>\n")
-		b.WriteString("<table><tr><th>time (UTC)</th><th>site</th><th>kind</th><th>what</th><th>receipt</th></tr>\n")
-		for _, in := range r.Events {
-			incidentRow(b, in)
-		}
-		b.WriteString("</table>\n")
-		if r.EventsOther > 0 {
-			fmt.Fprintf(b, "<p>…and %d more.</p>\n", r.EventsOther)
-		}
+		incidentTableHTML(b, r.Events, r.EventsOther)
 	}
 	b.WriteString(`<h2>What these receipts show</h2><div class="box note">`)
 	for _, para := range strings.Split(strings.TrimPrefix(whatReceiptsShow, "## What these receipts show\n\n"), "\n\n") {
@@ -455,4 +442,16 @@ func incidentTable(b *strings.Builder, ins []Incident, more int) {
 		fmt.Fprintf(b, "\n…and %d more.\n", more)
 	}
 	b.WriteString("\n")
+}
+
+// incidentTableHTML is incidentTable for the HTML report.
+func incidentTableHTML(b *strings.Builder, ins []Incident, more int) {
+	b.WriteString("<table><tr><th>time (UTC)</th><th>site</th><th>kind</th><th>what</th><th>receipt</th></tr>\n")
+	for _, in := range ins {
+		incidentRow(b, in)
+	}
+	b.WriteString("</table>\n")
+	if more > 0 {
+		fmt.Fprintf(b, "<p>…and %d more.</p>\n", more)
+	}
 }
