@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/consentgate/consentgate/proxy/receipt/audit"
 	"github.com/consentgate/consentgate/proxy/receipt"
+	"github.com/consentgate/consentgate/proxy/receipt/audit"
 	"github.com/consentgate/consentgate/rules"
 )
 
