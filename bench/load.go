@@ -67,9 +67,19 @@ func (w *wrk) name() string {
 }
 
 func (w *wrk) run(ctx context.Context, url string, hdrs []string, d time.Duration) (loadResult, error) {
+	out, err := w.runScript(ctx, w.script, url, hdrs, d)
+	if err != nil {
+		return loadResult{}, err
+	}
+	return parseWrk(out)
+}
+
+// runScript runs wrk with the Lua script for d (whole seconds, at least
+// one) and returns its output.
+func (w *wrk) runScript(ctx context.Context, script, url string, hdrs []string, d time.Duration) (string, error) {
 	secs := max(1, int(d.Round(time.Second)/time.Second))
 	args := []string{"-t", strconv.Itoa(w.threads), "-c", strconv.Itoa(w.conns), "-d", strconv.Itoa(secs) + "s",
-		"--timeout", "10s", "-s", w.script}
+		"--timeout", "10s", "-s", script}
 	for _, h := range hdrs {
 		args = append(args, "-H", h)
 	}
@@ -80,9 +90,9 @@ func (w *wrk) run(ctx context.Context, url string, hdrs []string, d time.Duratio
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return loadResult{}, fmt.Errorf("wrk: %v\n%s", err, tailLines(string(out), 10))
+		return "", fmt.Errorf("wrk: %v\n%s", err, tailLines(string(out), 10))
 	}
-	return parseWrk(string(out))
+	return string(out), nil
 }
 
 // parseWrk reads the RESULT line the script prints.

@@ -44,6 +44,11 @@ type config struct {
 	keep             bool
 	registry         bool
 	receipts         bool
+	real             bool
+	pages            string
+	zipf             float64
+	optoutShare      float64
+	seed             uint64
 	args             []string
 }
 
@@ -70,6 +75,11 @@ func run() int {
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory (configs, logs)")
 	flag.BoolVar(&c.registry, "registry", false, "also run consentgate with the shared opt-out registry (a redis-server on loopback, every request carrying an account cookie) and compare it with consentgate without")
 	flag.BoolVar(&c.receipts, "receipts", false, "also load a second consentgate running with --receipts (a receipt per opted-out response) and report what receipts cost")
+	flag.BoolVar(&c.real, "real", false, "run the real-traffic mix instead of the synthetic workloads and the memory tests: the saved pages behind an nginx origin, a Zipf popularity, a share of opted-out visitors (needs nginx and wrk)")
+	flag.StringVar(&c.pages, "pages", "", "with -real: directory of the saved *.html.gz pages (default $CONSENTGATE_PAGES, else ../shared/data/pages beside the module)")
+	flag.Float64Var(&c.zipf, "zipf", 1.0, "with -real: exponent s of the Zipf popularity (the page of rank k is requested in proportion to k^-s)")
+	flag.Float64Var(&c.optoutShare, "optout-share", 0.3, "with -real: share of requests that carry Sec-GPC: 1")
+	flag.Uint64Var(&c.seed, "seed", 17, "with -real: seed of the pages' popularity ranks and of the wrk threads' draws")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "bench takes no arguments")
@@ -260,6 +270,9 @@ func bench(ctx context.Context, c *config, tmp string) error {
 			return err
 		}
 	}
+	if c.real {
+		return realTraffic(ctx, c, e, tmp)
+	}
 	if c.only != "" {
 		var keep []workload
 		for _, w := range workloads {
@@ -448,7 +461,10 @@ func startConsentgate(ctx context.Context, e *env, tmp, name, upstream string, p
 	if err != nil {
 		return cgProc{}, "", err
 	}
-	args := []string{"serve", "--listen", addr, "--upstream", "http://" + upstream, "--admin", admin, "--log-level", "warn"}
+	args := []string{"serve", "--listen", addr, "--admin", admin, "--log-level", "warn"}
+	if upstream != "" { // else the config passed in extra names it
+		args = append(args, "--upstream", "http://"+upstream)
+	}
 	if pprof {
 		args = append(args, "--pprof")
 	}

@@ -62,7 +62,15 @@ func treeCPU(pid int) (float64, error) {
 		return 0, err
 	}
 	ticks := root.utime + root.stime
-	children := map[int][]int{}
+	stats := allStats()
+	for _, p := range descendants(pid, stats) {
+		ticks += stats[p].utime + stats[p].stime
+	}
+	return float64(ticks) / clockTicks, nil
+}
+
+// allStats reads /proc/PID/stat of every process there is.
+func allStats() map[int]procStat {
 	ents, _ := filepath.Glob("/proc/[0-9]*/stat")
 	stats := map[int]procStat{}
 	for _, e := range ents {
@@ -79,16 +87,42 @@ func treeCPU(pid int) (float64, error) {
 			continue
 		}
 		stats[p] = st
+	}
+	return stats
+}
+
+// descendants are the processes of stats below pid, breadth first.
+func descendants(pid int, stats map[int]procStat) []int {
+	children := map[int][]int{}
+	for p, st := range stats {
 		children[st.ppid] = append(children[st.ppid], p)
 	}
+	var out []int
 	queue := append([]int(nil), children[pid]...)
 	for len(queue) > 0 {
 		p := queue[0]
 		queue = queue[1:]
-		ticks += stats[p].utime + stats[p].stime
+		out = append(out, p)
 		queue = append(queue, children[p]...)
 	}
-	return float64(ticks) / clockTicks, nil
+	return out
+}
+
+// treeRSS returns the sum of VmRSS of pid and its live descendants, in
+// bytes (pages shared between them, such as nginx's master and worker
+// share, counted once per process).
+func treeRSS(pid int) (int64, error) {
+	m, err := readStatus(pid)
+	if err != nil {
+		return 0, err
+	}
+	sum := m.rss
+	for _, p := range descendants(pid, allStats()) {
+		if m, err := readStatus(p); err == nil {
+			sum += m.rss
+		}
+	}
+	return sum, nil
 }
 
 // memStatus is the memory of a process from /proc/PID/status, in bytes.

@@ -14,14 +14,7 @@ const mib = 1 << 20
 func report(c *config, e *env, targets []target, res map[string]map[string]cell, st *streamResult, idle *idleResult, memErrs []string) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	p("## Machine\n\n")
-	p("- CPU: %d × %s (nproc %d)\n", runtime.NumCPU(), cpuModel(), runtime.NumCPU())
-	p("- Go: %s\n", goVersion())
-	p("- nginx: %s; wrk: %s\n", toolVersion(e.nginx, "-v"), toolVersion(e.wrk, "-v"))
-	p("- load generator: %s; origin: %s\n", e.gen.name(), e.originKind)
-	p("- load average before / after: %s / %s; open-file limit %d\n", e.loadBefore, loadAvg(), e.noFile)
-	p("- run: %s, %v per cell after %v warm-up, took %v\n\n", e.startedWall.Format("2006-01-02 15:04 MST"), c.duration, c.warmup, time.Since(e.startedWall).Round(time.Second))
-	p("```sh\ngo run ./bench %s\n```\n\n", strings.Join(c.args, " "))
+	b.WriteString(machineReport(c, e))
 
 	p("## Throughput and CPU\n\n")
 	p("CPU is user+system time of the proxy's process tree from /proc/PID/stat during the measured run; for the direct rows it is the origin's. Ratios are req/s over the direct and the nginx row of the same workload.\n\n")
@@ -112,6 +105,22 @@ func report(c *config, e *env, targets []target, res map[string]map[string]cell,
 	for _, m := range memErrs {
 		p("\nmemory test error: %s\n", m)
 	}
+	return b.String()
+}
+
+// machineReport is the machine, the tools, the load average and the
+// command of the run.
+func machineReport(c *config, e *env) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p("## Machine\n\n")
+	p("- CPU: %d × %s (nproc %d)\n", runtime.NumCPU(), cpuModel(), runtime.NumCPU())
+	p("- Go: %s\n", goVersion())
+	p("- nginx: %s; wrk: %s\n", toolVersion(e.nginx, "-v"), toolVersion(e.wrk, "-v"))
+	p("- load generator: %s; origin: %s\n", e.gen.name(), e.originKind)
+	p("- load average before / after: %s / %s; open-file limit %d\n", e.loadBefore, loadAvg(), e.noFile)
+	p("- run: %s, %v per cell after %v warm-up, took %v\n\n", e.startedWall.Format("2006-01-02 15:04 MST"), c.duration, c.warmup, time.Since(e.startedWall).Round(time.Second))
+	p("```sh\ngo run ./bench %s\n```\n\n", strings.Join(c.args, " "))
 	return b.String()
 }
 
