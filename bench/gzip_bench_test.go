@@ -53,8 +53,8 @@ var gzipEncoders = []gzipEncoder{
 	{"klauspost-1", klauspost(gzip.BestSpeed)},
 	{"klauspost-2", klauspost(2)},
 	{"klauspost-3", klauspost(3)},
-	{"klauspost-5", klauspost(5)},
-	{"klauspost-6", klauspost(gzip.DefaultCompression)},
+	{"klauspost-5", klauspost(5)}, // klauspost's DefaultCompression
+	{"klauspost-6", klauspost(6)},
 	{"stdlib-1", stdlib(stdgzip.BestSpeed)},
 	{"stdlib-6", stdlib(stdgzip.DefaultCompression)},
 }

@@ -330,13 +330,15 @@ func realReport(r *realResult) string {
 		sizes[i] = len(pg.html)
 	}
 	slices.Sort(sizes)
+	top, mean := r.mix.popular(r.pages)
 	p("%d saved news pages (%d–%d KB decoded, median %d KB; %.1f MB stored gzip), served by nginx with gzip_static; "+
-		"requested with a Zipf popularity (the most popular page %.1f%% of requests, ranks by a shuffle with seed %d), "+
+		"requested with a Zipf popularity (exponent %g; the most popular page, %s of %d KB, %.1f%% of requests; "+
+		"ranks by a shuffle with seed %d; %d KB decoded per request on average), "+
 		"%.0f%% of requests with Sec-GPC: 1, all with Accept-Encoding: gzip (wrk script generated at run time). "+
 		"CPU is user+system time of the server's process tree over the measured run (the origin's for the direct row); "+
 		"RSS peak is the largest sum of VmRSS over the tree, sampled every 100 ms.\n\n",
 		len(r.pages), sizes[0]>>10, sizes[len(sizes)-1]>>10, sizes[len(sizes)/2]>>10, float64(r.wireIn)/1e6,
-		100*r.mix.cdf[0], r.mix.seed, 100*r.mix.optout)
+		r.mix.s, top.name, len(top.html)>>10, 100*r.mix.cdf[0], r.mix.seed, int(mean)>>10, 100*r.mix.optout)
 	p("| server | req/s | p50 ms | p99 ms | p99.9 ms | CPU µs / req | CPU vs nginx | RSS peak MiB | opted out | errors |\n")
 	p("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	ng := r.cells[tNginx]

@@ -108,6 +108,7 @@ type mix struct {
 	paths  []string  // by rank
 	cdf    []float64 // by rank
 	optout float64   // share of requests with Sec-GPC: 1
+	s      float64   // the Zipf exponent
 	seed   uint64
 	host   string
 }
@@ -122,11 +123,26 @@ func newMix(pages []realPage, s, optout float64, seed uint64) (mix, error) {
 	if optout < 0 || optout > 1 || math.IsNaN(optout) {
 		return mix{}, fmt.Errorf("-optout-share %v: want a share between 0 and 1", optout)
 	}
-	m := mix{cdf: zipfCDF(len(pages), s), optout: optout, seed: seed, host: "news.bench.example"}
+	m := mix{cdf: zipfCDF(len(pages), s), optout: optout, s: s, seed: seed, host: "news.bench.example"}
 	for _, i := range popularity(len(pages), seed) {
 		m.paths = append(m.paths, pages[i].path())
 	}
 	return m, nil
+}
+
+// popular returns the most popular page of pages (those newMix was given)
+// and the decoded size of a request's page on average, in bytes.
+func (m mix) popular(pages []realPage) (top realPage, mean float64) {
+	byPath := map[string]realPage{}
+	for _, p := range pages {
+		byPath[p.path()] = p
+	}
+	prev := 0.0
+	for i, path := range m.paths {
+		mean += (m.cdf[i] - prev) * float64(len(byPath[path].html))
+		prev = m.cdf[i]
+	}
+	return byPath[m.paths[0]], mean
 }
 
 // luaScript is the wrk script of the mix: each request draws a page by its

@@ -70,6 +70,24 @@ func TestLuaScript(t *testing.T) {
 	}
 }
 
+func TestPopular(t *testing.T) {
+	pages := []realPage{{name: "a", html: make([]byte, 100)}, {name: "b", html: make([]byte, 300)}}
+	m, err := newMix(pages, 1, 0.3, 17)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, mean := m.popular(pages)
+	// Rank 1 gets 2/3 of the requests, rank 2 a third.
+	other := pages[0]
+	if top.name == "a" {
+		other = pages[1]
+	}
+	want := 2.0/3*float64(len(top.html)) + 1.0/3*float64(len(other.html))
+	if math.Abs(mean-want) > 1e-9 || top.path() != m.paths[0] {
+		t.Fatalf("popular = %s, %v; want %s, %v", top.name, mean, m.paths[0], want)
+	}
+}
+
 func TestParseMix(t *testing.T) {
 	m, err := parseMix("RESULT requests=10 duration_us=1 errors=0 p50_us=1 p99_us=1 p999_us=1\nMIX sent=1000 optout=301 top=190\n")
 	if err != nil {

@@ -85,7 +85,7 @@ const (
 	left, right, top, bottom = 80.0, 24.0, 70.0, 130.0
 	minCPU                   = 1.0 // µs: the log axis starts here; smaller values are drawn on it
 	plotW, plotH             = chartW - left - right, chartH - top - bottom
-	warmGap                  = "opted-out warm: not measured: this build has no response cache (no cache metric counted a hit), so a warm request costs what a cold one does"
+	warmGap                  = "opted-out warm: not measured (this build has no response cache: a warm request would cost what a cold one does)"
 	chartNoteLine            = 16.0
 )
 
@@ -110,8 +110,11 @@ func svgChart(pts []pagePoint, title string, notes []string) string {
 			}
 		}
 	}
-	xa := logAxis{math.Pow(10, math.Floor(math.Log10(minSize))), math.Pow(10, math.Ceil(math.Log10(maxSize)))}
-	ya := logAxis{minCPU, math.Pow(10, math.Ceil(math.Log10(maxCPU)))}
+	xa := logAxis{step125(minSize, false), step125(maxSize, true)}
+	ya := logAxis{minCPU, math.Pow(10, math.Ceil(math.Log10(maxCPU*1.5)))}
+	for lo := ya.lo * 10; lo < ya.hi && lo <= minPositive(pts)/1.5; lo *= 10 {
+		ya.lo = lo // from the decade below the smallest value
+	}
 	x := func(v float64) float64 { return left + xa.at(v)*plotW }
 	y := func(v float64) float64 { return top + plotH - ya.at(v)*plotH }
 
@@ -125,9 +128,9 @@ func svgChart(pts []pagePoint, title string, notes []string) string {
 	// Grid and ticks: 1, 2, 5 × 10^k on x; 10^k on y.
 	p(`<g stroke="#ddd">` + "\n")
 	var xticks []float64
-	for d := xa.lo; d < xa.hi*1.01; d *= 10 {
+	for d := math.Pow(10, math.Floor(math.Log10(xa.lo))); d < xa.hi*1.01; d *= 10 {
 		for _, m := range []float64{1, 2, 5} {
-			if v := d * m; v <= xa.hi*1.01 {
+			if v := d * m; v >= xa.lo*0.99 && v <= xa.hi*1.01 {
 				xticks = append(xticks, v)
 				p(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`+"\n", x(v), top, x(v), top+plotH)
 			}
@@ -150,7 +153,7 @@ func svgChart(pts []pagePoint, title string, notes []string) string {
 	p(`<text transform="translate(20 %.1f) rotate(-90)" text-anchor="middle">CPU per request</text>`+"\n", top+plotH/2)
 
 	// Points, and the legend with a labelled gap for a missing series.
-	ly := top + plotH + 56
+	ly := top + plotH + 54
 	for i, s := range chartSeries {
 		n := 0
 		for _, pt := range pts {
@@ -159,7 +162,7 @@ func svgChart(pts []pagePoint, title string, notes []string) string {
 				n++
 			}
 		}
-		lx := left + float64(i%3)*290
+		lx, ly := left+8, ly+float64(i)*18
 		if n == 0 {
 			p(`<rect x="%.1f" y="%.1f" width="10" height="10" fill="none" stroke="%s" stroke-dasharray="2 2"/>`+"\n", lx-5, ly-5, s.color)
 			p(`<text x="%.1f" y="%.1f" dominant-baseline="middle" fill="#777">%s: no data</text>`+"\n", lx+10, ly, html.EscapeString(s.label))
@@ -172,10 +175,42 @@ func svgChart(pts []pagePoint, title string, notes []string) string {
 		p(`<text x="%.1f" y="%.1f" dominant-baseline="middle">%s (median %s)</text>`+"\n", lx+10, ly, html.EscapeString(s.label), cpuLabel(medianOf(pts, s.value)))
 	}
 	for i, n := range notes {
-		p(`<text x="%.1f" y="%.1f" fill="#444" font-size="11">%s</text>`+"\n", left, ly+24+float64(i)*chartNoteLine, html.EscapeString(n))
+		p(`<text x="%.1f" y="%.1f" fill="#444" font-size="11">%s</text>`+"\n", left, ly+3*18+10+float64(i)*chartNoteLine, html.EscapeString(n))
 	}
 	p("</svg>\n")
 	return b.String()
+}
+
+// step125 is the 1-2-5 step at or below v (up: at or above).
+func step125(v float64, up bool) float64 {
+	d := math.Pow(10, math.Floor(math.Log10(v)))
+	steps := []float64{1, 2, 5, 10}
+	if up {
+		for _, m := range steps {
+			if d*m >= v {
+				return d * m
+			}
+		}
+	}
+	for i := len(steps) - 1; i >= 0; i-- {
+		if d*steps[i] <= v {
+			return d * steps[i]
+		}
+	}
+	return d
+}
+
+// minPositive is the smallest value above zero of any series.
+func minPositive(pts []pagePoint) float64 {
+	m := math.Inf(1)
+	for _, p := range pts {
+		for _, s := range chartSeries {
+			if v := s.value(p); v > 0 {
+				m = math.Min(m, v)
+			}
+		}
+	}
+	return m
 }
 
 func medianOf(pts []pagePoint, f func(pagePoint) float64) float64 {
