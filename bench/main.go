@@ -4,10 +4,12 @@
 // each with a load generator (wrk when installed, else fasthttp's client) and
 // prints req/s, latency percentiles and the proxy process's CPU per request,
 // then measures consentgate's memory streaming a huge page and holding many
-// idle connections. See README.md.
+// idle connections. With -real it runs a mix of real saved pages instead:
+// a Zipf popularity, a share of opted-out visitors. See README.md.
 //
 //	go run ./bench          # the full run, a few minutes
 //	go run ./bench -quick   # under a minute
+//	go run ./bench -real    # the real-traffic mix, about a minute
 package main
 
 import (

@@ -213,7 +213,7 @@ func warmHits(b *testing.B, gate string, reg *prometheus.Registry, pg realPage) 
 }
 
 // cacheHits sums the hits that the registry's cache metrics count.
-func cacheHits(b *testing.B, reg *prometheus.Registry) float64 {
+func cacheHits(b testing.TB, reg *prometheus.Registry) float64 {
 	mfs, err := reg.Gather()
 	if err != nil {
 		b.Fatal(err)
