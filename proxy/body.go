@@ -22,11 +22,6 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// acceptEncodingUpstream is what an opted-out visitor's request asks the
-// upstream for: encodings the rewriter can read. gzip is re-encoded for the
-// client; the others are served decoded.
-const acceptEncodingUpstream = "gzip, br, zstd, deflate"
-
 // chunkSize is how much of an upstream body is read and rewritten at a
 // time: large chunks keep the per-chunk cost of streaming low.
 const chunkSize = 32 << 10

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -201,5 +203,113 @@ func TestGzipPageWithNothingToRemove(t *testing.T) {
 	resp, body = get(t, g.url+"/tracked", "Sec-GPC: 1", "Accept-Encoding: gzip")
 	if got := decodeBody(t, resp.Header.Get("Content-Encoding"), body); strings.Contains(got, "googletagmanager") || !strings.Contains(got, "<h1>Compressed</h1>") {
 		t.Errorf("tracked gzip page not rewritten: %q", got)
+	}
+}
+
+// negotiating answers like an origin that compresses: in the coding the
+// request offers first among zstd, br, gzip and deflate (the server's
+// preference, as nginx and CDNs choose), else plain.
+func negotiating(t testing.TB, contentType string, body []byte) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.SetContentType(contentType)
+		ae := strings.ToLower(string(ctx.Request.Header.Peek("Accept-Encoding")))
+		for _, enc := range []string{"zstd", "br", "gzip", "deflate"} {
+			for _, f := range strings.Split(ae, ",") {
+				name, q, _ := strings.Cut(strings.TrimSpace(f), ";")
+				_, qv, _ := strings.Cut(q, "=")
+				if v, err := strconv.ParseFloat(strings.TrimSpace(qv), 64); strings.TrimSpace(name) == enc && (qv == "" || err == nil && v > 0) {
+					ctx.Response.Header.Set("Content-Encoding", enc)
+					ctx.SetBody(encode(t, enc, body))
+					return
+				}
+			}
+		}
+		ctx.SetBody(body)
+	}
+}
+
+// decodeAny decodes a body in any coding the proxy may send.
+func decodeAny(t testing.TB, enc string, b []byte) []byte {
+	t.Helper()
+	var r io.Reader
+	var err error
+	switch enc {
+	case "":
+		return b
+	case "gzip":
+		r, err = gzip.NewReader(bytes.NewReader(b))
+	case "br":
+		r = brotli.NewReader(bytes.NewReader(b))
+	case "zstd":
+		var d *zstd.Decoder
+		d, err = zstd.NewReader(bytes.NewReader(b))
+		if err == nil {
+			defer d.Close()
+			r = d
+		}
+	case "deflate":
+		r, err = zlib.NewReader(bytes.NewReader(b))
+	default:
+		t.Fatalf("Content-Encoding %q", enc)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("%s body: %v", enc, err)
+	}
+	return out
+}
+
+// TestResponseCodingFollowsTheClient: whatever the visitor (opted out or
+// not), a response comes in a coding its Accept-Encoding takes. An
+// opted-out request used to go upstream with "gzip, br, zstd, deflate"
+// whatever the visitor sent, and a script, relayed unchanged, reached a
+// visitor who takes gzip alone as zstd (Safari takes no zstd).
+func TestResponseCodingFollowsTheClient(t *testing.T) {
+	script := []byte("console.log('the site\\'s own script');\n" + strings.Repeat("/* padding */\n", 200))
+	page := []byte(trackedPage)
+	mux := map[string]fasthttp.RequestHandler{
+		"/app.js":    negotiating(t, "text/javascript", script),
+		"/page.html": negotiating(t, "text/html; charset=utf-8", page),
+	}
+	up := startUpstream(t, func(ctx *fasthttp.RequestCtx) { mux[string(ctx.Path())](ctx) })
+	g := startGate(t, "http://"+up.addr, "")
+	for _, c := range []struct {
+		ae    string
+		takes []string // codings the client takes besides identity
+	}{
+		{"gzip", []string{"gzip"}},
+		{"gzip, deflate", []string{"gzip", "deflate"}},
+		{"br;q=1.0, gzip;q=0.8", []string{"br", "gzip"}},
+		{"gzip, zstd;q=0, br;q=0.000", []string{"gzip"}},
+		{"identity", nil},
+		{"", nil},
+		{"*", []string{"gzip", "br", "zstd", "deflate"}},
+		{"*, zstd;q=0", []string{"gzip", "br", "deflate"}},
+		{"gzip, deflate, br, zstd", []string{"gzip", "br", "zstd", "deflate"}},
+	} {
+		for _, path := range []string{"/app.js", "/page.html"} {
+			for _, signal := range []string{"Sec-GPC: 1", "Sec-GPC: 0"} {
+				headers := []string{signal}
+				if c.ae != "" {
+					headers = append(headers, "Accept-Encoding: "+c.ae)
+				}
+				resp, body := get(t, g.url+path, headers...)
+				enc := resp.Header.Get("Content-Encoding")
+				if enc != "" && !slices.Contains(c.takes, enc) {
+					t.Errorf("%s, %s, Accept-Encoding %q: the response came %s-encoded", path, signal, c.ae, enc)
+					continue
+				}
+				got := decodeAny(t, enc, body)
+				if path == "/app.js" && !bytes.Equal(got, script) {
+					t.Errorf("%s, %s, Accept-Encoding %q: script changed", path, signal, c.ae)
+				}
+				if path == "/page.html" && !bytes.Contains(got, []byte("<h1>Compressed</h1>")) {
+					t.Errorf("%s, %s, Accept-Encoding %q: page lost: %q", path, signal, c.ae, got)
+				}
+			}
+		}
 	}
 }

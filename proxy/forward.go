@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/proxy/guard"
+	"github.com/consentgate/consentgate/proxy/internal/coding"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/prometheus/client_golang/prometheus"
@@ -311,12 +312,15 @@ func (s *Server) prepareRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request,
 	req.Header.Set("Sec-GPC", "1")
 	e.requestCookies(&in.Header, &req.Header)
 	// The rewriter needs the whole, current page: no ranges, no 304s, and
-	// an encoding it can read.
+	// a coding it can read.
 	for _, h := range []string{"Range", "If-Range", "If-None-Match", "If-Modified-Since"} {
 		req.Header.Del(h)
 	}
-	e.clientGzip = acceptsGzip(in.Header.Peek("Accept-Encoding"))
-	req.Header.Set("Accept-Encoding", acceptEncodingUpstream)
+	// Only codings the visitor takes too: what is not rewritten (a script,
+	// an image) goes to the visitor as it came.
+	accept := coding.Accepted(in.Header.Peek("Accept-Encoding"))
+	e.clientGzip = accept.Has(coding.Gzip)
+	req.Header.Set("Accept-Encoding", coding.Request(accept, coding.Decodable))
 }
 
 // forwardingHeaders are the request headers that tell an origin who the
@@ -684,21 +688,4 @@ func nextToken(list []byte) (tok, rest []byte) {
 		return bytes.TrimSpace(list[:i]), list[i+1:]
 	}
 	return bytes.TrimSpace(list), nil
-}
-
-// acceptsGzip reports whether an Accept-Encoding value allows gzip (a
-// "gzip;q=0" does not).
-func acceptsGzip(ae []byte) bool {
-	for rest := ae; len(rest) > 0; {
-		var f []byte
-		f, rest = nextToken(rest)
-		name, params, _ := bytes.Cut(f, []byte{';'})
-		name = bytes.TrimSpace(name)
-		if !bytes.EqualFold(name, []byte("gzip")) && !bytes.Equal(name, []byte("*")) {
-			continue
-		}
-		q := bytes.TrimSpace(params)
-		return !(hasPrefixFold(q, "q=0") && !bytes.ContainsAny(q[3:], "123456789"))
-	}
-	return false
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/proxy/guard"
+	"github.com/consentgate/consentgate/proxy/internal/coding"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/valyala/fasthttp"
 )
@@ -121,7 +122,7 @@ func (s *Server) guardScript(ctx *fasthttp.RequestCtx, st *state, site *rules.Si
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
 	h.Set("Vary", "Accept-Encoding")
 	body := g.JS
-	if acceptsGzip(ctx.Request.Header.Peek("Accept-Encoding")) {
+	if coding.Accepted(ctx.Request.Header.Peek("Accept-Encoding")).Has(coding.Gzip) {
 		h.Set("Content-Encoding", "gzip")
 		body = g.Gzip()
 	}

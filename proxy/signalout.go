@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/consentgate/consentgate/proxy/guard"
+	"github.com/consentgate/consentgate/proxy/internal/coding"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/klauspost/compress/gzip"
@@ -275,16 +276,9 @@ func documentRequest(h *fasthttp.RequestHeader) bool {
 	return false
 }
 
-// mirrorEncoding limits the encodings a document request on a site with
+// mirrorEncoding limits the codings a document request on a site with
 // the consent mirror asks the upstream for to gzip (when the visitor takes
 // it) or none, the two a tail can be appended to without decoding.
 func mirrorEncoding(in, out *fasthttp.RequestHeader) {
-	ae := in.Peek("Accept-Encoding")
-	switch {
-	case len(ae) == 0:
-	case acceptsGzip(ae):
-		out.Set("Accept-Encoding", "gzip")
-	default:
-		out.Set("Accept-Encoding", "identity")
-	}
+	out.Set("Accept-Encoding", coding.Request(coding.Accepted(in.Peek("Accept-Encoding")), coding.SetOf(coding.Gzip)))
 }
