@@ -176,12 +176,14 @@ func nextElement(list []byte) (elem, rest []byte) {
 }
 
 // Output returns the coding a body the proxy wrote itself (a rewritten
-// page) is sent in to a client that accepts client: gzip when it takes
-// gzip, else identity. Brotli and zstd are not written: their encoders
-// cost several times gzip's fastest level per page. A response cache keys
-// what it stores by this coding.
-func (s Set) Output() Encoding {
-	if s.Has(Gzip) {
+// page) is sent in to a client that accepts s, when the upstream sent it
+// in in: gzip when it came gzip and the client takes gzip, else identity.
+// A body the upstream sent plain is not encoded (the upstream, or a CDN in
+// front of the proxy, chose that), and brotli, zstd and deflate are not
+// written: their encoders cost several times gzip's fastest level per
+// page. A response cache keys what it stores by this coding.
+func (s Set) Output(in Encoding) Encoding {
+	if in == Gzip && s.Has(Gzip) {
 		return Gzip
 	}
 	return Identity

@@ -79,8 +79,22 @@ func TestRequest(t *testing.T) {
 			t.Errorf("Request(%08b, %08b) = %q, want %q", c.client, c.can, got, c.want)
 		}
 	}
-	if SetOf(Identity, Brotli).Output() != Identity || SetOf(Gzip).Output() != Gzip {
-		t.Error("Output: gzip exactly when the client takes it")
+	for _, c := range []struct {
+		client Set
+		in     Encoding
+		want   Encoding
+	}{
+		{SetOf(Identity, Gzip), Gzip, Gzip},
+		{SetOf(Identity, Brotli), Gzip, Identity},
+		{SetOf(Identity), Gzip, Identity},
+		{SetOf(Identity, Gzip), Identity, Identity},
+		{SetOf(Identity, Gzip, Brotli), Brotli, Identity},
+		{SetOf(Gzip, Zstd), Zstd, Identity},
+		{SetOf(Gzip), Unknown, Identity},
+	} {
+		if got := c.client.Output(c.in); got != c.want {
+			t.Errorf("Output(%v) for a client taking %b = %v, want %v", c.in, c.client, got, c.want)
+		}
 	}
 }
 
@@ -205,6 +219,38 @@ func TestOpenNeverLosesBytes(t *testing.T) {
 					t.Errorf("%v %s %s: Open %v, raw %v; read %d of %d bytes as they came, %v", enc, name, split, err, raw, len(got), len(body), rerr)
 				}
 			}
+		}
+	}
+}
+
+// TestOpenBrokenSource: a body whose reader fails before the first decoded
+// byte (an upstream that broke off) fails Open with that reader's error,
+// not ErrUndecodable: the caller must not pass a cut body on as if it were
+// whole. A failure after the first decoded byte comes from Read.
+func TestOpenBrokenSource(t *testing.T) {
+	d := NewDecoders(64 << 20)
+	broken := errors.New("connection reset")
+	noise := pages()["noise"] // several blocks in every coding
+	for _, enc := range []Encoding{Gzip, Brotli, Zstd, Deflate} {
+		body := encode(t, enc.String(), noise)
+		for _, cut := range []int{1, len(body) / 2} {
+			r, err := d.Open(enc, io.MultiReader(bytes.NewReader(body[:cut]), iotest.ErrReader(broken)))
+			if cut == 1 {
+				if err != broken {
+					t.Errorf("%v cut after 1 byte: Open %v, want the reader's error", enc, err)
+				}
+				r.Close()
+				continue
+			}
+			if err != nil {
+				t.Errorf("%v cut halfway: Open %v", enc, err)
+				r.Close()
+				continue
+			}
+			if _, err := io.ReadAll(r); err == nil {
+				t.Errorf("%v cut halfway: read to the end without error", enc)
+			}
+			r.Close()
 		}
 	}
 }

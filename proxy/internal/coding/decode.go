@@ -91,8 +91,11 @@ type decoder struct {
 // sent. Then Open returns ErrUndecodable (ErrUnknown for Unknown) with a
 // Reader that reads the body as it came, byte for byte: the bytes Open took
 // are kept for it (up to maxKeep, past which a body is taken for the coding
-// it says). Nothing of the body is lost either way. A body that decodes at
-// first and fails later fails in Read, with an error that wraps neither.
+// it says). Nothing of the body is lost either way. When reading body
+// fails before the first decoded byte, Open returns that error as it is
+// (the body broke off; it wraps neither), with a Reader of what came. A
+// body that decodes at first and fails later fails in Read, with an error
+// that wraps neither.
 func (d *Decoders) Open(enc Encoding, body io.Reader) (*Reader, error) {
 	r := readers.Get().(*Reader)
 	r.d, r.enc, r.left = d, enc, d.max
@@ -151,6 +154,12 @@ func (r *Reader) open(in source) error {
 		err = r.prime()
 	}
 	if err != nil {
+		if serr := r.in.err; serr != nil && serr != io.EOF {
+			// The body broke off before its first decoded byte: that is
+			// the error, not the coding.
+			r.passRaw(err) //nolint:errcheck // gives the decoder back
+			return serr
+		}
 		return r.passRaw(err)
 	}
 	r.in.commit()

@@ -12,8 +12,8 @@
 //     codings the proxy can decode on that path and the client takes,
 //     since a response the proxy does not change (a script, an image)
 //     reaches the client as the upstream sent it. The values are constants.
-//   - Set.Output gives the coding of a body the proxy wrote: gzip for a
-//     client that takes it, else identity.
+//   - Set.Output gives the coding of a body the proxy wrote: gzip when the
+//     upstream sent gzip and the client takes it, else identity.
 //   - Decoders.Open and OpenBytes decode gzip (and x-gzip), br, zstd and
 //     deflate (zlib-wrapped or raw) with pooled decoders, at most a limit
 //     of decoded bytes (ErrTooLarge). Open reads up to the first decoded
@@ -21,7 +21,9 @@
 //     says, or is in a coding the proxy cannot read, fails there
 //     (ErrUndecodable, ErrUnknown) with a Reader of the body as it came,
 //     every byte of it, so the caller can pass it on (under the
-//     fail-closed CSP) before it has sent anything.
+//     fail-closed CSP) before it has sent anything. A body that breaks off
+//     before its first decoded byte fails with the error of its reader:
+//     the caller answers as for any upstream that broke off.
 //   - Writer and Append encode in the coding Output chose, with pooled gzip
 //     encoders at the fastest level.
 //
