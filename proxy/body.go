@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -11,14 +10,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/andybalholm/brotli"
+	"github.com/consentgate/consentgate/proxy/internal/coding"
 	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/proxy/rewrite"
 	"github.com/consentgate/consentgate/rules"
-	"github.com/klauspost/compress/flate"
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zlib"
-	"github.com/klauspost/compress/zstd"
 	"github.com/valyala/fasthttp"
 )
 
@@ -32,42 +27,32 @@ var writerPool = sync.Pool{New: func() any { return rewrite.NewWriter(io.Discard
 
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
 
-// errDecodedTooLarge stops a decompression bomb.
-var errDecodedTooLarge = errors.New("decoded body exceeds the limit")
-
-// rewriteBody streams an HTML body through the rewriter to the client: the
-// body is decoded when compressed, rewritten chunk by chunk and, for gzip,
-// re-encoded. Headers are fixed first: the length is unknown (chunked),
-// strong validators no longer hold, ranges are off.
-// prefix, when not nil, are bytes already taken from the upstream stream.
+// rewriteBody sends an HTML body through the rewriter to the client:
+// decoded when it is encoded, rewritten and, when it came gzip to a client
+// that takes gzip, encoded again (coding.Set.Output). A small body (known
+// length up to bufferBelow, or in memory) is done whole (rewriteWhole), a
+// larger one streams (rewriteStreamed). Headers are fixed first: no
+// length, strong validators no longer hold, ranges are off. prefix, when
+// not nil, are bytes already taken from the upstream stream.
 func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, e *enforcer, prefix []byte) {
 	h := &ctx.Response.Header
 	h.Del("Accept-Ranges")
-	if et := h.Peek("ETag"); len(et) > 0 && !bytes.HasPrefix(et, []byte("W/")) {
-		h.SetBytesV("ETag", append([]byte("W/"), et...))
+	weakenETag(h)
+	rw := writerPool.Get().(*rewrite.Writer)
+	pol := rewritePolicy(ctx, e, rw)
+	enc := coding.Of(resp.Header.ContentEncoding())
+	if !resp.IsBodyStream() {
+		s.rewriteWhole(ctx, resp, e, rw, pol, enc, resp.Body())
+		return
 	}
-	var src io.Reader
-	if resp.IsBodyStream() {
-		src = resp.BodyStream()
-		if len(prefix) > 0 {
-			src = io.MultiReader(bytes.NewReader(prefix), src)
-		}
-	} else {
-		src = bytes.NewReader(resp.Body())
-	}
-	rs := &rewriteStream{resp: resp, s: s, sm: e.sm}
-	enc := string(bytes.ToLower(bytes.TrimSpace(resp.Header.ContentEncoding())))
-	n := resp.Header.ContentLength()
-	// A small gzip body is read whole first and kept: when the rewriter
-	// removes nothing, the upstream's own bytes go out and no re-encoding
-	// is done.
-	var raw *[]byte
-	if (enc == "gzip" || enc == "x-gzip") && n >= 0 && n <= bufferBelow && resp.IsBodyStream() && len(prefix) == 0 {
-		raw = rawPool.Get().(*[]byte)
+	if n := resp.Header.ContentLength(); n >= 0 && n <= bufferBelow {
+		raw := rawPool.Get().(*[]byte)
 		defer rawPool.Put(raw)
-		b := (*raw)[:n]
-		if _, err := io.ReadFull(src, b); err != nil {
-			rs.Close() //nolint:errcheck // releases the upstream response
+		b, err := readWhole((*raw)[:0], resp, prefix, n)
+		*raw = b[:0]
+		if err != nil {
+			putWriter(rw, pol)
+			fasthttp.ReleaseResponse(resp)
 			s.metrics.UpstreamErrors.WithLabelValues(e.sm.name, reasonMidBody).Inc()
 			if e.rec != nil {
 				e.rec.AddFailClosed(reasonMidBody)
@@ -75,108 +60,210 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 			brokeOff(ctx)
 			return
 		}
-		*raw = b
-		src = bytes.NewReader(b)
-	}
-	var err error
-	switch enc {
-	case "", "identity":
-		rs.src = src
-	case "gzip", "x-gzip":
-		zr := gzipReaderPool.Get().(*gzip.Reader)
-		if err = zr.Reset(src); err != nil {
-			releaseGzipReader(zr)
-		} else {
-			rs.src, rs.gzr = zr, zr
-			if e.clientGzip && raw == nil {
-				rs.gz = gzipWriterPool.Get().(*gzip.Writer)
-				rs.gz.Reset(&rs.out)
-			}
-		}
-	case "br":
-		rs.br = brotliReaderPool.Get().(*brotli.Reader)
-		rs.br.Reset(src) //nolint:errcheck // always nil
-		rs.src = rs.br
-	case "zstd":
-		zr, _ := s.zstd.Get().(*zstd.Decoder)
-		if zr == nil {
-			// One goroutine: Reset decodes synchronously and starts none,
-			// so a pooled decoder the GC drops leaks nothing.
-			zr, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(s.opts.MaxDecodedBody)))
-		}
-		if err == nil {
-			if err = zr.Reset(src); err == nil {
-				rs.src, rs.zstd, rs.zstdPool = zr, zr, &s.zstd
-			} else {
-				zr.Reset(nil) //nolint:errcheck // drops src
-				s.zstd.Put(zr)
-			}
-		}
-	case "deflate":
-		// HTTP's deflate is zlib-wrapped (RFC 9110 §8.4.1.2); some servers
-		// send raw deflate. Tell them apart by the zlib header.
-		br := bufio.NewReaderSize(src, 512)
-		if h, _ := br.Peek(2); len(h) == 2 && h[0]&0x0f == 8 && (uint16(h[0])<<8|uint16(h[1]))%31 == 0 {
-			var zr io.ReadCloser
-			if zr, err = zlib.NewReader(br); err == nil {
-				rs.src, rs.decoder = zr, zr
-			}
-		} else {
-			fr := flate.NewReader(br)
-			rs.src, rs.decoder = fr, fr
-		}
-	default:
-		err = errors.New("unknown content-encoding")
-	}
-	if err != nil {
-		// Cannot read the body: fail closed for trackers without breaking
-		// the page. The bytes go through as they are, under a CSP that lets
-		// nothing load from a third party.
-		s.failClosed(e.sm, e.rec, reasonBadDecode)
-		h.Set("Content-Security-Policy", failClosedCSP)
-		if relayBody(ctx, resp, prefix, e.sm.midBody) != nil {
-			s.metrics.UpstreamErrors.WithLabelValues(e.sm.name, reasonMidBody).Inc()
-		}
+		s.rewriteWhole(ctx, resp, e, rw, pol, enc, b)
 		return
 	}
-	if rs.gz == nil && raw == nil {
-		h.Del("Content-Encoding")
-	}
-	h.Del("Content-Length")
-	if enc != "" && enc != "identity" {
-		// The cap is against decompression bombs; a plain body streams
-		// whatever its size.
-		rs.src = &capReader{r: rs.src, n: s.opts.MaxDecodedBody}
-	}
-	var sink io.Writer = &rs.out
-	if rs.gz != nil {
-		sink = rs.gz
-	}
+	s.rewriteStreamed(ctx, resp, e, rw, pol, enc, prefix)
+}
+
+// rewritePolicy returns the rewriting policy of the page: the guard (or
+// the stub) with its hash allowed by the page's CSP, and what the site
+// shows the visitor (visitorPolicy). rw, a pooled writer, is reset to it:
+// it keeps the policy compiled, the stub's hash among it.
+func rewritePolicy(ctx *fasthttp.RequestCtx, e *enforcer, rw *rewrite.Writer) rewrite.Policy {
+	h := &ctx.Response.Header
 	pol := rewrite.Policy{Set: e.set, Site: e.site, Deny: e.deny, Stub: true}
 	var hash string
 	pol.Head, hash, pol.Guard = guardHead(e, h)
 	visitorPolicy(ctx, e, &pol)
-	rs.rw = writerPool.Get().(*rewrite.Writer)
-	rs.rw.Reset(sink, pol)
-	rs.pol = pol
-	rs.rec = e.rec
+	rw.Reset(io.Discard, pol)
 	if pol.Head == nil {
-		hash = rs.rw.StubHash()
+		hash = rw.StubHash()
 	}
 	if hash != "" {
 		// The guard or the stub must be allowed to run under the page's
 		// own CSP.
 		allowScriptHash(h, hash)
 	}
+	return pol
+}
+
+// putWriter gives a pooled rewriter back, holding on to no page but
+// keeping pol compiled.
+func putWriter(rw *rewrite.Writer, pol rewrite.Policy) {
+	rw.Reset(io.Discard, pol)
+	writerPool.Put(rw)
+}
+
+// weakenETag makes a strong ETag weak: the body the proxy sends is not the
+// upstream's byte for byte any more.
+func weakenETag(h *fasthttp.ResponseHeader) {
+	if et := h.Peek("ETag"); len(et) > 0 && !bytes.HasPrefix(et, []byte("W/")) {
+		h.SetBytesV("ETag", append([]byte("W/"), et...))
+	}
+}
+
+// rawPool holds buffers for small bodies read whole.
+var rawPool = sync.Pool{New: func() any { b := make([]byte, 0, bufferBelow); return &b }}
+
+// readWhole appends prefix and the rest of a body of length n (prefix
+// included) to dst, and closes the stream; an error means the upstream
+// broke off.
+func readWhole(dst []byte, resp *fasthttp.Response, prefix []byte, n int) ([]byte, error) {
+	defer resp.CloseBodyStream() //nolint:errcheck
+	dst = append(dst, prefix...)
+	if len(dst) >= n {
+		return dst, nil
+	}
+	m, err := io.ReadFull(resp.BodyStream(), dst[len(dst):n])
+	return dst[:len(dst)+m], err
+}
+
+// rewriteWhole rewrites a small body whole before anything is sent: one
+// write with a Content-Length instead of a chunk per read. raw is the body
+// as the upstream sent it, in enc, and is kept: when the page loses
+// nothing, the upstream's own bytes go out (no encoding again); when it
+// does not decode, they go out under the fail-closed CSP. rewriteWhole
+// takes resp and rw.
+func (s *Server) rewriteWhole(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, e *enforcer, rw *rewrite.Writer, pol rewrite.Policy, enc coding.Encoding, raw []byte) {
+	defer fasthttp.ReleaseResponse(resp)
+	defer putWriter(rw, pol)
+	h := &ctx.Response.Header
+	h.Del("Content-Length")
+	// Room for the page, the stub and neutralised attributes; a page
+	// decoded grows by about four.
+	size := len(raw) + len(raw)/8 + 8<<10
+	if enc != coding.Identity {
+		size = 4*len(raw) + 16<<10
+	}
+	// Straight into the response buffer: no intermediate buffer that grows
+	// with every page (a third of an opted-out gzip page's bytes).
+	w := appendWriter{responseBuffer(ctx, size)}
+	rw.Reset(&w, pol)
+	start := time.Now()
+	in, err := s.decodeInto(rw, enc, raw)
+	if err == nil {
+		err = rw.Close()
+	}
 	switch {
-	case raw != nil:
-		s.rewriteWhole(ctx, rs, e, *raw, 4*len(*raw)+16<<10)
+	case errors.Is(err, coding.ErrTooLarge):
+		ctx.Response.SwapBody(w.b)
+		s.metrics.UpstreamErrors.WithLabelValues(e.sm.name, reasonTooLarge).Inc()
+		if e.rec != nil {
+			e.rec.AddFailClosed(reasonTooLarge)
+		}
+		brokeOff(ctx)
 		return
-	case rs.gz == nil && (enc == "" || enc == "identity") && n >= 0 && n <= bufferBelow:
-		// Room for the page, the stub and neutralised attributes.
-		s.rewriteWhole(ctx, rs, e, nil, n+n/8+8<<10)
+	case err != nil:
+		// Not in the coding it says: the upstream's bytes as they came,
+		// under the fail-closed CSP.
+		s.failClosed(e.sm, e.rec, failUndecodable)
+		h.Set("Content-Security-Policy", failClosedCSP)
+		ctx.Response.SwapBody(append(w.b[:0], raw...))
 		return
 	}
+	s.countRewrite(e.sm, e.site, rw, in, time.Since(start), e.rec)
+	guarded := len(pol.Head) > 0 && rw.Changed()
+	switch out := e.accept.Output(enc); {
+	case enc == coding.Gzip && len(rw.Removed()) == 0 && !guarded && len(pol.Tail) == 0:
+		// Nothing to enforce in this page and no guard: skip encoding.
+		ctx.Response.SwapBody(append(w.b[:0], raw...))
+	case out == coding.Identity:
+		h.Del("Content-Encoding")
+		ctx.Response.SwapBody(w.b)
+	default:
+		// raw is read; its buffer takes the encoding.
+		body := coding.Append(raw[:0], out, w.b)
+		h.Set("Content-Encoding", out.Header())
+		ctx.Response.SwapBody(append(w.b[:0], body...))
+	}
+}
+
+// decodeInto writes raw, decoded from enc, to w and returns how many
+// decoded bytes it wrote.
+func (s *Server) decodeInto(w io.Writer, enc coding.Encoding, raw []byte) (int64, error) {
+	if enc == coding.Identity {
+		n, err := w.Write(raw)
+		return int64(n), err
+	}
+	r, err := s.decoders.OpenBytes(enc, raw)
+	defer r.Close() //nolint:errcheck
+	if err != nil {
+		return 0, err
+	}
+	return pump(w, r)
+}
+
+// pump copies src to dst through a pooled chunk: not io.CopyBuffer, which
+// would use a WriterTo or ReaderFrom of theirs and skip the buffer.
+func pump(dst io.Writer, src io.Reader) (int64, error) {
+	bp := chunkPool.Get().(*[]byte)
+	defer chunkPool.Put(bp)
+	buf := *bp
+	var total int64
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			m, werr := dst.Write(buf[:n])
+			total += int64(m)
+			if werr != nil {
+				return total, werr
+			}
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// rewriteStreamed streams a body of unknown or large size through the
+// rewriter, 32 KiB at a time. A body that does not decode from its first
+// bytes goes out as it came, under the fail-closed CSP (coding.Open keeps
+// what it read of it); one that breaks later is cut visibly. It takes
+// resp and rw.
+func (s *Server) rewriteStreamed(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, e *enforcer, rw *rewrite.Writer, pol rewrite.Policy, enc coding.Encoding, prefix []byte) {
+	var src io.Reader = resp.BodyStream()
+	if len(prefix) > 0 {
+		src = io.MultiReader(bytes.NewReader(prefix), src)
+	}
+	h := &ctx.Response.Header
+	dec, err := s.decoders.Open(enc, src)
+	if err != nil {
+		putWriter(rw, pol)
+	}
+	if err != nil && !undecodable(err) {
+		// The upstream broke off before the page's first byte; nothing
+		// was sent yet.
+		dec.Close()            //nolint:errcheck
+		resp.CloseBodyStream() //nolint:errcheck
+		fasthttp.ReleaseResponse(resp)
+		s.metrics.UpstreamErrors.WithLabelValues(e.sm.name, reasonMidBody).Inc()
+		if e.rec != nil {
+			e.rec.AddFailClosed(reasonMidBody)
+		}
+		brokeOff(ctx)
+		return
+	}
+	if err != nil {
+		s.failClosed(e.sm, e.rec, failUndecodable)
+		h.Set("Content-Security-Policy", failClosedCSP)
+		relayReader(ctx, resp, dec, e.sm.midBody)
+		return
+	}
+	h.Del("Content-Length")
+	out := e.accept.Output(enc)
+	if out == coding.Identity {
+		h.Del("Content-Encoding")
+	} else {
+		h.Set("Content-Encoding", out.Header())
+	}
+	rs := &rewriteStream{resp: resp, s: s, sm: e.sm, dec: dec, pol: pol, rec: e.rec}
+	rs.enc.Reset(out, &rs.out)
+	rs.rw = rw
+	rs.rw.Reset(&rs.enc, pol)
 	if rs.rec != nil {
 		// The stream sends the receipt when the body is done.
 		rs.rec.Status, e.rec = resp.StatusCode(), nil
@@ -184,47 +271,11 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 	ctx.Response.SetBodyStream(rs, -1)
 }
 
-// rawPool holds buffers for small compressed bodies read whole.
-var rawPool = sync.Pool{New: func() any { b := make([]byte, 0, bufferBelow); return &b }}
-
-// rewriteWhole rewrites a small page whole before anything is sent: one
-// write with a Content-Length instead of a chunk per read, and an upstream
-// that breaks off gets a 502 since nothing was sent. size is the buffer to
-// start with. raw, when not nil, is the gzip body as the upstream sent it:
-// served as it is when nothing was removed (no re-encoding), else the
-// rewritten page is gzip-encoded for a client that takes it.
-func (s *Server) rewriteWhole(ctx *fasthttp.RequestCtx, rs *rewriteStream, e *enforcer, raw []byte, size int) {
-	w := appendWriter{responseBuffer(ctx, size)}
-	// Straight into the response buffer: no intermediate buffer that grows
-	// with every page (a third of an opted-out gzip page's bytes).
-	rs.rw.Reset(&w, rs.pol)
-	_, err := rs.WriteTo(io.Discard)
-	removed := len(rs.rw.Removed())
-	guarded := len(rs.pol.Head) > 0 && rs.rw.Changed()
-	rs.rec = nil // forward sends it
-	rs.Close()   //nolint:errcheck // releases the upstream response and the writer
-	switch {
-	case err != nil:
-		ctx.Response.SwapBody(w.b)
-		brokeOff(ctx)
-	case raw == nil:
-		ctx.Response.SwapBody(w.b)
-	case removed == 0 && !guarded && len(rs.pol.Tail) == 0:
-		// Nothing to enforce in this page and no guard: skip re-encoding.
-		ctx.Response.SwapBody(append(w.b[:0], raw...))
-	case e.clientGzip:
-		gz := gzipWriterPool.Get().(*gzip.Writer)
-		out := appendWriter{raw[:0]} // raw is read; its buffer takes the encoding
-		gz.Reset(&out)
-		gz.Write(w.b) //nolint:errcheck // appends to memory
-		gz.Close()    //nolint:errcheck
-		gz.Reset(io.Discard)
-		gzipWriterPool.Put(gz)
-		ctx.Response.SwapBody(append(w.b[:0], out.b...))
-	default:
-		ctx.Response.Header.Del("Content-Encoding")
-		ctx.Response.SwapBody(w.b)
-	}
+// undecodable reports whether an error of coding's Open says the body is
+// not in its coding (or in one the proxy cannot read), so it goes out as
+// it came under the fail-closed CSP.
+func undecodable(err error) bool {
+	return errors.Is(err, coding.ErrUndecodable) || errors.Is(err, coding.ErrUnknown)
 }
 
 // failClosedCSP is served with an opted-out page the proxy could not read:
@@ -237,13 +288,8 @@ type rewriteStream struct {
 	s        *Server
 	sm       *siteMetrics
 	resp     *fasthttp.Response
-	src      io.Reader
-	decoder  io.Closer
-	gzr      *gzip.Reader // pooled; released on Close
-	br       *brotli.Reader
-	zstd     *zstd.Decoder
-	zstdPool *sync.Pool
-	gz       *gzip.Writer
+	dec      *coding.Reader // the upstream body, decoded
+	enc      coding.Writer  // the rewritten body, encoded for the client
 	rw       *rewrite.Writer
 	pol      rewrite.Policy
 	rec      *receipt.Entry // this response's receipt, when the stream sends it
@@ -254,33 +300,6 @@ type rewriteStream struct {
 	spent    time.Duration
 	err      error
 }
-
-// gzipReaderPool keeps gzip readers: a new one allocates its 32 KiB
-// window and Huffman tables (36% of the bytes an opted-out gzip page
-// allocated, BenchmarkOptedOutGzipPage).
-var gzipReaderPool = sync.Pool{New: func() any { return new(gzip.Reader) }}
-
-// releaseGzipReader drops zr's reference to its source and pools it.
-func releaseGzipReader(zr *gzip.Reader) {
-	zr.Reset(eofReader{}) //nolint:errcheck // always io.EOF: only drops the old source
-	gzipReaderPool.Put(zr)
-}
-
-// brotliReaderPool keeps brotli readers: Reset keeps their window and
-// Huffman tables (a new one allocated 2.3 times the bytes of the rest of
-// an opted-out page, BenchmarkOptedOutBrotliPage).
-var brotliReaderPool = sync.Pool{New: func() any { return brotli.NewReader(eofReader{}) }}
-
-// eofReader is an empty reader with no state, safe to share.
-type eofReader struct{}
-
-func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
-
-// gzipWriterPool keeps gzip writers: a new one allocates ~900 KiB.
-var gzipWriterPool = sync.Pool{New: func() any {
-	w, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed) // re-encoding dominates an opted-out gzip page
-	return w
-}}
 
 // WriteTo hands fasthttp each rewritten chunk whole: one HTTP chunk and one
 // flush per 32 KiB read from upstream instead of one per 4 KiB.
@@ -331,7 +350,7 @@ func (r *rewriteStream) fill() {
 	if r.chunk == nil {
 		r.chunk = chunkPool.Get().(*[]byte)
 	}
-	n, err := r.src.Read(*r.chunk)
+	n, err := r.dec.Read(*r.chunk)
 	start := time.Now()
 	if n > 0 {
 		r.in += int64(n)
@@ -342,8 +361,8 @@ func (r *rewriteStream) fill() {
 	switch {
 	case err == io.EOF:
 		err = r.rw.Close()
-		if err == nil && r.gz != nil {
-			err = r.gz.Close()
+		if err == nil {
+			err = r.enc.Close()
 		}
 		if err == nil {
 			err = io.EOF
@@ -355,7 +374,7 @@ func (r *rewriteStream) fill() {
 	}
 	if err != nil && err != io.EOF {
 		reason := reasonMidBody
-		if errors.Is(err, errDecodedTooLarge) {
+		if errors.Is(err, coding.ErrTooLarge) {
 			reason = reasonTooLarge
 		}
 		r.s.metrics.UpstreamErrors.WithLabelValues(r.sm.name, reason).Inc()
@@ -405,27 +424,10 @@ func (r *rewriteStream) Close() error {
 		chunkPool.Put(r.chunk)
 		r.chunk = nil
 	}
-	if r.gz != nil {
-		r.gz.Reset(io.Discard)
-		gzipWriterPool.Put(r.gz)
-		r.gz = nil
-	}
-	if r.decoder != nil {
-		r.decoder.Close() //nolint:errcheck
-	}
-	if r.gzr != nil {
-		releaseGzipReader(r.gzr)
-		r.gzr = nil
-	}
-	if r.br != nil {
-		r.br.Reset(eofReader{}) //nolint:errcheck // drops the source
-		brotliReaderPool.Put(r.br)
-		r.br = nil
-	}
-	if r.zstd != nil {
-		r.zstd.Reset(nil) //nolint:errcheck // drops the source; the decoder is reused
-		r.zstdPool.Put(r.zstd)
-		r.zstd = nil
+	r.enc.Abort()
+	if r.dec != nil {
+		r.dec.Close() //nolint:errcheck
+		r.dec = nil
 	}
 	if r.resp != nil {
 		r.resp.CloseBodyStream() //nolint:errcheck
@@ -433,21 +435,6 @@ func (r *rewriteStream) Close() error {
 		r.resp = nil
 	}
 	return nil
-}
-
-// capReader fails once more than n bytes were read.
-type capReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *capReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n -= int64(n)
-	if c.n < 0 {
-		return n, errDecodedTooLarge
-	}
-	return n, err
 }
 
 // cspAllowHash adds a script hash source to the directive that governs

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/consentgate/consentgate/proxy/guard"
+	"github.com/consentgate/consentgate/proxy/internal/coding"
 	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/signals"
@@ -22,9 +23,8 @@ type enforcer struct {
 	// held are the tracking cookies the visitor sent; they get an expiring
 	// Set-Cookie in the response.
 	held []heldCookie
-	// clientGzip is whether the visitor accepts gzip, so a gzip body can be
-	// re-encoded after rewriting.
-	clientGzip bool
+	// accept are the content codings the visitor takes.
+	accept coding.Set
 	// guards are the runtime guard's scripts of set.
 	guards *guard.Cache
 	// prop is what the page tells the vendors that stay about the

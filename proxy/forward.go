@@ -125,6 +125,9 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 			// the page is encoded again.
 			if regzip {
 				ctx.Response.Header.Del("Content-Length")
+				if e.accept.Output(coding.Gzip) == coding.Identity {
+					ctx.Response.Header.Del("Content-Encoding")
+				}
 			} else {
 				ctx.Response.Header.SetContentLength(n + len(tail))
 			}
@@ -143,7 +146,7 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 		return
 	}
 	if regzip {
-		err = s.relayMirror(ctx, resp, tail, sm.midBody)
+		err = s.relayMirror(ctx, resp, e.accept, tail, sm.midBody)
 	} else {
 		err = relayBodyTail(ctx, resp, sniffed, tail, sm.midBody)
 	}
@@ -212,8 +215,7 @@ func sniffHTML(resp *fasthttp.Response) (bool, []byte) {
 		b := resp.Body()
 		head = b[:min(len(b), sniffLen)]
 	}
-	enc := resp.Header.ContentEncoding()
-	if len(enc) > 0 && !bytes.EqualFold(enc, []byte("identity")) {
+	if coding.Of(resp.Header.ContentEncoding()) != coding.Identity {
 		// Compressed and unlabelled: cannot look inside cheaply; treat as
 		// HTML, so the decoder and rewriter (or the fail-closed CSP) apply.
 		return true, streamedPrefix(resp, head)
@@ -299,7 +301,9 @@ func (s *Server) prepareRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request,
 	}
 	if !e.active() {
 		if e.site.Mirror && !e.shadow && documentRequest(&in.Header) {
-			mirrorEncoding(&in.Header, &req.Header) // so the mirror can follow the page (mirrorTail)
+			// Identity or gzip, which the mirror can follow (mirrorTail).
+			e.accept = coding.Accepted(in.Header.Peek("Accept-Encoding"))
+			req.Header.Set("Accept-Encoding", coding.Request(e.accept, coding.SetOf(coding.Gzip)))
 		}
 		return
 	}
@@ -318,9 +322,8 @@ func (s *Server) prepareRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request,
 	}
 	// Only codings the visitor takes too: what is not rewritten (a script,
 	// an image) goes to the visitor as it came.
-	accept := coding.Accepted(in.Header.Peek("Accept-Encoding"))
-	e.clientGzip = accept.Has(coding.Gzip)
-	req.Header.Set("Accept-Encoding", coding.Request(accept, coding.Decodable))
+	e.accept = coding.Accepted(in.Header.Peek("Accept-Encoding"))
+	req.Header.Set("Accept-Encoding", coding.Request(e.accept, coding.Decodable))
 }
 
 // forwardingHeaders are the request headers that tell an origin who the
@@ -463,6 +466,15 @@ func relayBodyTail(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, prefix, ta
 	return nil
 }
 
+// relayReader passes the body r reads (an upstream body Open could not
+// decode, as it came) to the client and releases resp and r when done.
+// The length is the upstream's, since r reads every byte of the body.
+func relayReader(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, r *coding.Reader, cut prometheus.Counter) {
+	b := bodyPool.Get().(*upstreamBody)
+	b.resp, b.src, b.cut = resp, r, cut
+	ctx.Response.SetBodyStream(b, max(resp.Header.ContentLength(), -1))
+}
+
 // bufferBelow is the largest body of known length read whole before it is
 // sent: headers and body then leave in one write, where streaming costs a
 // write for the headers and one per read. Measured with the bench harness
@@ -517,8 +529,9 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 // upstreamBody is the streamed body of an upstream response; Close releases it.
 type upstreamBody struct {
 	resp   *fasthttp.Response
-	prefix []byte // sent before the rest of the stream
-	tail   []byte // sent after the stream, when it ended whole
+	src    *coding.Reader // when not nil, read in place of the response's stream
+	prefix []byte         // sent before the rest of the stream
+	tail   []byte         // sent after the stream, when it ended whole
 	first  *[]byte
 	err    error
 	cut    prometheus.Counter // counts a body that ended early
@@ -538,7 +551,13 @@ func (b *upstreamBody) Read(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
 	}
-	n, err := b.resp.BodyStream().Read(p)
+	var n int
+	var err error
+	if b.src != nil {
+		n, err = b.src.Read(p)
+	} else {
+		n, err = b.resp.BodyStream().Read(p)
+	}
 	if err != nil && err != io.EOF {
 		err = errTruncated
 		if b.cut != nil {
@@ -591,6 +610,9 @@ func (b *upstreamBody) Close() error {
 	if b.resp != nil {
 		b.resp.CloseBodyStream() //nolint:errcheck // nothing to do about it
 		fasthttp.ReleaseResponse(b.resp)
+		if b.src != nil {
+			b.src.Close() //nolint:errcheck
+		}
 		if b.first != nil {
 			chunkPool.Put(b.first)
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/proxy/guard"
+	"github.com/consentgate/consentgate/proxy/internal/coding"
 	"github.com/consentgate/consentgate/proxy/registry"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/rules/urlhost"
@@ -101,9 +102,10 @@ type Server struct {
 	clients map[string]*fasthttp.HostClient
 	srv     *fasthttp.Server
 	seq     atomic.Uint64 // requests seen, for access-log sampling
-	zstd    sync.Pool     // *zstd.Decoder, single-goroutine, capped at MaxDecodedBody
-	logLim  logLimiter    // error lines per kind
-	reports guard.Limiter // on the guard's count reports, all sites together
+	// decoders decode upstream bodies, at most MaxDecodedBody bytes each.
+	decoders *coding.Decoders
+	logLim   logLimiter    // error lines per kind
+	reports  guard.Limiter // on the guard's count reports, all sites together
 
 	// dateless is an empty response header that, copied over an upstream
 	// response before it is read, keeps the origin's Date field (see
@@ -147,7 +149,8 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, log: opts.Logger, metrics: opts.Metrics, clients: make(map[string]*fasthttp.HostClient)}
+	s := &Server{opts: opts, log: opts.Logger, metrics: opts.Metrics, clients: make(map[string]*fasthttp.HostClient),
+		decoders: coding.NewDecoders(opts.MaxDecodedBody)}
 	s.reports.Rate, s.reports.Burst = reportRate, 2*reportRate
 	if s.metrics == nil {
 		s.metrics = NewMetrics(nopRegisterer{})

@@ -1,19 +1,13 @@
 package proxy
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"io"
 	"time"
 
-	"github.com/andybalholm/brotli"
+	"github.com/consentgate/consentgate/proxy/internal/coding"
 	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/proxy/rewrite"
-	"github.com/klauspost/compress/flate"
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zlib"
-	"github.com/klauspost/compress/zstd"
 	"github.com/valyala/fasthttp"
 )
 
@@ -31,7 +25,7 @@ const shadowMaxCompressed = 16 << 20
 
 // shadowBody relays an HTML body unchanged and observes it.
 func (s *Server) shadowBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, e *enforcer, prefix []byte) {
-	enc := string(bytes.ToLower(bytes.TrimSpace(resp.Header.ContentEncoding())))
+	enc := coding.Of(resp.Header.ContentEncoding())
 	n := resp.Header.ContentLength()
 	if !resp.IsBodyStream() || n >= 0 && n <= bufferBelow {
 		if relayBody(ctx, resp, prefix, e.sm.midBody) != nil {
@@ -46,7 +40,7 @@ func (s *Server) shadowBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, e
 	}
 	ss := &shadowStream{s: s, sm: e.sm, rec: e.rec, enc: enc, pol: rewrite.Policy{Set: e.set, Site: e.site, Deny: e.deny, Stub: true}}
 	ss.ub = upstreamBody{resp: resp, prefix: prefix}
-	if enc == "" || enc == "identity" {
+	if enc == coding.Identity {
 		ss.rw = writerPool.Get().(*rewrite.Writer)
 		ss.rw.Reset(io.Discard, ss.pol)
 	}
@@ -61,15 +55,8 @@ func (s *Server) shadowBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, e
 
 // observe runs a whole body through the rewriter, decoded, and counts what
 // it would have removed.
-func (s *Server) observe(e *enforcer, enc string, body []byte) {
+func (s *Server) observe(e *enforcer, enc coding.Encoding, body []byte) {
 	start := time.Now()
-	src, release, err := s.decoder(enc, bytes.NewReader(body))
-	if err != nil {
-		// Enforcing would serve it under the fail-closed CSP.
-		s.failClosed(e.sm, e.rec, reasonBadDecode)
-		return
-	}
-	defer release()
 	rw := writerPool.Get().(*rewrite.Writer)
 	pol := rewrite.Policy{Set: e.set, Site: e.site, Deny: e.deny, Stub: true}
 	rw.Reset(io.Discard, pol)
@@ -77,18 +64,18 @@ func (s *Server) observe(e *enforcer, enc string, body []byte) {
 		rw.Reset(io.Discard, pol)
 		writerPool.Put(rw)
 	}()
-	if enc != "" && enc != "identity" {
-		src = &capReader{r: src, n: s.opts.MaxDecodedBody}
+	in, err := s.decodeInto(rw, enc, body)
+	if undecodable(err) {
+		// Enforcing would serve it under the fail-closed CSP.
+		s.failClosed(e.sm, e.rec, failUndecodable)
+		return
 	}
-	bp := chunkPool.Get().(*[]byte)
-	in, err := io.CopyBuffer(rw, onlyReader{src}, *bp)
-	chunkPool.Put(bp)
 	if err == nil {
 		err = rw.Close()
 	}
 	if err != nil {
 		reason := reasonMidBody
-		if errors.Is(err, errDecodedTooLarge) {
+		if errors.Is(err, coding.ErrTooLarge) {
 			reason = reasonTooLarge
 		}
 		if e.rec != nil {
@@ -99,56 +86,6 @@ func (s *Server) observe(e *enforcer, enc string, body []byte) {
 	s.countRewrite(e.sm, e.site, rw, in, time.Since(start), e.rec)
 }
 
-// onlyReader hides WriterTo, so io.CopyBuffer uses the pooled buffer.
-type onlyReader struct{ io.Reader }
-
-// decoder returns a reader of body decoded from enc and a function that
-// gives the decoder back; an encoding the rewriter cannot read is an error.
-func (s *Server) decoder(enc string, body io.Reader) (io.Reader, func(), error) {
-	nop := func() {}
-	switch enc {
-	case "", "identity":
-		return body, nop, nil
-	case "gzip", "x-gzip":
-		zr := gzipReaderPool.Get().(*gzip.Reader)
-		if err := zr.Reset(body); err != nil {
-			releaseGzipReader(zr)
-			return nil, nil, err
-		}
-		return zr, func() { releaseGzipReader(zr) }, nil
-	case "br":
-		br := brotliReaderPool.Get().(*brotli.Reader)
-		br.Reset(body)                                                             //nolint:errcheck // always nil
-		return br, func() { br.Reset(eofReader{}); brotliReaderPool.Put(br) }, nil //nolint:errcheck
-	case "zstd":
-		zr, _ := s.zstd.Get().(*zstd.Decoder)
-		if zr == nil {
-			var err error
-			if zr, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(s.opts.MaxDecodedBody))); err != nil {
-				return nil, nil, err
-			}
-		}
-		if err := zr.Reset(body); err != nil {
-			zr.Reset(nil) //nolint:errcheck
-			s.zstd.Put(zr)
-			return nil, nil, err
-		}
-		return zr, func() { zr.Reset(nil); s.zstd.Put(zr) }, nil //nolint:errcheck
-	case "deflate":
-		br := bufio.NewReaderSize(body, 512)
-		if h, _ := br.Peek(2); len(h) == 2 && h[0]&0x0f == 8 && (uint16(h[0])<<8|uint16(h[1]))%31 == 0 {
-			zr, err := zlib.NewReader(br)
-			if err != nil {
-				return nil, nil, err
-			}
-			return zr, func() { zr.Close() }, nil //nolint:errcheck
-		}
-		fr := flate.NewReader(br)
-		return fr, func() { fr.Close() }, nil //nolint:errcheck
-	}
-	return nil, nil, errors.New("unknown content-encoding")
-}
-
 // shadowStream relays a streamed upstream body byte for byte and observes
 // it: an identity body through the rewriter as it passes, a compressed one
 // from a copy decoded when the body is done.
@@ -157,7 +94,7 @@ type shadowStream struct {
 	sm    *siteMetrics
 	rec   *receipt.Entry
 	ub    upstreamBody
-	enc   string
+	enc   coding.Encoding
 	pol   rewrite.Policy
 	rw    *rewrite.Writer // identity bodies
 	in    int64

@@ -9,7 +9,6 @@ import (
 	"github.com/consentgate/consentgate/proxy/internal/coding"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/signals"
-	"github.com/klauspost/compress/gzip"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 )
@@ -107,51 +106,69 @@ func mirrorTail(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, resp *fas
 		!documentRequest(&ctx.Request.Header) {
 		return nil, false
 	}
-	switch enc := bytes.TrimSpace(resp.Header.ContentEncoding()); {
-	case len(enc) == 0, bytes.EqualFold(enc, []byte("identity")):
-	case bytes.EqualFold(enc, []byte("gzip")), bytes.EqualFold(enc, []byte("x-gzip")):
+	switch coding.Of(resp.Header.ContentEncoding()) {
+	case coding.Identity:
+	case coding.Gzip:
 		regzip = true
 	default:
-		return nil, false // br, zstd, deflate: the request asked for gzip (mirrorEncoding)
+		return nil, false // br, zstd, deflate: the request asked for gzip or identity
 	}
 	h := &resp.Header
 	h.Del("Accept-Ranges")
-	if et := h.Peek("ETag"); len(et) > 0 && !bytes.HasPrefix(et, []byte("W/")) {
-		h.SetBytesV("ETag", append([]byte("W/"), et...))
-	}
+	weakenETag(h)
 	allowScriptHash(h, m.Hash)
 	return m.Inline, regzip
 }
 
 // relayMirror sends a gzip body with the consent mirror's tail: decoded
-// (at most MaxDecodedBody bytes), the tail appended, encoded again at the
-// proxy's fastest level. A body of known length up to bufferBelow is done
-// whole, one write with its length; a larger one streams. A body cut
-// short upstream is cut short visibly, without the tail: a 502 for a
-// small one, a missing last chunk for a streamed one.
-func (s *Server) relayMirror(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, tail []byte, cut prometheus.Counter) error {
-	ctx.Response.Header.Del("Content-Length")
-	var src io.Reader
+// (at most MaxDecodedBody bytes), the tail appended, and encoded again at
+// the proxy's fastest level for a visitor who takes gzip (accept), sent
+// decoded to one who does not. A body of known length up to bufferBelow
+// is done whole, one write with its length; a larger one streams. A body
+// that is not gzip after all goes out as it came, without the tail. A
+// body cut short upstream is cut short visibly, without the tail: a 502
+// for a small one, a missing last chunk for a streamed one.
+func (s *Server) relayMirror(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, accept coding.Set, tail []byte, cut prometheus.Counter) error {
+	var zr *coding.Reader
+	var err error
 	if resp.IsBodyStream() {
-		src = resp.BodyStream()
-	} else {
-		src = bytes.NewReader(resp.Body())
-	}
-	zr := gzipReaderPool.Get().(*gzip.Reader)
-	if err := zr.Reset(src); err != nil {
-		// Not gzip after all: the upstream's bytes as they are, no tail.
-		releaseGzipReader(zr)
+		zr, err = s.decoders.Open(coding.Gzip, resp.BodyStream())
+		if err != nil && !undecodable(err) {
+			// Broke off before anything was sent.
+			zr.Close()             //nolint:errcheck
+			resp.CloseBodyStream() //nolint:errcheck
+			fasthttp.ReleaseResponse(resp)
+			brokeOff(ctx)
+			return errTruncated
+		}
+		if err != nil {
+			// Open kept what it read: every byte goes out.
+			relayReader(ctx, resp, zr, cut)
+			return nil
+		}
+	} else if zr, err = s.decoders.OpenBytes(coding.Gzip, resp.Body()); err != nil {
+		zr.Close() //nolint:errcheck
 		return relayBody(ctx, resp, nil, cut)
+	}
+	h := &ctx.Response.Header
+	h.Del("Content-Length")
+	out := accept.Output(coding.Gzip)
+	if out == coding.Identity {
+		h.Del("Content-Encoding")
 	}
 	g := gzipTailPool.Get().(*gzipTail)
 	g.resp, g.zr, g.tail, g.cut = resp, zr, tail, cut
-	g.capped = capReader{r: zr, n: s.opts.MaxDecodedBody}
-	g.zw = gzipWriterPool.Get().(*gzip.Writer)
-	g.zw.Reset(&g.out)
-	if n := resp.Header.ContentLength(); n >= 0 && n <= bufferBelow {
+	g.zw.Reset(out, &g.out)
+	if n := resp.Header.ContentLength(); !resp.IsBodyStream() || n >= 0 && n <= bufferBelow {
 		// Room for the page encoded at the fastest level (a little larger
-		// than the upstream's usual level) and the tail.
-		w := appendWriter{responseBuffer(ctx, n+n/4+len(tail))}
+		// than the upstream's usual level) and the tail; decoded, about
+		// four times the upstream's bytes.
+		n = max(n, len(resp.Body()))
+		size := n + n/4 + len(tail)
+		if out == coding.Identity {
+			size = 4*n + len(tail)
+		}
+		w := appendWriter{responseBuffer(ctx, size)}
 		_, err := g.WriteTo(&w)
 		g.Close() //nolint:errcheck // releases resp
 		ctx.Response.SwapBody(w.b)
@@ -165,18 +182,17 @@ func (s *Server) relayMirror(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 	return nil
 }
 
-// gzipTail is a gzip body decoded, followed by a tail and encoded again,
-// as it is read.
+// gzipTail is a gzip body decoded, followed by a tail and encoded again
+// (or not, zw Identity), as it is read.
 type gzipTail struct {
-	resp   *fasthttp.Response
-	zr     *gzip.Reader // pooled
-	capped capReader    // zr, at most MaxDecodedBody
-	zw     *gzip.Writer // pooled
-	out    bytes.Buffer
-	tail   []byte
-	chunk  *[]byte
-	err    error
-	cut    prometheus.Counter
+	resp  *fasthttp.Response
+	zr    *coding.Reader // the body decoded, at most MaxDecodedBody
+	zw    coding.Writer
+	out   bytes.Buffer
+	tail  []byte
+	chunk *[]byte
+	err   error
+	cut   prometheus.Counter
 }
 
 // gzipTailPool keeps gzipTails with their output buffer (up to 64 KiB).
@@ -189,7 +205,7 @@ func (g *gzipTail) fill() {
 		g.chunk = chunkPool.Get().(*[]byte)
 	}
 	for g.out.Len() == 0 && g.err == nil {
-		n, err := g.capped.Read(*g.chunk)
+		n, err := g.zr.Read(*g.chunk)
 		g.zw.Write((*g.chunk)[:n]) //nolint:errcheck // to memory
 		switch {
 		case err == io.EOF:
@@ -247,9 +263,8 @@ func (g *gzipTail) Close() error {
 	}
 	g.resp.CloseBodyStream() //nolint:errcheck
 	fasthttp.ReleaseResponse(g.resp)
-	releaseGzipReader(g.zr)
-	g.zw.Reset(io.Discard)
-	gzipWriterPool.Put(g.zw)
+	g.zr.Close() //nolint:errcheck
+	g.zw.Abort()
 	if g.chunk != nil {
 		chunkPool.Put(g.chunk)
 	}
@@ -274,11 +289,4 @@ func documentRequest(h *fasthttp.RequestHeader) bool {
 		return true
 	}
 	return false
-}
-
-// mirrorEncoding limits the codings a document request on a site with
-// the consent mirror asks the upstream for to gzip (when the visitor takes
-// it) or none, the two a tail can be appended to without decoding.
-func mirrorEncoding(in, out *fasthttp.RequestHeader) {
-	out.Set("Accept-Encoding", coding.Request(coding.Accepted(in.Peek("Accept-Encoding")), coding.SetOf(coding.Gzip)))
 }

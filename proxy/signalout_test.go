@@ -203,6 +203,9 @@ func TestMirrorTail(t *testing.T) {
 		case "/gzip":
 			ctx.Response.Header.Set("Content-Encoding", "gzip")
 			ctx.SetBody(gz.Bytes())
+		case "/fake.gz":
+			ctx.Response.Header.Set("Content-Encoding", "gzip")
+			ctx.SetBodyString(mirrorPage)
 		case "/br":
 			ctx.Response.Header.Set("Content-Encoding", "br")
 			ctx.SetBody([]byte{0x0b, 0x02, 0x80, 0x61, 0x03}) // "a"
@@ -240,6 +243,20 @@ func TestMirrorTail(t *testing.T) {
 	}
 	if d := decodeBody(t, "gzip", body); d != mirrorPage+string(m.Inline) {
 		t.Errorf("gzip page decodes to %d bytes, want the page and the mirror", len(d))
+	}
+	// An upstream that sends gzip to a visitor who takes none (a
+	// precompressed file): the page decoded, with the mirror.
+	resp, body = get(t, g.url+"/gzip", "Accept-Encoding: identity")
+	if resp.Header.Get("Content-Encoding") != "" || string(body) != mirrorPage+string(m.Inline) {
+		t.Errorf("gzip page to a visitor without gzip: Content-Encoding %q, %d bytes, want the page and the mirror (%d) decoded",
+			resp.Header.Get("Content-Encoding"), len(body), len(mirrorPage)+len(m.Inline))
+	}
+	if hresp, _ := fetchAt(t, "HEAD", g.url+"/gzip", "", "Accept-Encoding: identity"); hresp.Header.Get("Content-Encoding") != "" {
+		t.Errorf("HEAD of a gzip page to a visitor without gzip: Content-Encoding %q", hresp.Header.Get("Content-Encoding"))
+	}
+	// Labelled gzip and not: every byte as it came, no mirror.
+	if _, body = get(t, g.url+"/fake.gz", "Accept-Encoding: gzip"); string(body) != mirrorPage {
+		t.Errorf("a page labelled gzip that is not: %d bytes, want the upstream's %d as they came", len(body), len(mirrorPage))
 	}
 	if _, body = get(t, g.url+"/big"); string(body) != big+string(m.Inline) {
 		t.Errorf("streamed page: %d bytes, want %d", len(body), len(big)+len(m.Inline))
