@@ -163,20 +163,44 @@ func (s *Server) rewriteWhole(ctx *fasthttp.RequestCtx, resp *fasthttp.Response,
 		return
 	}
 	s.countRewrite(e.sm, e.site, rw, in, time.Since(start), e.rec)
-	guarded := len(pol.Head) > 0 && rw.Changed()
-	switch out := e.accept.Output(enc); {
-	case enc == coding.Gzip && len(rw.Removed()) == 0 && !guarded && len(pol.Tail) == 0:
-		// Nothing to enforce in this page and no guard: skip encoding.
-		ctx.Response.SwapBody(append(w.b[:0], raw...))
-	case out == coding.Identity:
+	page := w.b
+	if len(rw.Removed()) == 0 && (!rw.Changed() || len(pol.Head) == 0 && len(pol.Tail) == 0) {
+		// Nothing removed, and no guard, signal script or notice to
+		// carry: the stub has nothing to stand in for, so the page goes
+		// out as the upstream sent it, in a coding the visitor takes, not
+		// encoded again.
+		if e.accept.Has(enc) {
+			ctx.Response.SwapBody(append(w.b[:0], raw...))
+			return
+		}
+		page = withoutStub(page, rewrite.Stub(pol), in)
+	}
+	switch out := e.accept.Output(enc); out {
+	case coding.Identity:
 		h.Del("Content-Encoding")
-		ctx.Response.SwapBody(w.b)
+		ctx.Response.SwapBody(page)
 	default:
 		// raw is read; its buffer takes the encoding.
-		body := coding.Append(raw[:0], out, w.b)
+		body := coding.Append(raw[:0], out, page)
 		h.Set("Content-Encoding", out.Header())
 		ctx.Response.SwapBody(append(w.b[:0], body...))
 	}
+}
+
+// withoutStub returns page, the rewriter's output of an input of n bytes
+// from which it removed nothing, without the stub it inserted: the one
+// place stub occurs, where page is the input and the stub. Otherwise (the
+// page holds the stub's text itself) page is returned as it is: the stub
+// is harmless, cutting the wrong copy would not be.
+func withoutStub(page, stub []byte, n int64) []byte {
+	if len(stub) == 0 || int64(len(page)) != n+int64(len(stub)) {
+		return page
+	}
+	i := bytes.Index(page, stub)
+	if i < 0 || bytes.Contains(page[i+1:], stub) {
+		return page
+	}
+	return append(page[:i], page[i+len(stub):]...)
 }
 
 // decodeInto writes raw, decoded from enc, to w and returns how many
@@ -254,6 +278,8 @@ func (s *Server) rewriteStreamed(ctx *fasthttp.RequestCtx, resp *fasthttp.Respon
 		return
 	}
 	h.Del("Content-Length")
+	// The stub goes into the head before the rewriter knows whether the
+	// page loses anything: a streamed page keeps it.
 	out := e.accept.Output(enc)
 	if out == coding.Identity {
 		h.Del("Content-Encoding")

@@ -394,3 +394,78 @@ func getPartial(url string, headers ...string) (*http.Response, []byte, error) {
 	body, err := io.ReadAll(resp.Body)
 	return resp, body, err
 }
+
+// TestPageWithNothingRemoved: an opted-out page the rewriter removes
+// nothing from, on a site without the runtime guard, reaches the visitor
+// as the upstream sent it, without the stub (nothing was removed for it to
+// stand in for), in a coding the visitor takes: a gzip page to a visitor
+// who does not take gzip, from an upstream that sends gzip whatever it is
+// asked (a precompressed file), decoded. Before, the plain page got the
+// stub (1.7 KB for the default catalogue) and the gzip page reached such a
+// visitor gzip-encoded. A page that loses something keeps the stub, and
+// on a site with the guard the guard goes into every opted-out page: it
+// refuses what page code loads, which no start tag shows.
+func TestPageWithNothingRemoved(t *testing.T) {
+	clean := []byte(`<!DOCTYPE html><html><head><title>x</title></head><body><script>var site = 1;</script><p>no trackers here</p></body></html>`)
+	up := startUpstream(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.SetContentType("text/html")
+		path, chunked := strings.CutSuffix(string(ctx.Path()), "/chunked")
+		page := clean
+		if strings.HasPrefix(path, "/tracked") {
+			page = []byte(trackedPage)
+		}
+		if strings.HasSuffix(path, ".gz") {
+			ctx.Response.Header.Set("Content-Encoding", "gzip")
+			page = encode(t, "gzip", page)
+		}
+		if chunked {
+			ctx.SetBodyStream(bytes.NewReader(page), -1)
+			return
+		}
+		ctx.SetBody(page)
+	})
+	off := startGate(t, "http://"+up.addr, `sites: [{name: s, hosts: ["*"], guard: "off"}]`)
+	guarded := startGate(t, "http://"+up.addr, "")
+	for _, c := range []struct {
+		g          *gate
+		path, ae   string
+		wantEnc    string
+		wantBody   []byte // exactly, when not nil
+		wantInBody string // else contained in the decoded body
+	}{
+		{off, "/clean", "gzip", "", clean, ""},
+		{off, "/clean", "", "", clean, ""},
+		{off, "/clean.gz", "gzip", "gzip", encode(t, "gzip", clean), ""},
+		{off, "/clean.gz", "identity", "", clean, ""},
+		{off, "/clean.gz", "", "", clean, ""},
+		{off, "/clean.gz", "br, zstd", "", clean, ""},
+		{off, "/clean.gz/chunked", "identity", "", nil, "no trackers here"},
+		{off, "/tracked", "gzip", "", nil, "<script>"},
+		{off, "/tracked.gz", "identity", "", nil, "<script>"},
+		{guarded, "/clean", "gzip", "", nil, `<script src="/.consentgate/guard/`},
+		{guarded, "/clean.gz", "", "", nil, `<script src="/.consentgate/guard/`},
+	} {
+		name := c.path + " Accept-Encoding " + strconv.Quote(c.ae)
+		if c.g == guarded {
+			name += " (guard)"
+		}
+		headers := []string{"Sec-GPC: 1"}
+		if c.ae != "" {
+			headers = append(headers, "Accept-Encoding: "+c.ae)
+		}
+		resp, body := get(t, c.g.url+c.path, headers...)
+		if enc := resp.Header.Get("Content-Encoding"); resp.StatusCode != 200 || enc != c.wantEnc {
+			t.Errorf("%s: status %d, Content-Encoding %q, want %q", name, resp.StatusCode, enc, c.wantEnc)
+			continue
+		}
+		if c.wantBody != nil {
+			if !bytes.Equal(body, c.wantBody) {
+				t.Errorf("%s: got %q, want the upstream's page as it is", name, body)
+			}
+			continue
+		}
+		if got := decodeBody(t, c.wantEnc, body); !strings.Contains(got, c.wantInBody) || strings.Contains(got, "googletagmanager") {
+			t.Errorf("%s: got %q, want it to hold %q", name, got, c.wantInBody)
+		}
+	}
+}

@@ -147,7 +147,8 @@ func TestGuardAndCSP(t *testing.T) {
 
 // TestGuardOnlyForOptedOut: without a signal every response is the
 // upstream's, byte for byte, whatever the guard mode; with guard: off an
-// opted-out page gets the stub, not the guard.
+// opted-out page that loses a tracker gets the stub, not the guard, and
+// one that loses nothing gets neither (TestPageWithNothingRemoved).
 func TestGuardOnlyForOptedOut(t *testing.T) {
 	plain := []byte(guardedPage)
 	var zipped bytes.Buffer
@@ -157,12 +158,15 @@ func TestGuardOnlyForOptedOut(t *testing.T) {
 	up := startUpstream(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.SetContentType("text/html; charset=utf-8")
 		ctx.Response.Header.Set("Content-Security-Policy", "script-src 'self' 'nonce-abc'")
-		if string(ctx.Path()) == "/gz" {
+		switch string(ctx.Path()) {
+		case "/gz":
 			ctx.Response.Header.Set("Content-Encoding", "gzip")
 			ctx.SetBody(zipped.Bytes())
-			return
+		case "/tracked":
+			ctx.SetBodyString(strings.Replace(guardedPage, "</body>", `<img src="https://px.ads.linkedin.com/collect?pid=1"></body>`, 1))
+		default:
+			ctx.SetBody(plain)
 		}
-		ctx.SetBody(plain)
 	})
 	for _, mode := range []string{"external", "inline", "off"} {
 		g := startGate(t, "http://"+up.addr, `sites: [{name: s, hosts: ["*"], guard: `+mode+`}]`)
@@ -177,8 +181,12 @@ func TestGuardOnlyForOptedOut(t *testing.T) {
 		if hasGuard != (mode != "off") {
 			t.Errorf("guard %s: guard in the opted-out page = %v", mode, hasGuard)
 		}
+		if mode == "off" && !bytes.Equal(body, plain) {
+			t.Errorf("guard off: the opted-out page that lost nothing changed:\n%s", body)
+		}
+		_, body = get(t, g.url+"/tracked", "Sec-GPC: 1")
 		if mode == "off" && !bytes.Contains(body, []byte("<script>(function(w){")) {
-			t.Errorf("guard off: no stub in the opted-out page:\n%s", body)
+			t.Errorf("guard off: no stub in the opted-out page that lost a tracker:\n%s", body)
 		}
 	}
 }
