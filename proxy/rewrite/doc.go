@@ -253,10 +253,13 @@
 // # Stub
 //
 // With Policy.Stub, a small script is inserted before the first element
-// that may run script (anything but html, head, meta, title, base, link,
-// style and noscript), which is right after <head> and its metadata, or
-// before the first element of a page without head; keeping it after the
-// metadata leaves an early <meta charset> within the first 1024 bytes. It
+// that may run script or is a <base> (anything but html, head, meta,
+// title, link, style and noscript), which is right after <head> and its
+// metadata, or before the first element of a page without head; keeping it
+// after the metadata leaves an early <meta charset> within the first 1024
+// bytes, and keeping it before a <base> has the guard's src (Policy.Head, a
+// path on the proxy's origin) resolve against the document's URL, not a
+// base on another host. It
 // defines, only where undefined, the globals (rules.Vendor.Globals; not
 // the "name*" prefixes) of every denied vendor: queue arrays such as dataLayer as [], the others as
 // one no-op function that, where Proxy exists, answers any method (ttq.track,

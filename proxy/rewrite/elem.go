@@ -215,10 +215,14 @@ func (e elem) container() bool {
 
 // beforeStub reports whether the element may come before the stub: it runs
 // no script, so the stub can wait until after it (which keeps an early
-// <meta charset> within the first 1024 bytes).
+// <meta charset> within the first 1024 bytes). <base> is not one: the
+// stub goes before it, so that the guard's src, a path on the proxy's own
+// origin, resolves against the document's URL and not against a base that
+// points elsewhere (sciencealert.com's base names its own host; one on a
+// CDN would leave the page without its guard and its stubs).
 func (e elem) beforeStub() bool {
 	switch e {
-	case elHTML, elHead, elMeta, elTitle, elBase, elStyle, elLink, elNoscript:
+	case elHTML, elHead, elMeta, elTitle, elStyle, elLink, elNoscript:
 		return true
 	}
 	return false

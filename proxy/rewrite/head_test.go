@@ -34,3 +34,26 @@ func TestHeadReplacesStub(t *testing.T) {
 		t.Errorf("Deny 0 with Head changed the page:\n%s", got)
 	}
 }
+
+// TestHeadBeforeBase: the guard's src is a path on the proxy's origin, so
+// it goes before a <base>, which would otherwise resolve it against another
+// host (sciencealert.com's base names its own host; one on a CDN would
+// leave the page without its guard and the stubs, and its runtime loads
+// unguarded). Metadata before the base stays before the guard.
+func TestHeadBeforeBase(t *testing.T) {
+	p := optOut(t, true)
+	p.Head, p.Guard = []byte(`<script src="/.consentgate/guard/x.js"></script>`), true
+	f := func(in, want string) {
+		t.Helper()
+		if got, _ := rewriteString(t, in, p); got != want {
+			t.Errorf("input %q\n got %q\nwant %q", in, got, want)
+		}
+	}
+	f(`<html><head><meta charset="utf-8"><base href="https://cdn.example.net/"><title>t</title><script src="app.js"></script>`,
+		`<html><head><meta charset="utf-8"><script src="/.consentgate/guard/x.js"></script><base href="https://cdn.example.net/"><title>t</title><script src="app.js"></script>`)
+	f(`<head><title>t</title><link rel=stylesheet href=a.css><BASE href="/"><body>`,
+		`<head><title>t</title><link rel=stylesheet href=a.css><script src="/.consentgate/guard/x.js"></script><BASE href="/"><body>`)
+	// Without a base, still after the metadata.
+	f(`<head><meta charset="utf-8"><title>t</title><script src="app.js"></script>`,
+		`<head><meta charset="utf-8"><title>t</title><script src="/.consentgate/guard/x.js"></script><script src="app.js"></script>`)
+}
