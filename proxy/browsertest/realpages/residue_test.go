@@ -131,7 +131,7 @@ func TestMetaCharset(t *testing.T) {
 		`<html><head><meta charset="UTF-8"><title>`:                                        "utf-8",
 		`<head><META HTTP-EQUIV="Content-Type" CONTENT="text/html; charset=windows-1251">`: "windows-1251",
 		`<head><meta charset=euc-kr>`:                                                      "euc-kr",
-		`<head><title>none</title></head><body><meta charset="utf-8">`:                     "",
+		`<head><title>t</title></head><body><meta charset="utf-8">`:                        "utf-8",
 		`no markup at all`: "",
 	} {
 		if got := metaCharset([]byte(in)); got != want {
