@@ -425,21 +425,51 @@ func (r *recorder) take() (urls, exceptions []string) {
 }
 
 // settle waits until no request has started for the quiet period, or
-// settleMax has passed.
+// settleMax has passed. The quiet period counts from the later of the last
+// request and the call: after a click or a script the browser has not yet
+// reported what they load, and the last request recorded is older than
+// the action, so measuring from it alone would return at once.
 func (r *recorder) settle(ctx context.Context) {
-	deadline := time.Now().Add(settleMax)
+	start := time.Now()
+	deadline := start.Add(settleMax)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for time.Now().Before(deadline) {
 		r.mu.Lock()
 		idle := time.Since(r.last)
 		r.mu.Unlock()
-		if idle >= quiet {
+		if idle >= quiet && time.Since(start) >= quiet {
 			return
 		}
 		select {
 		case <-ctx.Done():
 			return
+		case <-tick.C:
+		}
+	}
+}
+
+// waitFor waits until a request whose URL satisfies ok has been recorded
+// (and not yet taken), or settleMax has passed; it reports whether one was.
+// A test expecting a load waits for it so, rather than for a quiet period
+// that a slow browser may outlast.
+func (r *recorder) waitFor(ctx context.Context, ok func(url string) bool) bool {
+	deadline := time.Now().Add(settleMax)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		r.mu.Lock()
+		found := slices.ContainsFunc(r.urls, ok)
+		r.mu.Unlock()
+		if found {
+			return true
+		}
+		if !time.Now().Before(deadline) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
 		case <-tick.C:
 		}
 	}

@@ -212,16 +212,16 @@ func evalBool(t *testing.T, ctx context.Context, js string) bool {
 // a CSP that refuses inline styles (the guard inlined with its hash).
 func TestPlaceholderLoadsTheTourOnClick(t *testing.T) {
 	s := startDemoSite(t)
-	b := launchFor(t, 2*testTimeout)
-	tab, r := b.tab(t, network.Headers{"Sec-GPC": "1"})
-
 	for _, page := range []string{"/", "/?csp=1"} {
 		t.Run(page, func(t *testing.T) {
+			// A browser (and sink) per page: the tour the first page loads
+			// must not be seen as the second page's. Its request and
+			// Chromium's retried connections to the sink can arrive after
+			// the first page is done with.
+			b := launch(t)
+			tab, r := b.tab(t, network.Headers{"Sec-GPC": "1"})
 			ctx, cancel := context.WithTimeout(tab, testTimeout)
 			defer cancel()
-			b.sink.mu.Lock()
-			b.sink.hosts = nil
-			b.sink.mu.Unlock()
 			urls, exceptions := visit(t, ctx, r, s.url+page)
 			if reqs, conns := youtubeSeen(b, urls); len(reqs)+len(conns) > 0 {
 				t.Fatalf("before any click the browser contacted YouTube: requests %q, connections %q", reqs, conns)
@@ -276,6 +276,7 @@ func TestPlaceholderLoadsTheTourOnClick(t *testing.T) {
 
 			// A person clicks the button.
 			click(t, ctx, "[data-consentgate-load]:not(#forged)")
+			r.waitFor(ctx, isYouTube)
 			r.settle(ctx)
 			urls, exc := r.take()
 			exceptions = append(exceptions, exc...)
@@ -355,6 +356,7 @@ func TestPlaceholderAMPComponent(t *testing.T) {
 		t.Errorf("placeholder is %.0f×%.0f, want the container's width at 480:270", ph.W, ph.H)
 	}
 	click(t, ctx, "[data-consentgate-load]")
+	r.waitFor(ctx, isYouTube)
 	r.settle(ctx)
 	urls, exc := r.take()
 	reqs, _ := youtubeSeen(b, urls)
