@@ -56,7 +56,7 @@
 //     exceptions; see List for the exact subset). A hit on the page's own
 //     site (same registrable domain as the address it was saved from) is
 //     excluded as first-party; Exclusions may name hosts the list flags
-//     that are not tracking in the opt-out's sense (none are needed today).
+//     that are not tracking in the opt-out's sense (three, each with its reason).
 //
 // Host-level is the right granularity for "did the browser contact the
 // vendor": a request to the vendor's host tells the vendor the visitor's

@@ -21,7 +21,11 @@ const FirstParty = "first-party"
 // Exclusions are the list's hits that are not counted, each justified (see
 // docs/browser-measure.md). The catalogue judgement has none beyond its
 // categories.
-var Exclusions = []Exclusion{}
+var Exclusions = []Exclusion{
+	{"popupdomination.com", "a pop-up form builder the site runs (newsletter sign-up); functional in the catalogue like OptinMonster, listed by EasyList for its pop-ups, not for collecting data"},
+	{"loader-cdn.azureedge.net", "Marketing G2's loader, which runs the site's paywall, subscriptions and login; EasyPrivacy itself allows a site's loader.min.js because blocking it breaks the site"},
+	{"a.ria.ru", "the publisher's own Matomo counter (Rossiya Segodnya owns ria.ru and sputniknews.com): first-party analytics on a sister domain, not a sale or share"},
+}
 
 // judge decides whether a request goes to a tracker, by the catalogue and
 // by the list.
