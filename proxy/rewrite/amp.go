@@ -205,7 +205,7 @@ func (w *Writer) configHosts(b []byte) *rules.Vendor {
 func (w *Writer) ampAnalytics(all, content []byte, j int) {
 	if len(content) > MaxInline {
 		w.stats.Oversize++
-		w.replace(j, nil)
+		w.hb.replace(j, nil)
 		return
 	}
 	v := w.match(content)
@@ -217,5 +217,5 @@ func (w *Writer) ampAnalytics(all, content []byte, j int) {
 		return
 	}
 	w.record(v, elAmpAnalytics, rules.Remove)
-	w.replace(j, nil)
+	w.hb.replace(j, nil)
 }

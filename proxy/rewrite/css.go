@@ -53,7 +53,7 @@ type cssState struct {
 	inImp   bool // the URL token is the URL of an @import rule
 	ustr    bool // the URL token is the contents of a string
 	us      int  // offset of the URL in the held region
-	drop    bool // deleting the rest of a token (w.skip is set)
+	drop    bool // deleting the rest of a token (w.hb.drop is set)
 	impRest bool // deleting the rest of an @import rule, through ';'
 	ltHold  bool // while dropping: a candidate end tag held from its '<'
 }
@@ -74,7 +74,7 @@ func isIdent(c byte) bool {
 
 // cssStart starts scanning the content of a style element.
 func (w *Writer) cssStart() {
-	w.css = cssState{on: !w.skip}
+	w.css = cssState{on: !w.hb.drop}
 }
 
 // addTail appends a run of plain bytes to the tail.
@@ -145,9 +145,9 @@ func (w *Writer) cssScan(in []byte, i, end int) {
 						c.inImp = true
 					} else if c.imp {
 						c.imp, c.inImp = false, true
-						c.us = w.off(k + 1)
+						c.us = w.hb.off(k + 1)
 					} else {
-						w.startHold(k + 1)
+						w.hb.startHold(k + 1)
 						c.hold, c.us = true, 0
 					}
 				case string(id) == "image-set" || string(id) == "-webkit-image-set":
@@ -167,15 +167,15 @@ func (w *Writer) cssScan(in []byte, i, end int) {
 				case c.imp:
 					c.imp, c.inImp = false, true
 					c.tok, c.ustr, c.st = true, true, cURLString
-					c.us = w.off(k + 1)
+					c.us = w.hb.off(k + 1)
 				case c.isd > 0 && c.depth == c.isd:
 					c.tok, c.ustr, c.st = true, true, cURLString
-					w.startHold(k + 1)
+					w.hb.startHold(k + 1)
 					c.hold, c.us = true, 0
 				}
 			case '@':
 				if !c.drop && !c.imp {
-					w.startHold(k)
+					w.hb.startHold(k)
 					c.hold, c.an, c.st = true, 0, cAt
 				}
 			case ';', '{', '}':
@@ -183,11 +183,11 @@ func (w *Writer) cssScan(in []byte, i, end int) {
 					// An @import rule without a URL loads nothing; past
 					// MaxCSSToken it is deleted, as cssBound would have.
 					c.imp, c.hold = false, false
-					if e := k + btoi(b == ';'); w.off(k) > MaxCSSToken {
+					if e := k + btoi(b == ';'); w.hb.off(k) > MaxCSSToken {
 						w.stats.Oversize++
-						w.cssCut(w.region(e), w.off(e), e)
+						w.cssCut(w.hb.region(e), w.hb.off(e), e)
 					} else {
-						w.release()
+						w.hb.release()
 					}
 				}
 				if c.impRest {
@@ -195,8 +195,8 @@ func (w *Writer) cssScan(in []byte, i, end int) {
 					if b == ';' {
 						e = k + 1
 					}
-					w.emitTo(e)
-					w.skip, c.drop, c.impRest = false, false, false
+					w.hb.emitTo(e)
+					w.hb.drop, c.drop, c.impRest = false, false, false
 				}
 			case '/':
 				c.st = cSlash
@@ -257,7 +257,7 @@ func (w *Writer) cssScan(in []byte, i, end int) {
 				c.imp = true
 			} else {
 				c.hold = false
-				w.release()
+				w.hb.release()
 			}
 		case cURLPre:
 			switch {
@@ -331,7 +331,7 @@ func (w *Writer) cssReplay(slash bool) {
 	if c.ltHold {
 		// Dropping: the held candidate is part of the dropped token.
 		c.ltHold = false
-		w.release()
+		w.hb.release()
 	}
 	var b [len(w.tb) + 3]byte
 	n := copy(b[:], "</")
@@ -355,12 +355,12 @@ func (w *Writer) cssTokEnd(i int) {
 	c.tok = false
 	switch {
 	case c.hold:
-		w.cssFinal(i, w.off(i), false)
+		w.cssFinal(i, w.hb.off(i), false)
 	case c.drop && c.inImp:
 		c.impRest = true
 	case c.drop:
-		w.emitTo(i)
-		w.skip, c.drop = false, false
+		w.hb.emitTo(i)
+		w.hb.drop, c.drop = false, false
 	}
 	c.inImp = false
 }
@@ -371,7 +371,7 @@ func (w *Writer) cssEnd(i int, eof bool) {
 	c := &w.css
 	end := w.ltOff
 	if eof {
-		end = len(w.held)
+		end = len(w.hb.held)
 	}
 	switch {
 	case c.hold && c.tok:
@@ -379,17 +379,17 @@ func (w *Writer) cssEnd(i int, eof bool) {
 	case c.hold && c.imp && end > MaxCSSToken:
 		// As cssBound would have: an @import rule past the bound goes.
 		w.stats.Oversize++
-		w.cssCut(w.region(i), end, i)
+		w.cssCut(w.hb.region(i), end, i)
 	case c.hold:
-		w.release()
+		w.hb.release()
 	case c.drop:
-		w.emitTo(w.hs)
-		w.skip = false
+		w.hb.flush()
+		w.hb.drop = false
 		if eof {
-			w.skip = true
+			w.hb.drop = true
 		}
-		w.release()
-		w.skip = false
+		w.hb.release()
+		w.hb.drop = false
 	}
 	w.css = cssState{}
 }
@@ -398,11 +398,11 @@ func (w *Writer) cssEnd(i int, eof bool) {
 // region, which ends at in[j]; final: the content of the element ended.
 func (w *Writer) cssFinal(j, end int, final bool) {
 	c := &w.css
-	all := w.region(j)
+	all := w.hb.region(j)
 	c.hold = false
 	v, ok := w.cssVerdict(all, end)
 	if ok && v == nil {
-		w.release()
+		w.hb.release()
 		return
 	}
 	if v != nil {
@@ -414,7 +414,7 @@ func (w *Writer) cssFinal(j, end int, final bool) {
 	default:
 		// The rest of the @import rule goes too, through its ';'.
 		w.cssCut(all, len(all), j)
-		w.skip, w.skipEl = true, elOther
+		w.hb.drop, w.skipEl = true, elOther
 		c.drop, c.impRest = true, true
 	}
 }
@@ -461,10 +461,10 @@ func trimCSSSpace(b []byte) []byte {
 
 // cssCut ends the held region at in[j] and emits it without all[:n].
 func (w *Writer) cssCut(all []byte, n, j int) {
-	w.emitTo(w.hs)
-	w.write(all[n:])
-	w.dropHeld(j)
-	w.changed = true
+	w.hb.flush()
+	w.hb.write(all[n:])
+	w.hb.dropHeld(j)
+	w.hb.changed = true
 }
 
 // cssBound applies MaxCSSToken at the end of a Write.
@@ -474,14 +474,14 @@ func (w *Writer) cssBound() {
 	if c.ltHold {
 		if !cand {
 			c.ltHold = false
-			w.release() // dropped
+			w.hb.release() // dropped
 		}
 		return
 	}
 	if !c.hold {
 		return
 	}
-	n := len(w.held)
+	n := len(w.hb.held)
 	if cand {
 		n = w.ltOff
 	}
@@ -492,15 +492,15 @@ func (w *Writer) cssBound() {
 	ok := false
 	switch {
 	case c.tok:
-		v, ok = w.cssVerdict(w.held, n)
+		v, ok = w.cssVerdict(w.hb.held, n)
 		if ok && v == nil {
 			c.hold = false
-			w.release() // the rest of the token passes
+			w.hb.release() // the rest of the token passes
 			return
 		}
 	case !c.imp:
 		c.hold = false
-		w.release() // a long at-keyword: not @import
+		w.hb.release() // a long at-keyword: not @import
 		return
 	default:
 		w.stats.Oversize++
@@ -511,17 +511,16 @@ func (w *Writer) cssBound() {
 	c.hold, c.drop = false, true
 	c.impRest = c.imp || c.inImp
 	c.imp = false
-	w.changed = true
-	w.emitTo(w.hs)
+	w.hb.changed = true
+	w.hb.flush()
 	if cand {
-		w.held = w.held[:copy(w.held, w.held[w.ltOff:])]
+		w.hb.keepFrom(w.ltOff)
 		w.ltOff = 0
 		c.ltHold = true
 	} else {
-		w.held = w.held[:0]
-		w.hold = false
+		w.hb.dropHeld(len(w.hb.in))
 	}
-	w.skip, w.skipEl = true, elOther
+	w.hb.drop, w.skipEl = true, elOther
 }
 
 // cssURL returns the URL of a token's bytes with CSS escapes decoded: the

@@ -26,24 +26,23 @@ func (w *Writer) elemDone(i int, el elem) {
 		}
 		return
 	}
-	if !w.stubDone && !w.skip && !el.beforeStub() {
+	if !w.stubDone && !w.hb.drop && !el.beforeStub() {
 		// The stub (or the guard, which carries it) goes before the first
 		// element that may run script.
 		w.stubDone = true
-		w.emitTo(w.hs)
+		w.hb.flush()
 		if len(w.p.Head) > 0 {
-			w.write(w.p.Head)
+			w.hb.insert(w.p.Head)
 		} else {
-			w.write(w.pol.stub)
+			w.hb.insert(w.pol.stub)
 		}
-		w.changed = true
 	}
-	if w.skip || !el.loads() || el == elNoscript && w.nested {
-		w.release()
+	if w.hb.drop || !el.loads() || el == elNoscript && w.nested {
+		w.hb.release()
 		return
 	}
 	w.interesting = true
-	w.nameEnd = w.off(i)
+	w.nameEnd = w.hb.off(i)
 }
 
 // The attribute callbacks record, for a held tag, the attributes the
@@ -51,7 +50,7 @@ func (w *Writer) elemDone(i int, el elem) {
 // of w.attrs is the attribute being tokenized.
 
 func (w *Writer) attrBegin(i int) {
-	w.ns, w.cur = w.off(i), false
+	w.ns, w.cur = w.hb.off(i), false
 }
 
 func (w *Writer) attrNameDone(in []byte, i int) {
@@ -59,7 +58,7 @@ func (w *Writer) attrNameDone(in []byte, i int) {
 		return // a name longer than MaxTag, cut (tagcut.go)
 	}
 	var k akind
-	if s := w.ns - len(w.held) + w.hs; s >= 0 {
+	if s := w.hb.at(w.ns); s >= 0 {
 		// The name is in this input.
 		if n := i - s; n > 0 && n < len(attrTab[0]) {
 			if t := &attrTab[in[s]&31][n]; t[0] != aOther {
@@ -67,7 +66,7 @@ func (w *Writer) attrNameDone(in []byte, i int) {
 			}
 		}
 	} else {
-		k = lookupAttr(w.region(i)[w.ns:w.off(i)])
+		k = lookupAttr(w.hb.region(i)[w.ns:w.hb.off(i)])
 	}
 	if k == aOther || (w.el == elA || w.el == elArea) && k != aPing && k != aStyle {
 		return // a and area are read for ping (and style) alone
@@ -78,7 +77,7 @@ func (w *Writer) attrNameDone(in []byte, i int) {
 	if k >= aWidth && (w.p.Placeholders == nil || w.el != elIframe && !w.el.ampNamed()) {
 		return // a placeholder's size: read only where one may go
 	}
-	ne := w.off(i)
+	ne := w.hb.off(i)
 	a := attr{kind: k, ns: w.ns, ne: ne, vs: -1, ve: -1, end: ne}
 	// Past a cut (tagcut.go), earlier attributes are in w.tc.seen.
 	a.dup = w.tc.seen&(1<<k) != 0
@@ -96,7 +95,7 @@ func (w *Writer) attrNameDone(in []byte, i int) {
 
 func (w *Writer) valBegin(i int) {
 	if w.cur {
-		w.attrs[len(w.attrs)-1].vs = w.off(i)
+		w.attrs[len(w.attrs)-1].vs = w.hb.off(i)
 	}
 }
 
@@ -107,7 +106,7 @@ func (w *Writer) valDone(i, end int) {
 	}
 	if w.cur {
 		a := &w.attrs[len(w.attrs)-1]
-		a.ve, a.end = w.off(i), w.off(end)
+		a.ve, a.end = w.hb.off(i), w.hb.off(end)
 	}
 }
 
@@ -122,17 +121,17 @@ func (w *Writer) tagDone(i int) {
 	case w.oversize:
 		// The start tag passed MaxTag: its start was dropped, drop the rest.
 		w.oversize = false
-		w.emitTo(i + 1)
+		w.hb.emitTo(i + 1)
 		if !el.container() || w.foreign > 0 && w.selfClosing {
-			w.skip = false
+			w.hb.drop = false
 		}
 	case w.interesting:
 		w.interesting = false
 		w.decide(i)
 		return
-	case w.skip && el == w.skipEl && !(w.foreign > 0 && w.selfClosing):
+	case w.hb.drop && el == w.skipEl && !(w.foreign > 0 && w.selfClosing):
 		w.skipDepth++
-	case el == elTemplate && w.phDepth > 0 && !w.skip && !(w.foreign > 0 && w.selfClosing):
+	case el == elTemplate && w.phDepth > 0 && !w.hb.drop && !(w.foreign > 0 && w.selfClosing):
 		w.phTmpl++
 	}
 	w.enter(el)
@@ -141,7 +140,7 @@ func (w *Writer) tagDone(i int) {
 // enter sets the tokenizer state for the content of the start tag el.
 func (w *Writer) enter(el elem) {
 	w.st = sText
-	if w.phDepth > 0 && el == w.phEl && !w.skip && !(w.foreign > 0 && w.selfClosing) {
+	if w.phDepth > 0 && el == w.phEl && !w.hb.drop && !(w.foreign > 0 && w.selfClosing) {
 		w.phDepth++ // a kept element of the placeholder's name, nested
 	}
 	if w.foreign > 0 {
@@ -185,23 +184,23 @@ func (w *Writer) endTagDone(i int) {
 	el := w.el
 	w.st = sText
 	switch {
-	case w.hold && w.holdEl != elOther:
+	case w.hb.hold && w.holdEl != elOther:
 		w.finishHeld(i + 1)
-	case w.skip && el == w.skipEl:
+	case w.hb.drop && el == w.skipEl:
 		w.skipDepth--
 		if w.skipDepth == 0 {
-			w.emitTo(i + 1)
-			w.skip = false
+			w.hb.emitTo(i + 1)
+			w.hb.drop = false
 		}
-	case !w.skip && w.phDepth > 0 && el == w.phEl:
+	case !w.hb.drop && w.phDepth > 0 && el == w.phEl:
 		w.phDepth--
 		if w.phDepth == 0 {
 			// The element's end tag: the template, the text and the
 			// button close the placeholder.
-			w.emitTo(i + 1)
+			w.hb.emitTo(i + 1)
 			w.out = w.placeholderEnd(w.out[:0])
-			w.write(w.out)
-			w.changed = true
+			w.hb.write(w.out)
+			w.hb.changed = true
 		}
 	}
 	if el == elScript {
@@ -221,7 +220,7 @@ func (w *Writer) decide(i int) {
 		w.segDone(j) // the last segment of a tag cut at MaxTag
 		return
 	}
-	tag := w.region(j)
+	tag := w.hb.region(j)
 	w.tagEnd = len(tag)
 	if el == elA || el == elArea {
 		tag = w.tagStyle(tag, j)
@@ -239,7 +238,7 @@ func (w *Writer) decide(i int) {
 	case el == elScript && !(w.foreign > 0 && w.selfClosing) && !w.external():
 		if w.dataScript(tag) {
 			w.newScript(tag, Data, ReasonDataType)
-			w.release()
+			w.hb.release()
 			w.enter(el)
 			return
 		}
@@ -258,7 +257,7 @@ func (w *Writer) decide(i int) {
 		w.enter(el)
 		w.rawText(el)
 	default:
-		w.release()
+		w.hb.release()
 		w.enter(el)
 	}
 }
@@ -267,7 +266,7 @@ func (w *Writer) decide(i int) {
 // end tag.
 func (w *Writer) skipContent(el elem) {
 	if el.container() && !(w.foreign > 0 && w.selfClosing) {
-		w.skip, w.skipEl, w.skipDepth = true, el, 1
+		w.hb.drop, w.skipEl, w.skipDepth = true, el, 1
 	}
 }
 
@@ -296,17 +295,17 @@ func (w *Writer) enforce(j int, tag []byte, el elem, v *rules.Vendor, data bool)
 			b := w.placeholderStart(w.out[:0], tag, v, e)
 			b = append(b, tag...)
 			w.out = b
-			w.replace(j, b)
+			w.hb.replace(j, b)
 			w.enter(el)
 			w.phEl, w.phDepth, w.phTmpl, w.phEmbed = el, 1, 0, e
 			return
 		}
 	}
 	if act == rules.Remove {
-		w.replace(j, nil)
+		w.hb.replace(j, nil)
 		w.skipContent(el)
 	} else {
-		w.replace(j, w.neutralise(tag, el, v))
+		w.hb.replace(j, w.neutralise(tag, el, v))
 	}
 	w.enter(el)
 }
@@ -355,10 +354,10 @@ func (w *Writer) ping(tag []byte, j int) {
 			b = append(b, tag[a.end:]...)
 		}
 		w.out = b
-		w.replace(j, b)
+		w.hb.replace(j, b)
 		return
 	}
-	w.release()
+	w.hb.release()
 }
 
 // verdict returns the first denied vendor among the URLs the element
@@ -460,7 +459,7 @@ var loadingRels = []string{"preload", "prefetch", "preconnect", "dns-prefetch", 
 // finishHeld decides held script or noscript content whose end tag ends
 // before in[j] (or that the end of the page cut off).
 func (w *Writer) finishHeld(j int) {
-	all := w.region(j)
+	all := w.hb.region(j)
 	el := w.holdEl
 	w.holdEl = elOther
 	content := all[w.cs:w.ltOff]
@@ -471,20 +470,13 @@ func (w *Writer) finishHeld(j int) {
 	if el == elNoscript {
 		if len(content) > MaxInline {
 			w.stats.Oversize++
-			w.replace(j, nil)
+			w.hb.replace(j, nil)
 			return
 		}
 		w.noscript(all, content, j)
 		return
 	}
 	w.finishScript(all, j)
-}
-
-// dropHeld ends the held region at in[j] after its bytes were emitted.
-func (w *Writer) dropHeld(j int) {
-	w.hold = false
-	w.putHeld()
-	w.hs, w.ps = j, j
 }
 
 // noscript rewrites the content of a noscript element as markup, for
@@ -499,22 +491,22 @@ func (w *Writer) noscript(all, content []byte, j int) {
 	w.sub.reset(&w.subBuf, w.p, true)
 	w.sub.Write(content)
 	w.sub.Close()
-	if !w.sub.changed {
-		w.release()
+	if !w.sub.hb.changed {
+		w.hb.release()
 		return
 	}
 	w.merge(w.sub)
-	w.changed = true
+	w.hb.changed = true
 	w.stats.Oversize += w.sub.stats.Oversize
 	if len(bytes.TrimSpace(w.subBuf)) == 0 {
-		w.replace(j, nil)
+		w.hb.replace(j, nil)
 		return
 	}
 	b := append(w.out[:0], all[:w.cs]...)
 	b = append(b, w.subBuf...)
 	b = append(b, all[len(all)-len(all[w.ltOff:]):]...)
 	w.out = b
-	w.replace(j, b)
+	w.hb.replace(j, b)
 }
 
 // match returns the first denied vendor whose signature is in content.
@@ -539,19 +531,19 @@ func (w *Writer) onMatch(v *rules.Vendor) bool {
 // output does not depend on where the input was split.
 func (w *Writer) bound() {
 	switch {
-	case w.sval && len(w.held) > MaxTag:
+	case w.sval && len(w.hb.held) > MaxTag:
 		// A style attribute value past MaxTag: deleted through its end,
 		// as styleDone deletes one that ends in a single Write.
 		w.stats.Oversize++
-		w.replace(len(w.in), w.keep(w.held))
-		w.sdrop, w.skip = true, true
+		w.hb.replace(len(w.hb.in), w.keep(w.hb.held))
+		w.sdrop, w.hb.drop = true, true
 	case w.holdEl == elScript && w.contentEnd()-w.cs > MaxScript:
-		w.oversizeScript(w.held, len(w.in), true)
+		w.oversizeScript(w.hb.held, len(w.hb.in), true)
 	case (w.holdEl == elNoscript || w.holdEl == elAmpAnalytics) && w.contentEnd()-w.cs > MaxInline:
 		w.stats.Oversize++
-		w.skip, w.skipEl, w.skipDepth = true, w.holdEl, 1
+		w.hb.drop, w.skipEl, w.skipDepth = true, w.holdEl, 1
 		w.holdEl = elOther
-		w.replace(len(w.in), nil)
+		w.hb.replace(len(w.hb.in), nil)
 	case w.css.on:
 		w.cssBound()
 	}
@@ -565,10 +557,10 @@ func (w *Writer) finish() {
 	if w.holdEl != elOther {
 		if w.st == sRaw {
 			// The page ended inside the content: it ends there.
-			w.ltOff = len(w.held)
+			w.ltOff = len(w.hb.held)
 		}
 		w.finishHeld(0)
 		return
 	}
-	w.release()
+	w.hb.release()
 }

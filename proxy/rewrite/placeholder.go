@@ -449,14 +449,13 @@ func hiddenCSS(css []byte) bool {
 // make the rest of the element live: a template start tag goes before it,
 // so it closes that instead.
 func (w *Writer) placeholderEndTag(el elem) {
-	if el == elTemplate && !w.skip {
+	if el == elTemplate && !w.hb.drop {
 		if w.phTmpl > 0 {
 			w.phTmpl--
 		} else {
-			w.emitTo(w.hs)
-			w.write(tmplOpenBytes)
-			w.changed = true
+			w.hb.flush()
+			w.hb.insert(tmplOpenBytes)
 		}
 	}
-	w.release()
+	w.hb.release()
 }

@@ -108,7 +108,7 @@ type Stats struct {
 // for concurrent use; reuse one through Reset (for example from a
 // sync.Pool).
 type Writer struct {
-	dst io.Writer
+	hb  holdBuf // the output, and the bytes held while undecided
 	p   Policy
 	pol *compiled // derived from p, cached across Reset for the same policy
 
@@ -119,9 +119,7 @@ type Writer struct {
 	removed []Removal
 	rmIndex map[removalKey]int32 // into removed
 	stats   Stats
-	changed bool
 	closed  bool
-	err     error
 
 	stubDone bool
 
@@ -133,19 +131,8 @@ type Writer struct {
 	phTmpl  int
 	phEmbed *rules.Embed
 
-	// Input of the current Write and what of it is emitted.
-	in []byte
-	ps int // in[ps:] is not yet emitted (or dropped)
-
-	// A held region is bytes whose fate is not decided: in[hs:] of the
-	// current Write, after held (bytes of earlier Writes). Offsets into the
-	// region count from its first byte.
-	hold bool
-	hs   int
-	held []byte
-
-	// skip drops output: an element removed through its end tag.
-	skip      bool
+	// An element removed through its end tag: output is dropped
+	// (hb.drop) through the end tag of skipEl at depth skipDepth.
 	skipEl    elem
 	skipDepth int
 
@@ -192,7 +179,7 @@ type Writer struct {
 	spend bool    // the attribute name that just ended is the tag's first style
 	sval  bool    // in the value of that attribute: held from its first byte
 	sunq  bool    // and the value is not quoted
-	sdrop bool    // that value passed MaxTag and is being deleted (w.skip is set)
+	sdrop bool    // that value passed MaxTag and is being deleted (w.hb.drop is set)
 	pn    int     // length of an attribute name cut off by the end of a Write
 	pb    [5]byte // its first bytes, lower case
 	sdec  []byte  // a style attribute value with character references decoded
@@ -205,7 +192,6 @@ type Writer struct {
 	matchFn func(*rules.Vendor) bool
 
 	// Inline scripts (script.go).
-	base          int64    // page offset of in[0]
 	ltPage        int64    // page offset of the last '<' in raw text
 	scripts       []Script // decisions so far
 	openScript    int      // index in scripts of the script whose end tag is to come, or -1
@@ -213,9 +199,6 @@ type Writer struct {
 	js            jsClassifier
 	jsText        []byte // an SVG script's text with character references decoded
 	sigFn         func(*rules.Vendor) bool
-	heldBox       *[]byte // the pooled buffer of a large held region
-	heldClass     int
-	small         []byte // the Writer's own held buffer while a large one is in use
 	jsHostBuf     []byte // "//" and a host found in a script
 }
 
@@ -248,7 +231,7 @@ func (w *Writer) reset(dst io.Writer, p Policy, nested bool) {
 		w.matchFn = w.onMatch
 		w.sigFn = w.onSig
 	}
-	w.putHeld()
+	w.hb.reset(dst)
 	if cap(w.scripts) > 64 {
 		w.scripts = nil // a pooled Writer keeps the records of a usual page, no more
 	}
@@ -269,8 +252,8 @@ func (w *Writer) reset(dst io.Writer, p Policy, nested bool) {
 	}
 	clear(w.rmIndex)
 	*w = Writer{
-		dst: dst, p: p, pol: w.pol, nested: nested, sub: w.sub, subBuf: w.subBuf[:0], doc: w.doc[:0],
-		removed: w.removed[:0], rmIndex: w.rmIndex, held: w.held[:0], attrs: w.attrs[:0],
+		hb: w.hb, p: p, pol: w.pol, nested: nested, sub: w.sub, subBuf: w.subBuf[:0], doc: w.doc[:0],
+		removed: w.removed[:0], rmIndex: w.rmIndex, attrs: w.attrs[:0],
 		scratch: w.scratch[:0], out: w.out[:0], matchFn: w.matchFn,
 		sdec: w.sdec[:0], cuts: w.cuts[:0], tc: tagCut{eds: w.tc.eds[:0]},
 		scripts: w.scripts[:0], openScript: -1, sigFn: w.sigFn,
@@ -283,36 +266,27 @@ func (w *Writer) reset(dst io.Writer, p Policy, nested bool) {
 // 0 and the first error of the destination writer; after an error every
 // call returns it.
 func (w *Writer) Write(b []byte) (int, error) {
-	if w.err != nil {
-		return 0, w.err
+	if w.hb.err != nil {
+		return 0, w.hb.err
 	}
 	if w.closed {
 		return 0, ErrClosed
 	}
 	if !w.pol.active {
-		w.write(b)
-		if w.err != nil {
-			return 0, w.err
+		w.hb.write(b)
+		if w.hb.err != nil {
+			return 0, w.hb.err
 		}
 		return len(b), nil
 	}
-	w.in, w.ps, w.hs = b, 0, 0
+	w.hb.begin(b)
 	w.scan()
-	if w.err == nil {
-		if w.hold {
-			w.emitTo(w.hs)
-			w.holdAppend(b[w.hs:])
-			w.hs = len(b)
-			w.ps = len(b)
-			w.bound()
-		} else {
-			w.emitTo(len(b))
-		}
+	if w.hb.end() {
+		w.bound()
 	}
-	w.in = nil
-	w.base += int64(len(b))
-	if w.err != nil {
-		return 0, w.err
+	w.hb.done()
+	if w.hb.err != nil {
+		return 0, w.hb.err
 	}
 	return len(b), nil
 }
@@ -321,27 +295,26 @@ func (w *Writer) Write(b []byte) (int, error) {
 // by the end of the page is treated as if it ended there) and writes it.
 // Call it once, after the last Write. It does not close the destination.
 func (w *Writer) Close() error {
-	if w.err != nil || w.closed {
-		return w.err
+	if w.hb.err != nil || w.closed {
+		return w.hb.err
 	}
 	w.closed = true
-	if w.hold {
-		w.in, w.ps, w.hs = nil, 0, 0
+	if w.hb.hold {
+		w.hb.begin(nil)
 		w.finish()
 	}
-	w.scriptEnd(w.base) // a script the end of the page cut off
-	w.skip = false
+	w.scriptEnd(w.hb.base) // a script the end of the page cut off
+	w.hb.drop = false
 	if w.phDepth > 0 {
 		// The page ended inside the placeholder's element: close it.
 		w.out = w.placeholderEnd(w.out[:0])
-		w.write(w.out)
+		w.hb.write(w.out)
 		w.phDepth = 0
 	}
 	if len(w.p.Tail) > 0 && w.pol.active && !w.nested {
-		w.write(w.p.Tail)
-		w.changed = true
+		w.hb.insert(w.p.Tail)
 	}
-	return w.err
+	return w.hb.err
 }
 
 // Removed returns what was removed or neutralised so far, one Removal per
@@ -350,7 +323,7 @@ func (w *Writer) Close() error {
 func (w *Writer) Removed() []Removal { return w.removed }
 
 // Changed reports whether any output byte differs from the input so far.
-func (w *Writer) Changed() bool { return w.changed }
+func (w *Writer) Changed() bool { return w.hb.changed }
 
 // Stats returns the fail-closed counts of the page so far.
 func (w *Writer) Stats() Stats { return w.stats }
@@ -366,72 +339,10 @@ func Rewrite(dst io.Writer, src []byte, p Policy) ([]Removal, error) {
 	return w.removed, err
 }
 
-// write sends b to the destination unless output is being dropped.
-func (w *Writer) write(b []byte) {
-	if w.skip || len(b) == 0 || w.err != nil {
-		return
-	}
-	if _, err := w.dst.Write(b); err != nil {
-		w.err = err
-	}
-}
-
-// emitTo emits in[ps:i].
-func (w *Writer) emitTo(i int) {
-	if i > w.ps {
-		w.write(w.in[w.ps:i])
-	}
-	w.ps = i
-}
-
-// off is the offset in the held region of in[i].
-func (w *Writer) off(i int) int { return len(w.held) + i - w.hs }
-
-// startHold starts a held region at in[i].
-func (w *Writer) startHold(i int) {
-	w.hold, w.hs = true, i
-	if cap(w.held) > smallHeld {
-		w.putBack()
-	}
-	w.held = w.held[:0]
-}
-
-// region returns the held region up to in[i] as one slice.
-func (w *Writer) region(i int) []byte {
-	if len(w.held) == 0 {
-		return w.in[w.hs:i]
-	}
-	w.holdAppend(w.in[w.hs:i])
-	w.hs, w.ps = i, i
-	return w.held
-}
-
-// release emits the held region unchanged; its part in the current input
-// stays pending in in[ps:].
-func (w *Writer) release() {
-	if !w.hold {
-		return
-	}
-	w.hold = false
-	if len(w.held) > 0 {
-		w.write(w.held)
-		w.putHeld()
-	}
-}
-
-// replace ends the held region at in[i] and emits out instead of it.
-func (w *Writer) replace(i int, out []byte) {
-	w.emitTo(w.hs)
-	w.write(out)
-	w.hold = false
-	w.putHeld()
-	w.hs, w.ps = i, i
-	w.changed = true
-}
-
+// record counts a removal of an element el of vendor v, by action a.
 func (w *Writer) record(v *rules.Vendor, el elem, a rules.Action) {
 	w.recordN(removalKey{v, el, a}, 1)
-	w.changed = true
+	w.hb.changed = true
 }
 
 // recordN adds n removals of one kind.

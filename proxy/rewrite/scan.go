@@ -54,12 +54,12 @@ const (
 	rDblEnd
 )
 
-// scan tokenizes w.in from its start, in state w.st, emitting and holding
+// scan tokenizes w.hb.in from its start, in state w.st, emitting and holding
 // as it goes. It returns at the end of the input or on a write error.
 func (w *Writer) scan() {
-	in := w.in
+	in := w.hb.in
 	i := 0
-	for i < len(in) && w.err == nil {
+	for i < len(in) && w.hb.err == nil {
 		switch w.st {
 		case sText:
 			j := bytes.IndexByte(in[i:], '<')
@@ -67,7 +67,7 @@ func (w *Writer) scan() {
 				return
 			}
 			i += j
-			w.startHold(i) // a start tag is held until its name is known
+			w.hb.startHold(i) // a start tag is held until its name is known
 			w.st = sTagOpen
 			i++
 			// Fast path: a tag name that ends in this input is read here.
@@ -82,11 +82,12 @@ func (w *Writer) scan() {
 			if e == len(in) {
 				continue
 			}
-			plain := in[e] == '>' && !w.skip && w.foreign == 0
+			plain := in[e] == '>' && !w.hb.drop && w.foreign == 0
 			if plain && k > i && w.phDepth == 0 {
 				// "</name>" outside foreign content and removed content
 				// changes nothing. The hold started here holds nothing.
-				w.hold, w.st = false, sText
+				w.hb.release()
+				w.st = sText
 				i = e + 1
 				continue
 			}
@@ -102,13 +103,14 @@ func (w *Writer) scan() {
 			if plain && el == elOther && w.stubDone {
 				// So does "<name>" of an element the rewriter does not tell
 				// apart, once the stub is out.
-				w.hold, w.st = false, sText
+				w.hb.release()
+				w.st = sText
 				i = e + 1
 				continue
 			}
 			w.isEnd = k > i
 			if w.isEnd {
-				w.release()
+				w.hb.release()
 			}
 			w.elemDone(e, el)
 			i = e + 1
@@ -121,7 +123,7 @@ func (w *Writer) scan() {
 			default:
 				w.st = sBeforeAttrName
 			}
-			if i < len(in) && w.err == nil {
+			if i < len(in) && w.hb.err == nil {
 				i = w.tagAttrs(in, i)
 			}
 		case sTagOpen:
@@ -134,19 +136,19 @@ func (w *Writer) scan() {
 				if w.phDepth == 0 {
 					// Inside a placeholder an end tag is held until its
 					// name is known (elemDone).
-					w.release()
+					w.hb.release()
 				}
 				w.st = sEndTagOpen
 				i++
 			case c == '!':
-				w.release()
+				w.hb.release()
 				w.st, w.mk = sMarkupDecl, 0
 				i++
 			case c == '?':
-				w.release()
+				w.hb.release()
 				w.st = sBogusComment
 			default:
-				w.release()
+				w.hb.release()
 				w.st = sText
 			}
 		case sEndTagOpen:
@@ -156,11 +158,11 @@ func (w *Writer) scan() {
 				w.nameLen = 0
 				w.st = sTagName
 			case c == '>':
-				w.release() // held inside a placeholder
+				w.hb.release() // held inside a placeholder
 				w.st = sText
 				i++
 			default:
-				w.release()
+				w.hb.release()
 				w.st = sBogusComment
 			}
 		case sTagName:
@@ -286,8 +288,8 @@ func (w *Writer) raw(in []byte, i int) int {
 			i += j
 			if w.css.drop {
 				// A candidate end tag is held, not dropped, until known.
-				w.emitTo(i)
-				w.startHold(i)
+				w.hb.emitTo(i)
+				w.hb.startHold(i)
 				w.css.ltHold = true
 			}
 			w.lt(i)
@@ -436,9 +438,9 @@ func (w *Writer) raw(in []byte, i int) int {
 
 // lt notes the '<' at in[i] that may start the end tag of held content.
 func (w *Writer) lt(i int) {
-	w.ltPage = w.base + int64(i) // where a script's content may end (Script.Content)
-	if w.hold {
-		w.ltOff = w.off(i)
+	w.ltPage = w.hb.base + int64(i) // where a script's content may end (Script.Content)
+	if w.hb.hold {
+		w.ltOff = w.hb.off(i)
 	}
 }
 
@@ -452,7 +454,7 @@ func (w *Writer) contentEnd() int {
 	case rLt, rEndName, rEscLt:
 		return w.ltOff
 	}
-	return len(w.held)
+	return len(w.hb.held)
 }
 
 // Byte classes of the tag states.
@@ -482,7 +484,7 @@ var class = func() (t [256]uint8) {
 func (w *Writer) attrStates(in []byte, i int) int {
 	st := w.st
 	rec := w.interesting
-	sty := !rec && !w.skip && !w.isEnd
+	sty := !rec && !w.hb.drop && !w.isEnd
 	ns := -1 // start of the attribute name in in; -1: in an earlier Write
 	for i < len(in) {
 		switch st {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/consentgate/consentgate/rules"
@@ -143,11 +142,8 @@ const MaxScripts = 1024
 // is owned by w and valid until Reset.
 func (w *Writer) Scripts() []Script { return w.scripts }
 
-// pageOff is the page offset of the held region's first byte.
-func (w *Writer) pageOff() int64 { return w.base + int64(w.hs) - int64(len(w.held)) }
-
 // newScript records an inline script whose start tag, tag, is the held
-// region up to the current input's w.hs.
+// region up to the current input's w.hb.hs.
 func (w *Writer) newScript(tag []byte, d Decision, r Reason) *Script {
 	if w.nested || len(w.scripts) >= MaxScripts {
 		if !w.nested {
@@ -157,7 +153,7 @@ func (w *Writer) newScript(tag []byte, d Decision, r Reason) *Script {
 		w.scratchScript = Script{Decision: d, Reason: r, Signature: -1, Content: Span{-1, -1}}
 		return &w.scratchScript
 	}
-	off := w.pageOff()
+	off := w.hb.origin()
 	s := Script{
 		Tag:     Span{off, off + int64(len(tag))},
 		Content: Span{off + int64(len(tag)), -1},
@@ -272,7 +268,7 @@ func (w *Writer) finishScript(all []byte, j int) {
 	v := w.judge(rec, all, content)
 	w.scriptEnd(end)
 	if v == nil {
-		w.release()
+		w.hb.release()
 		return
 	}
 	w.enforceScript(all, j, v, false)
@@ -284,15 +280,15 @@ func (w *Writer) enforceScript(all []byte, j int, v *rules.Vendor, open bool) {
 	act := w.pol.action(v)
 	w.record(v, elScript, act)
 	if act == rules.Remove {
-		w.replace(j, nil)
+		w.hb.replace(j, nil)
 		if open {
-			w.skip, w.skipEl, w.skipDepth = true, elScript, 1
+			w.hb.drop, w.skipEl, w.skipDepth = true, elScript, 1
 		}
 		return
 	}
 	out := w.neutralise(all[:w.tagEnd], elScript, v)
 	w.out = append(out, all[w.tagEnd:]...)
-	w.replace(j, w.out)
+	w.hb.replace(j, w.out)
 }
 
 // oversizeScript decides an inline script whose content is longer than
@@ -313,7 +309,7 @@ func (w *Writer) oversizeScript(all []byte, j int, open bool) {
 		return
 	}
 	rec.Decision = OversizeKept
-	w.release()
+	w.hb.release()
 }
 
 // keepScript reports whether the site's keep_scripts names the script of
@@ -410,87 +406,6 @@ func decodeRefs(dst, b []byte) []byte {
 		i++
 	}
 	return dst
-}
-
-// The held region of a Writer grows past smallHeld only for an inline
-// script (up to MaxScript and a start tag). Such buffers come from
-// heldPools by size class and go back as soon as the region ends, so a
-// Writer in its pool keeps at most smallHeld and a page that holds a large
-// script reuses a buffer instead of growing one.
-const smallHeld = 64 << 10
-
-// heldClasses are the sizes of pooled held buffers: the last holds a
-// MaxScript script with a MaxTag start tag and a Write's worth past it.
-var heldClasses = [...]int{128 << 10, 256 << 10, 512 << 10, 1 << 20, 2 << 20}
-
-var heldPools [len(heldClasses)]sync.Pool
-
-// holdAppend appends b to the held region.
-func (w *Writer) holdAppend(b []byte) {
-	if n := len(w.held) + len(b); n > cap(w.held) {
-		if n > smallHeld {
-			w.growHeld(n)
-		} else {
-			// Grow within smallHeld, so the buffer stays the Writer's own.
-			nb := make([]byte, len(w.held), min(max(2*cap(w.held), n, 512), smallHeld))
-			copy(nb, w.held)
-			w.held = nb
-		}
-	}
-	w.held = append(w.held, b...)
-}
-
-// growHeld makes room for n held bytes from the pools.
-func (w *Writer) growHeld(n int) {
-	var box *[]byte
-	class := -1
-	for i, c := range heldClasses {
-		if c >= n {
-			class = i
-			if box, _ = heldPools[i].Get().(*[]byte); box == nil {
-				b := make([]byte, 0, c)
-				box = &b
-			}
-			break
-		}
-	}
-	var nb []byte
-	if box != nil {
-		nb = append((*box)[:0], w.held...)
-	} else {
-		nb = append(make([]byte, 0, n+n/4), w.held...) // past every class: not pooled
-	}
-	if cap(w.held) <= smallHeld {
-		w.small = w.held[:0] // back in use once the large region ends
-	} else {
-		w.putLarge()
-	}
-	w.held, w.heldBox, w.heldClass = nb, box, class
-}
-
-// putHeld empties the held region; a large buffer goes back to its pool
-// and the Writer's own small one is held again.
-func (w *Writer) putHeld() {
-	if cap(w.held) > smallHeld {
-		w.putBack()
-	}
-	w.held = w.held[:0]
-}
-
-// putBack gives a large held buffer back and holds the Writer's own small
-// one again.
-func (w *Writer) putBack() {
-	w.putLarge()
-	w.held, w.small = w.small, nil
-}
-
-// putLarge gives the large held buffer back to its pool.
-func (w *Writer) putLarge() {
-	if w.heldBox != nil {
-		*w.heldBox = w.held[:0]
-		heldPools[w.heldClass].Put(w.heldBox)
-		w.heldBox = nil
-	}
 }
 
 // jsGlobals is a set of vendor globals: names, and prefixes from entries

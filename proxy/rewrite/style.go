@@ -65,7 +65,7 @@ func (w *Writer) partName(in []byte, ns int) {
 func (w *Writer) styleBegin(i int, unq bool) {
 	w.spend = false
 	w.sval, w.sunq = true, unq
-	w.startHold(i)
+	w.hb.startHold(i)
 }
 
 // keep is what stays of a style attribute value all that is deleted whole:
@@ -83,34 +83,34 @@ func (w *Writer) styleDone(i int) {
 	w.sval = false
 	if w.sdrop {
 		// Past MaxTag: deleted through here.
-		w.emitTo(i)
-		w.skip, w.sdrop = false, false
+		w.hb.emitTo(i)
+		w.hb.drop, w.sdrop = false, false
 		return
 	}
-	all := w.region(i)
+	all := w.hb.region(i)
 	if len(all) > MaxTag {
 		w.stats.Oversize++
-		w.replace(i, w.keep(all))
+		w.hb.replace(i, w.keep(all))
 		return
 	}
 	d, dec, ok := w.styleCSS(all)
 	if !ok || w.styleCuts(d) == 0 {
-		w.release()
+		w.hb.release()
 		return
 	}
-	w.emitTo(w.hs)
+	w.hb.flush()
 	if dec {
-		w.write(w.keep(all))
+		w.hb.write(w.keep(all))
 	} else {
 		prev := 0
 		for k := 0; k < len(w.cuts); k += 2 {
-			w.write(all[prev:w.cuts[k]])
+			w.hb.write(all[prev:w.cuts[k]])
 			prev = w.cuts[k+1]
 		}
-		w.write(all[prev:])
+		w.hb.write(all[prev:])
 	}
-	w.dropHeld(i)
-	w.changed = true
+	w.hb.dropHeld(i)
+	w.hb.changed = true
 }
 
 // tagStyle deletes the denied URLs of the style attribute of the held tag
@@ -139,13 +139,7 @@ func (w *Writer) tagStyle(tag []byte, j int) []byte {
 		}
 		w.cuts = append(w.cuts[:0], first, ve-vs)
 	}
-	if len(w.held) == 0 {
-		// The tag is in this Write's input: copy it to edit it.
-		w.emitTo(w.hs)
-		w.held = append(w.held, tag...)
-		w.hs, w.ps = j, j
-	}
-	b := w.held
+	b := w.hb.own(j) // a copy of the tag, to edit in place
 	n, prev := vs, vs
 	for c := 0; c < len(w.cuts); c += 2 {
 		n += copy(b[n:], b[prev:vs+w.cuts[c]])
@@ -153,7 +147,7 @@ func (w *Writer) tagStyle(tag []byte, j int) []byte {
 	}
 	n += copy(b[n:], b[prev:])
 	del := len(b) - n
-	w.held = b[:n]
+	w.hb.setLen(n)
 	shift := func(x *int) {
 		if *x >= ve {
 			*x -= del
@@ -168,8 +162,8 @@ func (w *Writer) tagStyle(tag []byte, j int) []byte {
 		shift(&a.end)
 	}
 	w.tagEnd = n
-	w.changed = true
-	return w.held
+	w.hb.changed = true
+	return b[:n]
 }
 
 // styleCSS returns the CSS of a style attribute value v: v with its

@@ -74,17 +74,17 @@ type edit struct {
 // tagAttrs runs attrStates from in[i]; a held start tag is stopped at
 // MaxTag bytes of its held region and cut there.
 func (w *Writer) tagAttrs(in []byte, i int) int {
-	if !w.interesting || !w.hold {
+	if !w.interesting || !w.hb.hold {
 		return w.attrStates(in, i)
 	}
-	lim := i + MaxTag - w.off(i)
+	lim := i + MaxTag - w.hb.off(i)
 	if lim >= len(in) {
 		return w.attrStates(in, i)
 	}
 	if lim > i {
 		i = w.attrStates(in[:lim], i)
 	}
-	if i >= lim && w.interesting && w.hold {
+	if i >= lim && w.interesting && w.hb.hold {
 		w.cutTag(i)
 	}
 	return i
@@ -125,7 +125,7 @@ func (w *Writer) inValue() bool {
 // cutTag cuts the held start tag (or segment of one) at in[i], MaxTag
 // bytes into it.
 func (w *Writer) cutTag(i int) {
-	seg := w.region(i)
+	seg := w.hb.region(i)
 	el := w.el
 	ip := w.inProgress()
 	var cur attr
@@ -205,22 +205,18 @@ func (w *Writer) cutTag(i int) {
 		w.tc.drop = true
 	}
 	out := w.applyEdits(seg[:end])
-	w.emitTo(w.hs)
-	w.write(out)
+	w.hb.flush()
+	w.hb.write(out)
 	if len(w.tc.eds) > 0 || w.tc.drop {
-		w.changed = true
+		w.hb.changed = true
 	}
 	w.attrs = w.attrs[:0]
 	w.cur = false
 	switch {
 	case carry >= 0:
 		// The next segment starts with the carried bytes.
-		if len(w.held) == 0 {
-			w.held = append(w.held, seg[carry:]...)
-		} else {
-			w.held = w.held[:copy(w.held, w.held[carry:])]
-		}
-		w.hs, w.ps = i, i
+		w.hb.own(i)
+		w.hb.keepFrom(carry)
 		w.ns -= carry
 		if ip != nil {
 			cur.ns -= carry
@@ -234,13 +230,11 @@ func (w *Writer) cutTag(i int) {
 		}
 	case w.tc.pass || w.tc.drop:
 		// Until the value ends (valRestDone), nothing is held.
-		w.hold = false
-		w.held = w.held[:0]
-		w.hs, w.ps = i, i
-		w.skip = w.tc.drop
+		w.hb.dropHeld(i)
+		w.hb.drop = w.tc.drop
 	default:
-		w.dropHeld(i)
-		w.hold = true
+		w.hb.dropHeld(i)
+		w.hb.startHold(i)
 	}
 }
 
@@ -248,25 +242,25 @@ func (w *Writer) cutTag(i int) {
 // (after its closing quote): a new segment starts there.
 func (w *Writer) valRestDone(end int) {
 	if w.tc.drop {
-		w.emitTo(end) // dropped: w.skip is set
-		w.skip = false
+		w.hb.emitTo(end) // dropped: w.hb.drop is set
+		w.hb.drop = false
 	}
 	w.tc.pass, w.tc.drop = false, false
-	w.emitTo(end)
-	w.startHold(end)
+	w.hb.emitTo(end)
+	w.hb.startHold(end)
 }
 
 // segDone emits the last segment of a cut start tag, which ends before
 // in[j], and enters the element's content.
 func (w *Writer) segDone(j int) {
-	seg := w.region(j)
+	seg := w.hb.region(j)
 	el := w.el
 	w.tc.eds = w.tc.eds[:0]
 	w.segEdits(seg, el)
 	if len(w.tc.eds) > 0 {
-		w.replace(j, w.applyEdits(seg))
+		w.hb.replace(j, w.applyEdits(seg))
 	} else {
-		w.release()
+		w.hb.release()
 	}
 	w.tc = tagCut{eds: w.tc.eds[:0]}
 	w.enter(el)
@@ -275,9 +269,9 @@ func (w *Writer) segDone(j int) {
 // cutRemove removes the element whose start tag was cut at in[i]: what is
 // held, the rest of the tag and the content.
 func (w *Writer) cutRemove(i int, el elem) {
-	w.replace(i, nil)
+	w.hb.replace(i, nil)
 	w.interesting, w.oversize = false, true
-	w.skip, w.skipEl, w.skipDepth = true, el, 1
+	w.hb.drop, w.skipEl, w.skipDepth = true, el, 1
 	w.attrs = w.attrs[:0]
 	w.cur = false
 }
