@@ -204,7 +204,7 @@ func (w *Writer) configHosts(b []byte) *rules.Vendor {
 // markup, like a noscript's.
 func (w *Writer) ampAnalytics(all, content []byte, j int) {
 	if len(content) > MaxInline {
-		w.stats.Oversize++
+		w.rep.stats.Oversize++
 		w.hb.replace(j, nil)
 		return
 	}
@@ -216,6 +216,6 @@ func (w *Writer) ampAnalytics(all, content []byte, j int) {
 		w.noscript(all, content, j)
 		return
 	}
-	w.record(v, elAmpAnalytics, rules.Remove)
+	w.rep.record(v, elAmpAnalytics, rules.Remove)
 	w.hb.replace(j, nil)
 }

@@ -184,7 +184,7 @@ func (w *Writer) cssScan(in []byte, i, end int) {
 					// MaxCSSToken it is deleted, as cssBound would have.
 					c.imp, c.hold = false, false
 					if e := k + btoi(b == ';'); w.hb.off(k) > MaxCSSToken {
-						w.stats.Oversize++
+						w.rep.stats.Oversize++
 						w.cssCut(w.hb.region(e), w.hb.off(e), e)
 					} else {
 						w.hb.release()
@@ -378,7 +378,7 @@ func (w *Writer) cssEnd(i int, eof bool) {
 		w.cssFinal(i, end, true)
 	case c.hold && c.imp && end > MaxCSSToken:
 		// As cssBound would have: an @import rule past the bound goes.
-		w.stats.Oversize++
+		w.rep.stats.Oversize++
 		w.cssCut(w.hb.region(i), end, i)
 	case c.hold:
 		w.hb.release()
@@ -406,7 +406,7 @@ func (w *Writer) cssFinal(j, end int, final bool) {
 		return
 	}
 	if v != nil {
-		w.record(v, elStyle, rules.Remove)
+		w.rep.record(v, elStyle, rules.Remove)
 	}
 	switch {
 	case final || !c.inImp:
@@ -431,7 +431,7 @@ func (w *Writer) cssVerdict(all []byte, end int) (*rules.Vendor, bool) {
 		}
 		return w.classify(w.clean(w.cssURL(all[c.us:end], c.ustr), false)), true
 	}
-	w.stats.Oversize++
+	w.rep.stats.Oversize++
 	if c.us >= MaxCSSToken {
 		return nil, false
 	}
@@ -503,10 +503,10 @@ func (w *Writer) cssBound() {
 		w.hb.release() // a long at-keyword: not @import
 		return
 	default:
-		w.stats.Oversize++
+		w.rep.stats.Oversize++
 	}
 	if v != nil {
-		w.record(v, elStyle, rules.Remove)
+		w.rep.record(v, elStyle, rules.Remove)
 	}
 	c.hold, c.drop = false, true
 	c.impRest = c.imp || c.inImp

@@ -286,7 +286,7 @@ func (w *Writer) action(v *rules.Vendor, el elem, data bool) rules.Action {
 // enforce removes or neutralises the held element el of vendor v.
 func (w *Writer) enforce(j int, tag []byte, el elem, v *rules.Vendor, data bool) {
 	act := w.action(v, el, data)
-	w.record(v, el, act)
+	w.rep.record(v, el, act)
 	if act == rules.Remove && !(w.foreign > 0 && w.selfClosing) {
 		if e := w.placeholderFor(tag, el, v); e != nil {
 			// The element stays, inert in a template, inside a
@@ -346,7 +346,7 @@ func (w *Writer) ping(tag []byte, j int) {
 			continue
 		}
 		act := w.pol.action(v)
-		w.record(v, w.el, act)
+		w.rep.record(v, w.el, act)
 		b := append(w.out[:0], tag[:a.ns]...)
 		if act == rules.Neutralise {
 			b = append(append(b, "data-"...), tag[a.ns:]...)
@@ -469,7 +469,7 @@ func (w *Writer) finishHeld(j int) {
 	}
 	if el == elNoscript {
 		if len(content) > MaxInline {
-			w.stats.Oversize++
+			w.rep.stats.Oversize++
 			w.hb.replace(j, nil)
 			return
 		}
@@ -491,13 +491,13 @@ func (w *Writer) noscript(all, content []byte, j int) {
 	w.sub.reset(&w.subBuf, w.p, true)
 	w.sub.Write(content)
 	w.sub.Close()
-	if !w.sub.hb.changed {
+	if !w.sub.Changed() {
 		w.hb.release()
 		return
 	}
-	w.merge(w.sub)
+	w.rep.merge(&w.sub.rep)
 	w.hb.changed = true
-	w.stats.Oversize += w.sub.stats.Oversize
+	w.rep.stats.Oversize += w.sub.rep.stats.Oversize
 	if len(bytes.TrimSpace(w.subBuf)) == 0 {
 		w.hb.replace(j, nil)
 		return
@@ -534,13 +534,13 @@ func (w *Writer) bound() {
 	case w.sval && len(w.hb.held) > MaxTag:
 		// A style attribute value past MaxTag: deleted through its end,
 		// as styleDone deletes one that ends in a single Write.
-		w.stats.Oversize++
+		w.rep.stats.Oversize++
 		w.hb.replace(len(w.hb.in), w.keep(w.hb.held))
 		w.sdrop, w.hb.drop = true, true
 	case w.holdEl == elScript && w.contentEnd()-w.cs > MaxScript:
 		w.oversizeScript(w.hb.held, len(w.hb.in), true)
 	case (w.holdEl == elNoscript || w.holdEl == elAmpAnalytics) && w.contentEnd()-w.cs > MaxInline:
-		w.stats.Oversize++
+		w.rep.stats.Oversize++
 		w.hb.drop, w.skipEl, w.skipDepth = true, w.holdEl, 1
 		w.holdEl = elOther
 		w.hb.replace(len(w.hb.in), nil)

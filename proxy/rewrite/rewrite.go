@@ -60,49 +60,6 @@ type Policy struct {
 	Tail []byte
 }
 
-// Removal counts the elements of one vendor and kind the rewriter removed
-// or neutralised the same way. A page yields one Removal per (vendor,
-// element, action), so what a Writer records is bounded by the rule set,
-// not by the page: a stream of a million tracker images is one Removal.
-type Removal struct {
-	Vendor *rules.Vendor
-	// Element is the lower-case element name: "script", "img", "iframe",
-	// "link", "a", ...; "style" for one URL deleted from a style element
-	// or from a style attribute (of any element).
-	Element string
-	Action  rules.Action
-	// Count is how many times (at least 1).
-	Count int
-
-	el elem
-}
-
-// MaxRemovals bounds the distinct Removals a Writer keeps; further kinds
-// are counted in Stats.Unrecorded only.
-const MaxRemovals = 1024
-
-// removalKey identifies a Removal.
-type removalKey struct {
-	v   *rules.Vendor
-	el  elem
-	act rules.Action
-}
-
-// Stats counts the fail-closed branches a Writer took.
-type Stats struct {
-	// Oversize counts elements, and URL tokens of style elements, that
-	// passed a bound (MaxTag, MaxInline, MaxScript, MaxCSSToken) and were
-	// handled by the rule for that bound, and attributes of a start tag
-	// past MaxTag deleted because MaxURL bytes of their value did not
-	// decide them.
-	Oversize int
-	// Unrecorded counts removals past MaxRemovals distinct kinds.
-	Unrecorded int
-	// UnrecordedScripts counts inline scripts past MaxScripts: judged,
-	// but not in Writer.Scripts.
-	UnrecordedScripts int
-}
-
 // Writer is a streaming HTML rewriter. Write may be called with any split
 // of the page; the output is the same for every split. A Writer is not safe
 // for concurrent use; reuse one through Reset (for example from a
@@ -112,14 +69,12 @@ type Writer struct {
 	p   Policy
 	pol *compiled // derived from p, cached across Reset for the same policy
 
-	nested  bool    // rewriting the content of a noscript element
-	sub     *Writer // rewrites noscript content
-	subBuf  bufWriter
-	doc     []byte // a decoded iframe srcdoc
-	removed []Removal
-	rmIndex map[removalKey]int32 // into removed
-	stats   Stats
-	closed  bool
+	nested bool    // rewriting the content of a noscript element
+	sub    *Writer // rewrites noscript content
+	subBuf bufWriter
+	doc    []byte // a decoded iframe srcdoc
+	rep    report // what was removed, and the fail-closed counts
+	closed bool
 
 	stubDone bool
 
@@ -250,10 +205,10 @@ func (w *Writer) reset(dst io.Writer, p Policy, nested bool) {
 	if cap(w.sdec) > MaxTag {
 		w.sdec = nil
 	}
-	clear(w.rmIndex)
+	w.rep.reset()
 	*w = Writer{
 		hb: w.hb, p: p, pol: w.pol, nested: nested, sub: w.sub, subBuf: w.subBuf[:0], doc: w.doc[:0],
-		removed: w.removed[:0], rmIndex: w.rmIndex, attrs: w.attrs[:0],
+		rep: w.rep, attrs: w.attrs[:0],
 		scratch: w.scratch[:0], out: w.out[:0], matchFn: w.matchFn,
 		sdec: w.sdec[:0], cuts: w.cuts[:0], tc: tagCut{eds: w.tc.eds[:0]},
 		scripts: w.scripts[:0], openScript: -1, sigFn: w.sigFn,
@@ -320,54 +275,23 @@ func (w *Writer) Close() error {
 // Removed returns what was removed or neutralised so far, one Removal per
 // vendor, element and action in the order each was first seen. The slice
 // is owned by w and valid until Reset.
-func (w *Writer) Removed() []Removal { return w.removed }
+func (w *Writer) Removed() []Removal { return w.rep.removed }
 
 // Changed reports whether any output byte differs from the input so far.
-func (w *Writer) Changed() bool { return w.hb.changed }
+func (w *Writer) Changed() bool { return w.hb.changed || w.rep.any() }
 
 // Stats returns the fail-closed counts of the page so far.
-func (w *Writer) Stats() Stats { return w.stats }
+func (w *Writer) Stats() Stats { return w.rep.stats }
 
 // Rewrite rewrites a whole page src to dst. It returns what was removed or
 // neutralised and the first error of dst.
 func Rewrite(dst io.Writer, src []byte, p Policy) ([]Removal, error) {
 	w := NewWriter(dst, p)
 	if _, err := w.Write(src); err != nil {
-		return w.removed, err
+		return w.rep.removed, err
 	}
 	err := w.Close()
-	return w.removed, err
-}
-
-// record counts a removal of an element el of vendor v, by action a.
-func (w *Writer) record(v *rules.Vendor, el elem, a rules.Action) {
-	w.recordN(removalKey{v, el, a}, 1)
-	w.hb.changed = true
-}
-
-// recordN adds n removals of one kind.
-func (w *Writer) recordN(k removalKey, n int) {
-	if i, ok := w.rmIndex[k]; ok {
-		w.removed[i].Count += n
-		return
-	}
-	if len(w.removed) >= MaxRemovals {
-		w.stats.Unrecorded += n
-		return
-	}
-	if w.rmIndex == nil {
-		w.rmIndex = make(map[removalKey]int32)
-	}
-	w.rmIndex[k] = int32(len(w.removed))
-	w.removed = append(w.removed, Removal{Vendor: k.v, Element: elemNames[k.el], Action: k.act, Count: n, el: k.el})
-}
-
-// merge adds the removals of a nested Writer.
-func (w *Writer) merge(sub *Writer) {
-	for _, r := range sub.removed {
-		w.recordN(removalKey{r.Vendor, r.el, r.Action}, r.Count)
-	}
-	w.stats.Unrecorded += sub.stats.Unrecorded
+	return w.rep.removed, err
 }
 
 // bufWriter appends to itself.

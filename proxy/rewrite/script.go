@@ -147,7 +147,7 @@ func (w *Writer) Scripts() []Script { return w.scripts }
 func (w *Writer) newScript(tag []byte, d Decision, r Reason) *Script {
 	if w.nested || len(w.scripts) >= MaxScripts {
 		if !w.nested {
-			w.stats.UnrecordedScripts++
+			w.rep.stats.UnrecordedScripts++
 		}
 		w.openScript = -1
 		w.scratchScript = Script{Decision: d, Reason: r, Signature: -1, Content: Span{-1, -1}}
@@ -278,7 +278,7 @@ func (w *Writer) finishScript(all []byte, j int) {
 // vendor v; open: its content goes on past the current input.
 func (w *Writer) enforceScript(all []byte, j int, v *rules.Vendor, open bool) {
 	act := w.pol.action(v)
-	w.record(v, elScript, act)
+	w.rep.record(v, elScript, act)
 	if act == rules.Remove {
 		w.hb.replace(j, nil)
 		if open {
@@ -297,7 +297,7 @@ func (w *Writer) enforceScript(all []byte, j int, v *rules.Vendor, open bool) {
 // unchanged. Either way it counts in Stats.Oversize. open: the content
 // goes on past the current input.
 func (w *Writer) oversizeScript(all []byte, j int, open bool) {
-	w.stats.Oversize++
+	w.rep.stats.Oversize++
 	w.holdEl = elOther
 	rec := w.curScript()
 	v := w.judge(rec, all, all[w.cs:w.cs+MaxScript])

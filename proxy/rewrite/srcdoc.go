@@ -20,7 +20,7 @@ func (w *Writer) srcdocVendor(v []byte) *rules.Vendor {
 	w.sub.reset(&w.subBuf, p, false)
 	w.sub.Write(w.doc)
 	w.sub.Close()
-	for _, r := range w.sub.removed {
+	for _, r := range w.sub.rep.removed {
 		if r.Vendor != nil {
 			return r.Vendor
 		}

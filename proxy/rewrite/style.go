@@ -89,7 +89,7 @@ func (w *Writer) styleDone(i int) {
 	}
 	all := w.hb.region(i)
 	if len(all) > MaxTag {
-		w.stats.Oversize++
+		w.rep.stats.Oversize++
 		w.hb.replace(i, w.keep(all))
 		return
 	}
@@ -202,7 +202,7 @@ func (w *Writer) styleCuts(d []byte) int {
 			break
 		}
 		if v := w.classify(w.clean(w.cssURL(d[s:e], str), false)); v != nil {
-			w.record(v, elStyle, rules.Remove)
+			w.rep.record(v, elStyle, rules.Remove)
 			w.cuts = append(w.cuts, s, e)
 		}
 	}

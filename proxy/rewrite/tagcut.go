@@ -136,7 +136,7 @@ func (w *Writer) cutTag(i int) {
 	long := ip != nil && cur.vs >= 0 && len(seg)-cur.vs >= MaxURL
 	first := w.tc.mode == tcNone
 	if first {
-		w.stats.Oversize++
+		w.rep.stats.Oversize++
 		v, data := w.cutVerdict(seg, el)
 		if v == nil && long && checked(cur.kind, el) && !cur.dup && cur.kind != aStyle {
 			if pv, known := w.prefixVerdict(seg[cur.vs:], cur.kind, el); known && pv != nil {
@@ -145,11 +145,11 @@ func (w *Writer) cutTag(i int) {
 		}
 		switch {
 		case v != nil && w.action(v, el, data) == rules.Remove:
-			w.record(v, el, rules.Remove)
+			w.rep.record(v, el, rules.Remove)
 			w.cutRemove(i, el)
 			return
 		case v != nil:
-			w.record(v, el, rules.Neutralise)
+			w.rep.record(v, el, rules.Neutralise)
 			w.tc.mode, w.tc.v = tcNeutral, v
 		case w.holdsContent(seg, el, cur.kind):
 			// Its content would be held after a start tag that is not:
@@ -197,9 +197,9 @@ func (w *Writer) cutTag(i int) {
 			break
 		}
 		if v != nil {
-			w.record(v, el, rules.Remove)
+			w.rep.record(v, el, rules.Remove)
 		} else {
-			w.stats.Oversize++
+			w.rep.stats.Oversize++
 		}
 		end = cur.ns
 		w.tc.drop = true
@@ -339,11 +339,11 @@ func (w *Writer) segEdits(seg []byte, el elem) {
 			continue
 		}
 		if a.kind == aPing && w.pol.action(v) == rules.Neutralise {
-			w.record(v, el, rules.Neutralise)
+			w.rep.record(v, el, rules.Neutralise)
 			w.tc.eds = append(w.tc.eds, edit{at: a.ns, ins: "data-"})
 			continue
 		}
-		w.record(v, el, rules.Remove)
+		w.rep.record(v, el, rules.Remove)
 		w.tc.eds = append(w.tc.eds, edit{at: a.ns, n: a.end - a.ns})
 	}
 }
