@@ -189,7 +189,7 @@ func (w *Writer) configHosts(b []byte) *rules.Vendor {
 			n++
 		}
 		if n > 0 && bytes.IndexByte(b[:n], '.') >= 0 {
-			if v := w.classifyHost(b[:n]); v != nil {
+			if v := w.cl.classifyHost(b[:n]); v != nil {
 				return v
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/consentgate/consentgate/rules"
-	"github.com/consentgate/consentgate/rules/urlhost"
 )
 
 // MaxCSSToken bounds a URL token of a style element held while it is
@@ -429,24 +428,13 @@ func (w *Writer) cssVerdict(all []byte, end int) (*rules.Vendor, bool) {
 		if c.us > end {
 			return nil, true
 		}
-		return w.classify(w.clean(w.cssURL(all[c.us:end], c.ustr), false)), true
+		return w.cl.classify(w.cl.clean(w.cssURL(all[c.us:end], c.ustr), false)), true
 	}
 	w.rep.stats.Oversize++
 	if c.us >= MaxCSSToken {
 		return nil, false
 	}
-	u := w.clean(w.cssURL(all[c.us:MaxCSSToken], c.ustr), false)
-	h := urlhost.Find(u)
-	if len(h) == 0 {
-		if t := trimCSSSpace(u); len(t) < 16 || t[len(t)-1] == '/' || t[len(t)-1] == '\\' {
-			return nil, false
-		}
-		return nil, true
-	}
-	if cap(u)-cap(h)+len(h) >= len(u) {
-		return nil, false // the host may go on
-	}
-	return w.classify(u), true
+	return w.cl.urlPrefix(w.cl.clean(w.cssURL(all[c.us:MaxCSSToken], c.ustr), false))
 }
 
 func trimCSSSpace(b []byte) []byte {

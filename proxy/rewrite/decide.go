@@ -341,7 +341,7 @@ func (w *Writer) ping(tag []byte, j int) {
 		if a.kind != aPing || a.vs < 0 || a.dup {
 			continue
 		}
-		v := w.classifyList(tag[a.vs:a.ve], false)
+		v := w.cl.classifyList(tag[a.vs:a.ve], false)
 		if v == nil {
 			continue
 		}

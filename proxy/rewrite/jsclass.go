@@ -733,10 +733,10 @@ func (w *Writer) jsURL(s []byte) (v *rules.Vendor, kind EvidenceKind, bare bool)
 	switch c := s[0]; {
 	case len(s) >= 2 && (c == '/' || c == '\\') && (s[1] == '/' || s[1] == '\\'),
 		(c == 'h' || c == 'H') && (hasPrefixFold(s, "http:") || hasPrefixFold(s, "https:")):
-		return w.classify(s), EvidenceURL, false
+		return w.cl.classify(s), EvidenceURL, false
 	case c == ':':
 		if len(s) > 3 && s[1] == '/' && s[2] == '/' {
-			return w.classify(s[1:]), EvidenceHostPart, false
+			return w.cl.classify(s[1:]), EvidenceHostPart, false
 		}
 	case c == '.':
 		if n := hostPart(s[1:]); n > 0 && (n == len(s)-1 || urlDelim(s[1+n])) {
@@ -758,7 +758,7 @@ func (w *Writer) jsURL(s []byte) (v *rules.Vendor, kind EvidenceKind, bare bool)
 // the page's host cache (classify).
 func (w *Writer) jsHost(h []byte) *rules.Vendor {
 	w.jsHostBuf = append(append(w.jsHostBuf[:0], "//"...), h...)
-	return w.classify(w.jsHostBuf)
+	return w.cl.classify(w.jsHostBuf)
 }
 
 // hostPart returns the length of the host name at the start of s: letters,

@@ -114,9 +114,9 @@ func (w *Writer) embedURL(tag []byte, v *rules.Vendor) bool {
 		if a.dup || a.vs < 0 || a.kind != aSrc && a.kind != aDataSrc {
 			continue
 		}
-		u := w.clean(tag[a.vs:a.ve], false)
+		u := w.cl.clean(tag[a.vs:a.ve], false)
 		h := urlhost.Find(u)
-		if len(h) == 0 || w.classify(u) != v {
+		if len(h) == 0 || w.cl.classify(u) != v {
 			continue
 		}
 		// h is a part of u; the path starts at the first '/', '?' or '#'

@@ -72,8 +72,9 @@ type Writer struct {
 	nested bool    // rewriting the content of a noscript element
 	sub    *Writer // rewrites noscript content
 	subBuf bufWriter
-	doc    []byte // a decoded iframe srcdoc
-	rep    report // what was removed, and the fail-closed counts
+	doc    []byte     // a decoded iframe srcdoc
+	rep    report     // what was removed, and the fail-closed counts
+	cl     classifier // the denied vendor of a URL
 	closed bool
 
 	stubDone bool
@@ -140,7 +141,6 @@ type Writer struct {
 	sdec  []byte  // a style attribute value with character references decoded
 	cuts  []int   // denied URLs of a style attribute value: start, end pairs
 
-	hosts   hostCache
 	scratch []byte
 	out     []byte
 	found   *rules.Vendor
@@ -206,9 +206,10 @@ func (w *Writer) reset(dst io.Writer, p Policy, nested bool) {
 		w.sdec = nil
 	}
 	w.rep.reset()
+	w.cl.reset(w.pol)
 	*w = Writer{
 		hb: w.hb, p: p, pol: w.pol, nested: nested, sub: w.sub, subBuf: w.subBuf[:0], doc: w.doc[:0],
-		rep: w.rep, attrs: w.attrs[:0],
+		rep: w.rep, cl: w.cl, attrs: w.attrs[:0],
 		scratch: w.scratch[:0], out: w.out[:0], matchFn: w.matchFn,
 		sdec: w.sdec[:0], cuts: w.cuts[:0], tc: tagCut{eds: w.tc.eds[:0]},
 		scripts: w.scripts[:0], openScript: -1, sigFn: w.sigFn,

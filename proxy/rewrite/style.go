@@ -201,7 +201,7 @@ func (w *Writer) styleCuts(d []byte) int {
 		if !ok {
 			break
 		}
-		if v := w.classify(w.clean(w.cssURL(d[s:e], str), false)); v != nil {
+		if v := w.cl.classify(w.cl.clean(w.cssURL(d[s:e], str), false)); v != nil {
 			w.rep.record(v, elStyle, rules.Remove)
 			w.cuts = append(w.cuts, s, e)
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 
 	"github.com/consentgate/consentgate/rules"
-	"github.com/consentgate/consentgate/rules/urlhost"
 )
 
 // Start tags past MaxTag. A held start tag is cut at exactly MaxTag bytes
@@ -418,18 +417,18 @@ func sortEdits(e []edit) {
 func (w *Writer) attrVendor(val []byte, k akind, el elem) *rules.Vendor {
 	switch k {
 	case aSrcset, aDataSrcset, aImagesrcset:
-		return w.classifyList(val, true)
+		return w.cl.classifyList(val, true)
 	case aPing:
-		return w.classifyList(val, false)
+		return w.cl.classifyList(val, false)
 	case aSrcdoc:
 		return w.srcdocVendor(val)
 	case aType:
 		return w.ampType(bytes.TrimSpace(val), el)
 	}
-	if v, ok := w.hosts.prefix(val); ok {
+	if v, ok := w.cl.hosts.prefix(val); ok {
 		return v
 	}
-	return w.classify(w.clean(val, false))
+	return w.cl.classify(w.cl.clean(val, false))
 }
 
 // prefixVerdict decides an attribute of kind k from the first bytes of its
@@ -441,21 +440,10 @@ func (w *Writer) prefixVerdict(p []byte, k akind, el elem) (*rules.Vendor, bool)
 	p = p[:min(len(p), MaxURL)]
 	switch k {
 	case aSrcset, aDataSrcset, aImagesrcset, aPing:
-		v := w.classifyList(p, k != aPing)
+		v := w.cl.classifyList(p, k != aPing)
 		return v, v != nil
 	case aSrcdoc, aType, aStyle:
 		return nil, false
 	}
-	u := w.clean(p, false)
-	h := urlhost.Find(u)
-	if len(h) == 0 {
-		if t := trimCSSSpace(u); len(t) < 16 || t[len(t)-1] == '/' || t[len(t)-1] == '\\' {
-			return nil, false
-		}
-		return nil, true
-	}
-	if cap(u)-cap(h)+len(h) >= len(u) {
-		return nil, false // the host may go on
-	}
-	return w.classify(u), true
+	return w.cl.urlPrefix(w.cl.clean(p, false))
 }

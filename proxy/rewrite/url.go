@@ -10,21 +10,39 @@ import (
 	"github.com/consentgate/consentgate/rules/urlhost"
 )
 
+// classifier tells which denied vendor, if any, a URL or a host loads
+// from, under one compiled policy. It remembers the last hosts of a page
+// (hostCache), so reset it for each page.
+type classifier struct {
+	pol     *compiled
+	hosts   hostCache
+	scratch []byte // what clean returns
+}
+
+// reset makes c classify for pol, with an empty host cache.
+func (c *classifier) reset(pol *compiled) {
+	if cap(c.scratch) > MaxInline {
+		c.scratch = nil
+	}
+	c.pol, c.scratch = pol, c.scratch[:0]
+	c.hosts.n, c.hosts.next = 0, 0
+}
+
 // classify returns the vendor of a cleaned URL if it is denied.
-func (w *Writer) classify(u []byte) *rules.Vendor {
+func (cl *classifier) classify(u []byte) *rules.Vendor {
 	if len(u) == 0 {
 		return nil
 	}
 	// Pages repeat a few hosts (their CDN) hundreds of times: remember the
 	// last few answers for this page, by the URL up to the '/' that ends
 	// its host (urlhost.Find reads nothing past that '/'), and by host.
-	c := &w.hosts
+	c := &cl.hosts
 	if v, ok := c.prefix(u); ok {
 		return v
 	}
 	h := urlhost.Find(u)
 	if len(h) == 0 || len(h) > len(c.host[0]) {
-		return w.classifyHost(h)
+		return cl.classifyHost(h)
 	}
 	k := -1
 	for j := range c.n {
@@ -38,7 +56,7 @@ func (w *Writer) classify(u []byte) *rules.Vendor {
 		c.next = (c.next + 1) % len(c.v)
 		c.n = max(c.n, k+1)
 		c.len[k] = copy(c.host[k][:], h)
-		c.v[k] = w.classifyHost(h)
+		c.v[k] = cl.classifyHost(h)
 	}
 	// h is a part of u: remember the URL up to its end when a '/' follows.
 	c.plen[k] = 0
@@ -51,12 +69,12 @@ func (w *Writer) classify(u []byte) *rules.Vendor {
 }
 
 // classifyHost returns the vendor of a host if it is denied.
-func (w *Writer) classifyHost(h []byte) *rules.Vendor {
+func (cl *classifier) classifyHost(h []byte) *rules.Vendor {
 	if len(h) == 0 {
 		return nil
 	}
-	v := w.pol.set.Classify(w.pol.site, h)
-	if !w.pol.denied(v) {
+	v := cl.pol.set.Classify(cl.pol.site, h)
+	if !cl.pol.denied(v) {
 		return nil
 	}
 	return v
@@ -86,20 +104,39 @@ type hostCache struct {
 	next int
 }
 
+// urlPrefix classifies a URL of which only the first bytes, u (cleaned),
+// are known: the denied vendor and whether it is known. It is known when
+// the host ends within u (a '/' or the like follows it), or when u has no
+// host and is long enough to be sure of that; not while the host may go
+// on past u, or u may yet become "//host".
+func (cl *classifier) urlPrefix(u []byte) (*rules.Vendor, bool) {
+	h := urlhost.Find(u)
+	if len(h) == 0 {
+		if t := trimCSSSpace(u); len(t) < 16 || t[len(t)-1] == '/' || t[len(t)-1] == '\\' {
+			return nil, false
+		}
+		return nil, true
+	}
+	if cap(u)-cap(h)+len(h) >= len(u) {
+		return nil, false // the host may go on
+	}
+	return cl.classify(u), true
+}
+
 // classifyList classifies each URL of a srcset (srcset true) or of a
 // space-separated list (ping) and returns the first denied vendor.
-func (w *Writer) classifyList(val []byte, srcset bool) *rules.Vendor {
-	if v, ok := w.list(val, srcset, true); ok {
+func (cl *classifier) classifyList(val []byte, srcset bool) *rules.Vendor {
+	if v, ok := cl.list(val, srcset, true); ok {
 		return v
 	}
-	v, _ := w.list(w.clean(val, true), srcset, false)
+	v, _ := cl.list(cl.clean(val, true), srcset, false)
 	return v
 }
 
 // list is classifyList over s. With raw, s is the value as it is and list
 // gives up (ok false) at the first byte that clean would change in a list;
 // up to there, the value and its cleaned form split the same way.
-func (w *Writer) list(s []byte, srcset, raw bool) (v *rules.Vendor, ok bool) {
+func (cl *classifier) list(s []byte, srcset, raw bool) (v *rules.Vendor, ok bool) {
 	sep, stop, desc := uint8(uSpace), uint8(uSpace), uint8(uComma)
 	if srcset {
 		sep |= uComma
@@ -136,7 +173,7 @@ func (w *Writer) list(s []byte, srcset, raw bool) (v *rules.Vendor, ok bool) {
 				}
 			}
 		}
-		if v := w.classify(u); v != nil {
+		if v := cl.classify(u); v != nil {
 			return v, true
 		}
 	}
@@ -162,12 +199,12 @@ func urlEnd(s []byte, i int) int {
 // decoded: ASCII letters, digits, '.' and '-', and bytes >= 0x80, which
 // can never be a delimiter (rules.Set.Classify reads non-ASCII hosts as the
 // browser does). Every change makes the value shorter or keeps its length.
-// The result may alias w.scratch.
-func (w *Writer) clean(v []byte, keepSpace bool) []byte {
+// The result may alias cl.scratch.
+func (cl *classifier) clean(v []byte, keepSpace bool) []byte {
 	if !needsClean(v) {
 		return v
 	}
-	b := w.scratch[:0]
+	b := cl.scratch[:0]
 	for i := 0; i < len(v); {
 		if v[i] == '&' {
 			if r, n := charRef(v[i:]); n > 0 {
@@ -197,8 +234,8 @@ func (w *Writer) clean(v []byte, keepSpace bool) []byte {
 		b[n] = c
 		n++
 	}
-	w.scratch = b[:n]
-	return w.scratch
+	cl.scratch = b[:n]
+	return cl.scratch
 }
 
 // Byte classes of attribute values.
