@@ -157,3 +157,75 @@ func TestCSSRandom(t *testing.T) {
 		}
 	}
 }
+
+// scanCSS runs a cssScanner alone over style content css (no '<'),
+// written in the parts cuts gives, as the Writer drives it: scan each
+// part, bound at the end of each Write, end at the end of the page.
+func scanCSS(cl *classifier, css []byte, cuts []int) (string, report) {
+	var out bytes.Buffer
+	var hb holdBuf
+	var rep report
+	hb.reset(&out)
+	c := cssScanner{hb: &hb, cl: cl, rep: &rep}
+	c.start()
+	prev := 0
+	for _, k := range append(cuts, len(css)) {
+		part := css[prev:k]
+		prev = k
+		hb.begin(part)
+		c.scan(part, 0, len(part))
+		if hb.end() {
+			c.bound(false, 0)
+		}
+		hb.done()
+	}
+	hb.begin(nil)
+	c.end(0, 0, true)
+	hb.release()
+	return out.String(), rep
+}
+
+// TestCSSScanner drives the CSS scanner without a Writer: the URLs it
+// deletes, whole and at every split point.
+func TestCSSScanner(t *testing.T) {
+	var cl classifier
+	cl.reset(compilePolicy(optOut(t, false)))
+	long := strings.Repeat("a", 5000)
+	for _, tc := range []struct {
+		in, want    string
+		n, oversize int
+	}{
+		{`b{background:url(https://www.facebook.com/tr?id=5)}`, `b{background:url()}`, 1, 0},
+		{`b{background:url( '//www.facebook.com/tr' ) no-repeat}`, `b{background:url() no-repeat}`, 1, 0},
+		{`@import url("https://www.facebook.com/a.css"); b{}`, ` b{}`, 1, 0},
+		{`@import '//www.facebook.com/a.css' print;b{}`, `b{}`, 1, 0},
+		{`b{background:image-set("//www.facebook.com/a.png" 1x, "/a.png" 2x)}`, `b{background:image-set("" 1x, "/a.png" 2x)}`, 1, 0},
+		{`/* url(//www.facebook.com/x) */b{content:"url(//www.facebook.com/x)"}`, ``, 0, 0},
+		{`b{background:url(//www.facebook.com/tr`, `b{background:url(`, 1, 0},
+		{`b{background:url(data:image/svg+xml,` + long + `)}`, ``, 0, 1},
+		{`b{background:url(https://www.facebook.com/` + long + `)}`, `b{background:url()}`, 1, 1},
+		{`@import url(//www.facebook.com/` + long + `) print; b{}`, ` b{}`, 1, 1},
+	} {
+		want := tc.want
+		if want == "" {
+			want = tc.in
+		}
+		in := []byte(tc.in)
+		step := 1 + len(in)/200
+		for k := 0; k <= len(in); k += step {
+			var cuts []int
+			if k > 0 && k < len(in) {
+				cuts = []int{k}
+			}
+			got, rep := scanCSS(&cl, in, cuts)
+			n := 0
+			for _, r := range rep.removed {
+				n += r.Count
+			}
+			if got != want || n != tc.n || rep.stats.Oversize != tc.oversize {
+				t.Fatalf("%.80s, split at %v:\n got %.200q, %d removed, %d oversize\nwant %.200q, %d, %d",
+					tc.in, cuts, got, n, rep.stats.Oversize, want, tc.n, tc.oversize)
+			}
+		}
+	}
+}

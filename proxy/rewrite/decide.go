@@ -163,7 +163,7 @@ func (w *Writer) enter(el elem) {
 	case elScript, elStyle, elTextarea, elTitle, elXmp, elIframe, elNoembed, elNoframes:
 		w.rawText(el)
 		if el == elStyle {
-			w.cssStart()
+			w.css.start()
 		}
 	case elNoscript:
 		// Browsers with scripting on read noscript as raw text; its content
@@ -545,14 +545,15 @@ func (w *Writer) bound() {
 		w.holdEl = elOther
 		w.hb.replace(len(w.hb.in), nil)
 	case w.css.on:
-		w.cssBound()
+		cand := w.st == sRaw && (w.ss == rLt || w.ss == rEndName && w.tbn <= len("style"))
+		w.ltOff = w.css.bound(cand, w.ltOff)
 	}
 }
 
 // finish decides what is held at the end of the page.
 func (w *Writer) finish() {
 	if w.css.on {
-		w.cssEnd(0, true)
+		w.css.end(0, w.ltOff, true)
 	}
 	if w.holdEl != elOther {
 		if w.st == sRaw {

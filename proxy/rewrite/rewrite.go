@@ -126,7 +126,7 @@ type Writer struct {
 	cs     int  // offset of the held content's first byte
 	tagEnd int  // offset just past the held start tag
 
-	css cssState // the CSS scanner of a style element
+	css cssScanner // the CSS scanner of a style element
 
 	tc tagCut // a start tag past MaxTag (tagcut.go)
 
@@ -210,6 +210,7 @@ func (w *Writer) reset(dst io.Writer, p Policy, nested bool) {
 	*w = Writer{
 		hb: w.hb, p: p, pol: w.pol, nested: nested, sub: w.sub, subBuf: w.subBuf[:0], doc: w.doc[:0],
 		rep: w.rep, cl: w.cl, attrs: w.attrs[:0],
+		css:     cssScanner{hb: &w.hb, cl: &w.cl, rep: &w.rep, url: w.css.url[:0]},
 		scratch: w.scratch[:0], out: w.out[:0], matchFn: w.matchFn,
 		sdec: w.sdec[:0], cuts: w.cuts[:0], tc: tagCut{eds: w.tc.eds[:0]},
 		scripts: w.scripts[:0], openScript: -1, sigFn: w.sigFn,

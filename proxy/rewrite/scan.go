@@ -280,17 +280,14 @@ func (w *Writer) raw(in []byte, i int) int {
 				if j >= 0 {
 					e = i + j
 				}
-				w.cssScan(in, i, e)
+				w.css.scan(in, i, e)
 			}
 			if j < 0 {
 				return len(in)
 			}
 			i += j
-			if w.css.drop {
-				// A candidate end tag is held, not dropped, until known.
-				w.hb.emitTo(i)
-				w.hb.startHold(i)
-				w.css.ltHold = true
+			if w.css.on {
+				w.css.lt(i)
 			}
 			w.lt(i)
 			w.ss = rLt
@@ -307,7 +304,7 @@ func (w *Writer) raw(in []byte, i int) int {
 			default:
 				w.ss = rData
 				if w.css.on {
-					w.cssReplay(false)
+					w.css.replay(false, nil, 0)
 				}
 			}
 		case rEndName:
@@ -323,7 +320,7 @@ func (w *Writer) raw(in []byte, i int) int {
 				// The end tag; its attributes are tokenized (and ignored)
 				// like a start tag's.
 				if w.css.on {
-					w.cssEnd(i, false)
+					w.css.end(i, w.ltOff, false)
 				}
 				w.isEnd, w.el, w.interesting, w.selfClosing = true, w.rawEl, false, false
 				switch c {
@@ -338,7 +335,7 @@ func (w *Writer) raw(in []byte, i int) int {
 			}
 			w.ss = w.ret
 			if w.css.on {
-				w.cssReplay(true)
+				w.css.replay(true, w.tb[:], w.tbn)
 			}
 		case rEscStart:
 			if c == '-' {

@@ -201,7 +201,8 @@ func (w *Writer) styleCuts(d []byte) int {
 		if !ok {
 			break
 		}
-		if v := w.cl.classify(w.cl.clean(w.cssURL(d[s:e], str), false)); v != nil {
+		w.out = appendCSSURL(w.out[:0], d[s:e], str)
+		if v := w.cl.classify(w.cl.clean(w.out, false)); v != nil {
 			w.rep.record(v, elStyle, rules.Remove)
 			w.cuts = append(w.cuts, s, e)
 		}
