@@ -6,15 +6,6 @@ import (
 	"github.com/consentgate/consentgate/rules"
 )
 
-// nameDone is called when the name of a tag ends at in[i].
-func (w *Writer) nameDone(i int) {
-	el := elOther
-	if w.nameLen <= len(w.name) {
-		el = lookupElem(w.name[:w.nameLen])
-	}
-	w.elemDone(i, el)
-}
-
 // elemDone is called when the name of a tag, el, ends at in[i].
 func (w *Writer) elemDone(i int, el elem) {
 	w.el = el

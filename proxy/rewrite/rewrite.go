@@ -92,13 +92,9 @@ type Writer struct {
 	skipEl    elem
 	skipDepth int
 
-	st state
+	tokenizer
 
-	// Tag being tokenized.
-	isEnd       bool
-	selfClosing bool
-	nameLen     int
-	name        [24]byte // the longest name told apart is "amp-facebook-comments"
+	// The tag being tokenized.
 	el          elem
 	interesting bool   // the tag is held and its attributes recorded
 	nameEnd     int    // offset of the end of the tag name
@@ -109,18 +105,7 @@ type Writer struct {
 
 	foreign int // depth of svg/math elements
 
-	// Markup declarations, comments, CDATA.
-	mk   int     // bytes of "--" or "[CDATA[" matched after "<!"
-	mkc  byte    // '-' or '['
-	cn   int     // comment/CDATA content bytes seen, capped
-	last [3]byte // last content bytes of a comment or CDATA section
-
 	// Raw text.
-	rawEl  elem
-	ss     sstate
-	ret    sstate   // where a failed end tag candidate returns
-	tb     [16]byte // name after "</" or "<" in raw text
-	tbn    int
 	ltOff  int  // offset of the '<' of a candidate end tag in the held region
 	holdEl elem // element whose content is held: script, noscript or amp-analytics
 	cs     int  // offset of the held content's first byte

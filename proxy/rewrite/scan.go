@@ -54,6 +54,36 @@ const (
 	rDblEnd
 )
 
+// tokenizer is the HTML tokenizer's state from one Write to the next:
+// where in the grammar the input stopped (st, and ss inside raw text) and
+// what of the current token it still needs. Its methods are the parts of
+// the grammar that depend on nothing else (markup declarations, the end of
+// a comment, the escaped states of script data, an end tag's name in raw
+// text). The Writer's scan drives it over the input and acts on what it
+// finds: holding, emitting, and the element decisions (decide.go).
+type tokenizer struct {
+	st state
+
+	// Tag being tokenized.
+	isEnd       bool
+	selfClosing bool
+	nameLen     int
+	name        [24]byte // the longest name told apart is "amp-facebook-comments"
+
+	// Markup declarations, comments, CDATA.
+	mk   int     // bytes of "--" or "[CDATA[" matched after "<!"
+	mkc  byte    // '-' or '['
+	cn   int     // comment/CDATA content bytes seen, capped
+	last [3]byte // last content bytes of a comment or CDATA section
+
+	// Raw text.
+	rawEl elem
+	ss    sstate
+	ret   sstate   // where a failed end tag candidate returns
+	tb    [16]byte // name after "</" or "<" in raw text
+	tbn   int
+}
+
 // scan tokenizes w.hb.in from its start, in state w.st, emitting and holding
 // as it goes. It returns at the end of the input or on a write error.
 func (w *Writer) scan() {
@@ -112,124 +142,22 @@ func (w *Writer) scan() {
 			if w.isEnd {
 				w.hb.release()
 			}
-			w.elemDone(e, el)
-			i = e + 1
-			switch in[e] {
-			case '>':
-				w.tagDone(e)
-				continue
-			case '/':
-				w.st = sSelfClosing
-			default:
-				w.st = sBeforeAttrName
-			}
-			if i < len(in) && w.hb.err == nil {
-				i = w.tagAttrs(in, i)
-			}
+			i = w.nameFound(in, e, el)
 		case sTagOpen:
-			switch c := in[i]; {
-			case isAlpha(c):
-				w.isEnd = false
-				w.nameLen = 0
-				w.st = sTagName
-			case c == '/':
-				if w.phDepth == 0 {
-					// Inside a placeholder an end tag is held until its
-					// name is known (elemDone).
-					w.hb.release()
-				}
-				w.st = sEndTagOpen
-				i++
-			case c == '!':
-				w.hb.release()
-				w.st, w.mk = sMarkupDecl, 0
-				i++
-			case c == '?':
-				w.hb.release()
-				w.st = sBogusComment
-			default:
-				w.hb.release()
-				w.st = sText
-			}
+			i += w.tagOpen(in[i])
 		case sEndTagOpen:
-			switch c := in[i]; {
-			case isAlpha(c):
-				w.isEnd = true
-				w.nameLen = 0
-				w.st = sTagName
-			case c == '>':
-				w.hb.release() // held inside a placeholder
-				w.st = sText
-				i++
-			default:
-				w.hb.release()
-				w.st = sBogusComment
-			}
+			i += w.endTagOpen(in[i])
 		case sTagName:
-			n := w.nameLen
-			for ; i < len(in); i++ {
-				c := in[i]
-				if c == '>' || c == '/' || isSpace(c) {
-					break
-				}
-				if n < len(w.name) {
-					w.name[n] = lower(c)
-				}
-				n++
-			}
-			w.nameLen = n
-			if i == len(in) {
+			if i = w.tagName(in, i); i == len(in) {
 				return
 			}
-			w.nameDone(i)
-			switch in[i] {
-			case '>':
-				w.tagDone(i)
-			case '/':
-				w.st = sSelfClosing
-			default:
-				w.st = sBeforeAttrName
-			}
-			i++
 		case sBeforeAttrName, sAttrName, sAfterAttrName, sBeforeAttrValue,
 			sAttrValueDQ, sAttrValueSQ, sAttrValueUnq, sAfterAttrValueQ, sSelfClosing:
 			i = w.tagAttrs(in, i)
 		case sMarkupDecl:
-			c := in[i]
-			switch {
-			case w.mk == 0 && c == '-':
-				w.mkc, w.mk = '-', 1
-				i++
-			case w.mk == 0 && c == '[' && w.foreign > 0:
-				// CDATA sections exist only in SVG and MathML; in HTML
-				// "<![CDATA[" opens a bogus comment that ends at '>'.
-				w.mkc, w.mk = '[', 1
-				i++
-			case w.mk > 0 && w.mkc == '-' && c == '-':
-				w.st, w.cn = sComment, 0
-				i++
-			case w.mk > 0 && w.mkc == '[' && c == "[CDATA["[w.mk]:
-				w.mk++
-				i++
-				if w.mk == len("[CDATA[") {
-					w.st, w.cn = sCDATA, 0
-				}
-			default:
-				w.st = sBogusComment
-			}
+			i += w.markupDecl(in[i], w.foreign > 0)
 		case sComment, sCDATA:
-			j := bytes.IndexByte(in[i:], '>')
-			if j < 0 {
-				w.content(in[i:])
-				return
-			}
-			w.content(in[i : i+j])
-			if w.closes() {
-				w.st = sText
-			} else {
-				w.content(in[i+j : i+j+1])
-			}
-			i += j + 1
+			i = w.comment(in, i)
 		case sBogusComment:
 			j := bytes.IndexByte(in[i:], '>')
 			if j < 0 {
@@ -245,20 +173,160 @@ func (w *Writer) scan() {
 	}
 }
 
-// content records the last bytes of a comment or CDATA section.
-func (w *Writer) content(b []byte) {
-	for _, c := range b[max(0, len(b)-3):] {
-		w.last[0], w.last[1], w.last[2] = w.last[1], w.last[2], c
+// nameFound goes on from the end of a tag's name, el, at in[e], and
+// returns where scanning goes on.
+func (w *Writer) nameFound(in []byte, e int, el elem) int {
+	w.elemDone(e, el)
+	i := e + 1
+	switch in[e] {
+	case '>':
+		w.tagDone(e)
+		return i
+	case '/':
+		w.st = sSelfClosing
+	default:
+		w.st = sBeforeAttrName
 	}
-	w.cn = min(w.cn+len(b), 3)
+	if i < len(in) && w.hb.err == nil {
+		i = w.tagAttrs(in, i)
+	}
+	return i
+}
+
+// tagOpen reads c, the byte after '<', and returns how many bytes it
+// consumed.
+func (w *Writer) tagOpen(c byte) int {
+	switch {
+	case isAlpha(c):
+		w.isEnd = false
+		w.nameLen = 0
+		w.st = sTagName
+		return 0
+	case c == '/':
+		if w.phDepth == 0 {
+			// Inside a placeholder an end tag is held until its
+			// name is known (elemDone).
+			w.hb.release()
+		}
+		w.st = sEndTagOpen
+		return 1
+	case c == '!':
+		w.hb.release()
+		w.st, w.mk = sMarkupDecl, 0
+		return 1
+	case c == '?':
+		w.hb.release()
+		w.st = sBogusComment
+	default:
+		w.hb.release()
+		w.st = sText
+	}
+	return 0
+}
+
+// endTagOpen reads c, the byte after "</", and returns how many bytes it
+// consumed.
+func (w *Writer) endTagOpen(c byte) int {
+	switch {
+	case isAlpha(c):
+		w.isEnd = true
+		w.nameLen = 0
+		w.st = sTagName
+		return 0
+	case c == '>':
+		w.hb.release() // held inside a placeholder
+		w.st = sText
+		return 1
+	default:
+		w.hb.release()
+		w.st = sBogusComment
+		return 0
+	}
+}
+
+// tagName reads a tag name from in[i] on, which an earlier Write or the
+// fast path in scan did not finish. It returns len(in) if the name goes
+// on past the input, else where scanning goes on.
+func (w *Writer) tagName(in []byte, i int) int {
+	n := w.nameLen
+	for ; i < len(in); i++ {
+		c := in[i]
+		if c == '>' || c == '/' || isSpace(c) {
+			break
+		}
+		if n < len(w.name) {
+			w.name[n] = lower(c)
+		}
+		n++
+	}
+	w.nameLen = n
+	if i == len(in) {
+		return i
+	}
+	el := elOther
+	if n <= len(w.name) {
+		el = lookupElem(w.name[:n])
+	}
+	return w.nameFound(in, i, el)
+}
+
+// markupDecl reads c after "<!" and returns how many bytes it consumed
+// (0: c is read again in the state set). CDATA sections exist only in
+// foreign content; in HTML "<![CDATA[" opens a bogus comment that ends at
+// '>'.
+func (t *tokenizer) markupDecl(c byte, foreign bool) int {
+	switch {
+	case t.mk == 0 && c == '-':
+		t.mkc, t.mk = '-', 1
+	case t.mk == 0 && c == '[' && foreign:
+		t.mkc, t.mk = '[', 1
+	case t.mk > 0 && t.mkc == '-' && c == '-':
+		t.st, t.cn = sComment, 0
+	case t.mk > 0 && t.mkc == '[' && c == "[CDATA["[t.mk]:
+		t.mk++
+		if t.mk == len("[CDATA[") {
+			t.st, t.cn = sCDATA, 0
+		}
+	default:
+		t.st = sBogusComment
+		return 0
+	}
+	return 1
+}
+
+// comment reads the content of a comment or CDATA section from in[i] and
+// returns where it stopped: past the '>' that ends it, or len(in).
+func (t *tokenizer) comment(in []byte, i int) int {
+	for {
+		j := bytes.IndexByte(in[i:], '>')
+		if j < 0 {
+			t.content(in[i:])
+			return len(in)
+		}
+		t.content(in[i : i+j])
+		if t.closes() {
+			t.st = sText
+			return i + j + 1
+		}
+		t.content(in[i+j : i+j+1])
+		i += j + 1
+	}
+}
+
+// content records the last bytes of a comment or CDATA section.
+func (t *tokenizer) content(b []byte) {
+	for _, c := range b[max(0, len(b)-3):] {
+		t.last[0], t.last[1], t.last[2] = t.last[1], t.last[2], c
+	}
+	t.cn = min(t.cn+len(b), 3)
 }
 
 // closes reports whether a '>' now ends the comment or CDATA section: "-->"
 // or "--!>", where "<!-->" and "<!--->" count (HTML tokenizer, comment start
 // and comment end states), or "]]>".
-func (w *Writer) closes() bool {
-	n, l := w.cn, w.last
-	if w.st == sCDATA {
+func (t *tokenizer) closes() bool {
+	n, l := t.cn, t.last
+	if t.st == sCDATA {
 		return n >= 2 && l[1] == ']' && l[2] == ']'
 	}
 	return n == 0 || n == 1 && l[2] == '-' ||
@@ -269,7 +337,6 @@ func (w *Writer) closes() bool {
 // raw scans raw text from in[i] and returns where it stopped: the end of
 // the input, or past the delimiter of the element's end tag, in a tag state.
 func (w *Writer) raw(in []byte, i int) int {
-	script := w.rawEl == elScript
 	for i < len(in) {
 		c := in[i]
 		switch w.ss {
@@ -298,7 +365,7 @@ func (w *Writer) raw(in []byte, i int) int {
 				w.ss, w.tbn = rEndName, 0
 				w.ret = rData
 				i++
-			case c == '!' && script:
+			case c == '!' && w.rawEl == elScript:
 				w.ss = rEscStart
 				i++
 			default:
@@ -308,129 +375,182 @@ func (w *Writer) raw(in []byte, i int) int {
 				}
 			}
 		case rEndName:
-			if isAlpha(c) || c == '-' && w.rawEl == elAmpAnalytics {
-				if w.tbn < len(w.tb) {
-					w.tb[w.tbn] = lower(c)
-				}
-				w.tbn++
+			if w.endNameByte(c) {
 				i++
 				continue
 			}
-			if (c == '>' || c == '/' || isSpace(c)) && w.tbn == len(elemNames[w.rawEl]) && string(w.tb[:w.tbn]) == elemNames[w.rawEl] {
-				// The end tag; its attributes are tokenized (and ignored)
-				// like a start tag's.
-				if w.css.on {
-					w.css.end(i, w.ltOff, false)
-				}
-				w.isEnd, w.el, w.interesting, w.selfClosing = true, w.rawEl, false, false
-				switch c {
-				case '>':
-					w.tagDone(i)
-				case '/':
-					w.st = sSelfClosing
-				default:
-					w.st = sBeforeAttrName
-				}
-				return i + 1
+			if w.endsRaw(c) {
+				return w.rawEnd(i, c)
 			}
 			w.ss = w.ret
 			if w.css.on {
 				w.css.replay(true, w.tb[:], w.tbn)
 			}
-		case rEscStart:
-			if c == '-' {
-				w.ss = rEscStartDash
-				i++
-			} else {
-				w.ss = rData
-			}
-		case rEscStartDash:
-			if c == '-' {
-				w.ss = rEscDashDash
-				i++
-			} else {
-				w.ss = rData
-			}
-		case rEsc, rEscDash, rEscDashDash:
-			switch {
-			case c == '-':
-				if w.ss == rEsc {
-					w.ss = rEscDash
-				} else {
-					w.ss = rEscDashDash
-				}
-			case c == '<':
+		default:
+			n, lt := w.escaped(c)
+			if lt {
 				w.lt(i)
-				w.ss = rEscLt
-			case c == '>' && w.ss == rEscDashDash:
-				w.ss = rData
-			default:
-				w.ss = rEsc
 			}
-			i++
-		case rEscLt:
-			switch {
-			case c == '/':
-				w.ss, w.tbn, w.ret = rEndName, 0, rEsc
-				i++
-			case isAlpha(c):
-				w.ss, w.tbn = rDblStart, 0
-			default:
-				w.ss = rEsc
-			}
-		case rDblStart, rDblEnd:
-			if isAlpha(c) {
-				if w.tbn < len(w.tb) {
-					w.tb[w.tbn] = lower(c)
-				}
-				w.tbn++
-				i++
-				continue
-			}
-			isScript := w.tbn == 6 && string(w.tb[:6]) == "script"
-			switch {
-			case c == '>' || c == '/' || isSpace(c):
-				i++
-				if w.ss == rDblStart && isScript {
-					w.ss = rDbl
-				} else if w.ss == rDblEnd && isScript {
-					w.ss = rEsc
-				} else if w.ss == rDblStart {
-					w.ss = rEsc
-				} else {
-					w.ss = rDbl
-				}
-			case w.ss == rDblStart:
-				w.ss = rEsc
-			default:
-				w.ss = rDbl
-			}
-		case rDbl, rDblDash, rDblDashDash:
-			switch {
-			case c == '-':
-				if w.ss == rDbl {
-					w.ss = rDblDash
-				} else {
-					w.ss = rDblDashDash
-				}
-			case c == '<':
-				w.ss = rDblLt
-			case c == '>' && w.ss == rDblDashDash:
-				w.ss = rData
-			default:
-				w.ss = rDbl
-			}
-			i++
-		case rDblLt:
-			if c == '/' {
-				w.ss, w.tbn = rDblEnd, 0
-				i++
-			} else {
-				w.ss = rDbl
-			}
+			i += n
 		}
 	}
 	return i
+}
+
+// endNameByte adds c to the name after "</" in raw text if it can be part
+// of the element's name, and reports whether it was.
+func (t *tokenizer) endNameByte(c byte) bool {
+	if !isAlpha(c) && (c != '-' || t.rawEl != elAmpAnalytics) {
+		return false
+	}
+	if t.tbn < len(t.tb) {
+		t.tb[t.tbn] = lower(c)
+	}
+	t.tbn++
+	return true
+}
+
+// endsRaw reports whether c, after the name that followed "</" in raw
+// text, makes that the end tag of the raw text element.
+func (t *tokenizer) endsRaw(c byte) bool {
+	return (c == '>' || c == '/' || isSpace(c)) && t.tbn == len(elemNames[t.rawEl]) &&
+		string(t.tb[:t.tbn]) == elemNames[t.rawEl]
+}
+
+// rawEnd goes on from the end tag of raw text whose name ends at in[i], c. Its
+// attributes are tokenized (and ignored) like a start tag's. It returns
+// where scanning goes on.
+func (w *Writer) rawEnd(i int, c byte) int {
+	if w.css.on {
+		w.css.end(i, w.ltOff, false)
+	}
+	w.isEnd, w.el, w.interesting, w.selfClosing = true, w.rawEl, false, false
+	switch c {
+	case '>':
+		w.tagDone(i)
+	case '/':
+		w.st = sSelfClosing
+	default:
+		w.st = sBeforeAttrName
+	}
+	return i + 1
+}
+
+// escaped reads c in the escaped and double-escaped states of script data
+// ("<!--" in a script, HTML tokenizer 13.2.5.17 to 13.2.5.31). It returns
+// how many bytes it consumed (0: c is read again in the state set), and
+// lt when c is a '<' that may start the script's end tag.
+func (t *tokenizer) escaped(c byte) (n int, lt bool) {
+	switch t.ss {
+	case rEscStart, rEscStartDash:
+		if c != '-' {
+			t.ss = rData
+			return 0, false
+		}
+		if t.ss == rEscStart {
+			t.ss = rEscStartDash
+		} else {
+			t.ss = rEscDashDash
+		}
+		return 1, false
+	case rEsc, rEscDash, rEscDashDash:
+		return 1, t.escapedData(c)
+	case rEscLt:
+		switch {
+		case c == '/':
+			t.ss, t.tbn, t.ret = rEndName, 0, rEsc
+			return 1, false
+		case isAlpha(c):
+			t.ss, t.tbn = rDblStart, 0
+		default:
+			t.ss = rEsc
+		}
+		return 0, false
+	case rDblStart, rDblEnd:
+		return t.dblName(c), false
+	case rDbl, rDblDash, rDblDashDash:
+		t.dblData(c)
+		return 1, false
+	case rDblLt:
+		if c == '/' {
+			t.ss, t.tbn = rDblEnd, 0
+			return 1, false
+		}
+		t.ss = rDbl
+	}
+	return 0, false
+}
+
+// escapedData reads c in script data escaped, escaped dash and escaped
+// dash dash, and reports whether it is a '<' (script data escaped less-than
+// sign).
+func (t *tokenizer) escapedData(c byte) bool {
+	switch {
+	case c == '-':
+		if t.ss == rEsc {
+			t.ss = rEscDash
+		} else {
+			t.ss = rEscDashDash
+		}
+	case c == '<':
+		t.ss = rEscLt
+		return true
+	case c == '>' && t.ss == rEscDashDash:
+		t.ss = rData
+	default:
+		t.ss = rEsc
+	}
+	return false
+}
+
+// dblName reads c in script data double escape start (rDblStart) or end
+// (rDblEnd): the name after '<' or "</" decides whether "script" begins or
+// ends double escaping. It returns how many bytes it consumed.
+func (t *tokenizer) dblName(c byte) int {
+	if isAlpha(c) {
+		if t.tbn < len(t.tb) {
+			t.tb[t.tbn] = lower(c)
+		}
+		t.tbn++
+		return 1
+	}
+	isScript := t.tbn == 6 && string(t.tb[:6]) == "script"
+	start := t.ss == rDblStart
+	if c != '>' && c != '/' && !isSpace(c) {
+		// Reconsumed in the escaped (start) or double-escaped (end) state.
+		t.ss = rDbl
+		if start {
+			t.ss = rEsc
+		}
+		return 0
+	}
+	// "<script" starts double escaping, "</script" ends it; another name
+	// leaves the state as it was.
+	if start == isScript {
+		t.ss = rDbl
+	} else {
+		t.ss = rEsc
+	}
+	return 1
+}
+
+// dblData reads c in script data double escaped, double escaped dash and
+// double escaped dash dash.
+func (t *tokenizer) dblData(c byte) {
+	switch {
+	case c == '-':
+		if t.ss == rDbl {
+			t.ss = rDblDash
+		} else {
+			t.ss = rDblDashDash
+		}
+	case c == '<':
+		t.ss = rDblLt
+	case c == '>' && t.ss == rDblDashDash:
+		t.ss = rData
+	default:
+		t.ss = rDbl
+	}
 }
 
 // lt notes the '<' at in[i] that may start the end tag of held content.
