@@ -79,18 +79,6 @@ var ampEmbedIDs = [elAmpAddthis - elAmpYoutube + 1]string{
 	elAmpAddthis - elAmpYoutube:          "addthis",
 }
 
-// ampNamedVendor returns the vendor that the AMP embed component el is
-// attributed to by its name, if it is denied, or nil.
-func (w *Writer) ampNamedVendor(el elem) *rules.Vendor {
-	if w.pol.set == nil {
-		return nil
-	}
-	if v := w.pol.set.VendorByID(ampEmbedIDs[el-elAmpYoutube]); w.pol.denied(v) {
-		return v
-	}
-	return nil
-}
-
 // ampVendor is an entry of the type tables resolved against a rules.Set.
 type ampVendor struct {
 	name string
@@ -106,55 +94,6 @@ func resolveAmp(s *rules.Set, tab []ampType) []ampVendor {
 		}
 	}
 	return r
-}
-
-// ampTypeVendor returns the denied vendor that the type attribute of the
-// held AMP component el names, or for an AMP embed component its name, or
-// nil.
-func (w *Writer) ampTypeVendor(tag []byte, el elem) *rules.Vendor {
-	if el.ampNamed() {
-		return w.ampNamedVendor(el)
-	}
-	tab := w.pol.ampAds
-	switch el {
-	case elAmpAnalytics:
-		tab = w.pol.ampAnalytics
-	case elAmpAd, elAmpEmbed:
-	default:
-		return nil
-	}
-	for _, a := range w.attrs {
-		if a.kind != aType || a.vs < 0 || a.dup {
-			continue
-		}
-		return w.ampTypeIn(bytes.TrimSpace(tag[a.vs:a.ve]), tab)
-	}
-	return nil
-}
-
-// ampType returns the denied vendor that the type t of the AMP component
-// el names, or nil.
-func (w *Writer) ampType(t []byte, el elem) *rules.Vendor {
-	switch el {
-	case elAmpAnalytics:
-		return w.ampTypeIn(t, w.pol.ampAnalytics)
-	case elAmpAd, elAmpEmbed:
-		return w.ampTypeIn(t, w.pol.ampAds)
-	}
-	return nil
-}
-
-// ampTypeIn looks the type t up in tab.
-func (w *Writer) ampTypeIn(t []byte, tab []ampVendor) *rules.Vendor {
-	for _, e := range tab {
-		if lowerEq(t, e.name) {
-			if w.pol.denied(e.v) {
-				return e.v
-			}
-			return nil
-		}
-	}
-	return nil
 }
 
 // unescape returns content with JSON-style "\/" read as "/". The result

@@ -8,10 +8,9 @@ import (
 
 // elemDone is called when the name of a tag, el, ends at in[i].
 func (w *Writer) elemDone(i int, el elem) {
-	w.el = el
-	w.selfClosing, w.interesting, w.oversize, w.cur, w.sseen = false, false, false, false, false
-	w.attrs = w.attrs[:0]
+	w.selfClosing, w.sseen = false, false
 	if w.isEnd {
+		w.start(el, false, 0)
 		if w.phDepth > 0 {
 			w.placeholderEndTag(el)
 		}
@@ -29,16 +28,15 @@ func (w *Writer) elemDone(i int, el elem) {
 		}
 	}
 	if w.hb.drop || !el.loads() || el == elNoscript && w.nested {
+		w.start(el, false, 0)
 		w.hb.release()
 		return
 	}
-	w.interesting = true
-	w.nameEnd = w.hb.off(i)
+	w.start(el, true, w.hb.off(i))
 }
 
 // The attribute callbacks record, for a held tag, the attributes the
-// rewriter reads (akind other than aOther); w.cur says whether the last
-// of w.attrs is the attribute being tokenized.
+// decider reads (akind other than aOther).
 
 func (w *Writer) attrBegin(i int) {
 	w.ns, w.cur = w.hb.off(i), false
@@ -59,34 +57,15 @@ func (w *Writer) attrNameDone(in []byte, i int) {
 	} else {
 		k = lookupAttr(w.hb.region(i)[w.ns:w.hb.off(i)])
 	}
-	if k == aOther || (w.el == elA || w.el == elArea) && k != aPing && k != aStyle {
-		return // a and area are read for ping (and style) alone
+	if k != aOther {
+		// Past a cut (tagcut.go), earlier attributes are in w.tc.seen.
+		w.attr(k, w.ns, w.hb.off(i), w.tc.seen)
 	}
-	if (k == aID || k == aClass) && w.el != elScript {
-		return // only a script's id and class are read (keep_scripts)
-	}
-	if k >= aWidth && (w.p.Placeholders == nil || w.el != elIframe && !w.el.ampNamed()) {
-		return // a placeholder's size: read only where one may go
-	}
-	ne := w.hb.off(i)
-	a := attr{kind: k, ns: w.ns, ne: ne, vs: -1, ve: -1, end: ne}
-	// Past a cut (tagcut.go), earlier attributes are in w.tc.seen.
-	a.dup = w.tc.seen&(1<<k) != 0
-	for _, b := range w.attrs {
-		if b.kind == k {
-			// Browsers ignore a repeated attribute; it is still renamed
-			// when the element is neutralised, or it would take effect.
-			a.dup = true
-			break
-		}
-	}
-	w.attrs = append(w.attrs, a)
-	w.cur = true
 }
 
 func (w *Writer) valBegin(i int) {
 	if w.cur {
-		w.attrs[len(w.attrs)-1].vs = w.hb.off(i)
+		w.valueStart(w.hb.off(i))
 	}
 }
 
@@ -96,8 +75,7 @@ func (w *Writer) valDone(i, end int) {
 		return
 	}
 	if w.cur {
-		a := &w.attrs[len(w.attrs)-1]
-		a.ve, a.end = w.hb.off(i), w.hb.off(end)
+		w.valueEnd(w.hb.off(i), w.hb.off(end))
 	}
 }
 
@@ -261,19 +239,6 @@ func (w *Writer) skipContent(el elem) {
 	}
 }
 
-// action is what enforce does to the held element el of vendor v; data:
-// v was found in data-src or data-srcset.
-func (w *Writer) action(v *rules.Vendor, el elem, data bool) rules.Action {
-	if data || el == elAmpAnalytics || el.ampNamed() {
-		// A denied URL in data-src is loaded by lazy loaders and consent
-		// tools alike; renaming attributes cannot stop that. Nor can it
-		// stop the AMP runtime from reading an inline analytics config,
-		// or from building an embed's iframe from its data-* attributes.
-		return rules.Remove
-	}
-	return w.pol.action(v)
-}
-
 // enforce removes or neutralises the held element el of vendor v.
 func (w *Writer) enforce(j int, tag []byte, el elem, v *rules.Vendor, data bool) {
 	act := w.action(v, el, data)
@@ -350,102 +315,6 @@ func (w *Writer) ping(tag []byte, j int) {
 	}
 	w.hb.release()
 }
-
-// verdict returns the first denied vendor among the URLs the element
-// loads, and whether it was found in a data-src or data-srcset.
-func (w *Writer) verdict(tag []byte, el elem) (*rules.Vendor, bool) {
-	if el == elLink && !w.relLoads(tag) {
-		return nil, false
-	}
-	for _, a := range w.attrs {
-		if a.vs < 0 || a.dup || !a.kind.url(el) {
-			continue
-		}
-		if v := w.attrVendor(tag[a.vs:a.ve], a.kind, el); v != nil {
-			return v, a.kind == aDataSrc || a.kind == aDataSrcset
-		}
-	}
-	if el == elAmpAd || el == elAmpEmbed || el == elAmpAnalytics || el.ampNamed() {
-		return w.ampTypeVendor(tag, el), false
-	}
-	return nil, false
-}
-
-// external reports whether the held script has a src (or SVG href).
-func (w *Writer) external() bool {
-	for _, a := range w.attrs {
-		if a.kind == aSrc || a.kind == aHref || a.kind == aXlinkHref {
-			return true
-		}
-	}
-	return false
-}
-
-// dataScript reports whether the held script's type makes it data (JSON,
-// templates, import maps), which never runs and is not matched. Anything
-// else, including type="text/plain" that a consent tool may run later,
-// is matched.
-func (w *Writer) dataScript(tag []byte) bool {
-	for _, a := range w.attrs {
-		if a.kind != aType || a.vs < 0 || a.dup {
-			continue
-		}
-		t := bytes.TrimSpace(tag[a.vs:a.ve])
-		if len(t) > 40 {
-			return false
-		}
-		var lb [40]byte
-		for i, c := range t {
-			lb[i] = lower(c)
-		}
-		t = lb[:len(t)]
-		if bytes.Contains(t, []byte("json")) || string(t) == "importmap" || string(t) == "speculationrules" {
-			return true
-		}
-		for _, p := range dataTypePrefixes {
-			if bytes.HasPrefix(t, []byte(p)) {
-				return true
-			}
-		}
-		return false
-	}
-	return false
-}
-
-var dataTypePrefixes = []string{"text/template", "text/x-template", "text/html", "text/x-handlebars", "text/ng-template", "text/x-jquery-tmpl", "text/x-magento-template", "x-shader/"}
-
-// relLoads reports whether a link's rel makes the browser fetch its href.
-func (w *Writer) relLoads(tag []byte) bool {
-	for _, a := range w.attrs {
-		if a.kind != aRel || a.vs < 0 || a.dup {
-			continue
-		}
-		// The value is a set of tokens split on ASCII whitespace (HTML
-		// "split a string on ASCII whitespace"); bytes.Fields allocated
-		// a slice per element.
-		for v := tag[a.vs:a.ve]; len(v) > 0; {
-			i := 0
-			for i < len(v) && isSpace(v[i]) {
-				i++
-			}
-			j := i
-			for j < len(v) && !isSpace(v[j]) {
-				j++
-			}
-			f := v[i:j]
-			v = v[j:]
-			for _, r := range loadingRels {
-				if bytes.EqualFold(f, []byte(r)) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	return false
-}
-
-var loadingRels = []string{"preload", "prefetch", "preconnect", "dns-prefetch", "modulepreload", "stylesheet", "icon", "prerender", "manifest", "import"}
 
 // finishHeld decides held script or noscript content whose end tag ends
 // before in[j] (or that the end of the page cut off).

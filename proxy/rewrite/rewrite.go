@@ -94,14 +94,7 @@ type Writer struct {
 
 	tokenizer
 
-	// The tag being tokenized.
-	el          elem
-	interesting bool   // the tag is held and its attributes recorded
-	nameEnd     int    // offset of the end of the tag name
-	attrs       []attr // recorded attributes of a held tag
-	ns          int    // offset of the name of the attribute being tokenized
-	cur         bool   // the last of attrs is the attribute being tokenized
-	oversize    bool   // the held tag passed MaxTag
+	decider // the tag being tokenized, and its verdict
 
 	foreign int // depth of svg/math elements
 
@@ -126,10 +119,11 @@ type Writer struct {
 	sdec  []byte  // a style attribute value with character references decoded
 	cuts  []int   // denied URLs of a style attribute value: start, end pairs
 
-	scratch []byte
-	out     []byte
-	found   *rules.Vendor
-	matchFn func(*rules.Vendor) bool
+	scratch  []byte
+	out      []byte
+	found    *rules.Vendor
+	matchFn  func(*rules.Vendor) bool
+	srcdocFn func([]byte) *rules.Vendor
 
 	// Inline scripts (script.go).
 	ltPage        int64    // page offset of the last '<' in raw text
@@ -140,14 +134,6 @@ type Writer struct {
 	jsText        []byte // an SVG script's text with character references decoded
 	sigFn         func(*rules.Vendor) bool
 	jsHostBuf     []byte // "//" and a host found in a script
-}
-
-type attr struct {
-	kind   akind
-	dup    bool // a repeat of an earlier attribute of the same name
-	ns, ne int  // name
-	vs, ve int  // value, -1 when absent
-	end    int  // past the value's closing quote
 }
 
 // NewWriter returns a Writer that writes the rewritten page to dst.
@@ -170,6 +156,7 @@ func (w *Writer) reset(dst io.Writer, p Policy, nested bool) {
 	if w.matchFn == nil {
 		w.matchFn = w.onMatch
 		w.sigFn = w.onSig
+		w.srcdocFn = w.srcdocVendor
 	}
 	w.hb.reset(dst)
 	if cap(w.scripts) > 64 {
@@ -194,9 +181,10 @@ func (w *Writer) reset(dst io.Writer, p Policy, nested bool) {
 	w.cl.reset(w.pol)
 	*w = Writer{
 		hb: w.hb, p: p, pol: w.pol, nested: nested, sub: w.sub, subBuf: w.subBuf[:0], doc: w.doc[:0],
-		rep: w.rep, cl: w.cl, attrs: w.attrs[:0],
+		rep: w.rep, cl: w.cl,
+		decider: decider{pol: w.pol, cl: &w.cl, srcdoc: w.srcdocFn, placeholders: p.Placeholders != nil, attrs: w.attrs[:0]},
 		css:     cssScanner{hb: &w.hb, cl: &w.cl, rep: &w.rep, url: w.css.url[:0]},
-		scratch: w.scratch[:0], out: w.out[:0], matchFn: w.matchFn,
+		scratch: w.scratch[:0], out: w.out[:0], matchFn: w.matchFn, srcdocFn: w.srcdocFn,
 		sdec: w.sdec[:0], cuts: w.cuts[:0], tc: tagCut{eds: w.tc.eds[:0]},
 		scripts: w.scripts[:0], openScript: -1, sigFn: w.sigFn,
 		js: jsClassifier{w: w, cooked: w.js.cooked[:0]}, jsText: w.jsText[:0], jsHostBuf: w.jsHostBuf[:0],

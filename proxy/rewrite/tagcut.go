@@ -1,8 +1,6 @@
 package rewrite
 
 import (
-	"bytes"
-
 	"github.com/consentgate/consentgate/rules"
 )
 
@@ -410,25 +408,6 @@ func sortEdits(e []edit) {
 			e[k], e[k-1] = e[k-1], e[k]
 		}
 	}
-}
-
-// attrVendor returns the denied vendor that a complete attribute value
-// val of kind k loads, or nil.
-func (w *Writer) attrVendor(val []byte, k akind, el elem) *rules.Vendor {
-	switch k {
-	case aSrcset, aDataSrcset, aImagesrcset:
-		return w.cl.classifyList(val, true)
-	case aPing:
-		return w.cl.classifyList(val, false)
-	case aSrcdoc:
-		return w.srcdocVendor(val)
-	case aType:
-		return w.ampType(bytes.TrimSpace(val), el)
-	}
-	if v, ok := w.cl.hosts.prefix(val); ok {
-		return v
-	}
-	return w.cl.classify(w.cl.clean(val, false))
 }
 
 // prefixVerdict decides an attribute of kind k from the first bytes of its
