@@ -135,17 +135,23 @@ var ampTab = func() (t [32][len(Writer{}.name) + 1][2]elem) {
 			panic("rewrite: AMP component name longer than Writer.name: " + n)
 		}
 		s := &t[n[4]&31][len(n)]
-		switch {
-		case s[0] == elOther:
-			s[0] = e
-		case s[1] == elOther:
-			s[1] = e
-		default:
-			panic("rewrite: three AMP component names share an ampTab slot: " + n)
-		}
+		putSlot(s, e, "ampTab", n)
 	}
 	return t
 }()
+
+// putSlot puts x, named n, in the first free place of the slot s of the
+// lookup table tab (elOther and aOther, the zero values, are free).
+func putSlot[T elem | akind](s *[2]T, x T, tab, n string) {
+	switch {
+	case s[0] == 0:
+		s[0] = x
+	case s[1] == 0:
+		s[1] = x
+	default:
+		panic("rewrite: three names share a slot of " + tab + ": " + n)
+	}
+}
 
 // lookupElemIn returns the elem among t that name is, or elOther.
 func lookupElemIn(name []byte, t *[2]elem) elem {
@@ -167,14 +173,7 @@ var elemTab = func() (t [32][10][2]elem) {
 		}
 		n := elemNames[e]
 		s := &t[n[0]&31][len(n)]
-		switch {
-		case s[0] == elOther:
-			s[0] = e
-		case s[1] == elOther:
-			s[1] = e
-		default:
-			panic("rewrite: three element names share an elemTab slot: " + n)
-		}
+		putSlot(s, e, "elemTab", n)
 	}
 	return t
 }()
@@ -269,14 +268,7 @@ var attrTab = func() (t [32][12][2]akind) {
 	for k := aSrc; int(k) < len(attrNames); k++ {
 		n := attrNames[k]
 		s := &t[n[0]&31][len(n)]
-		switch {
-		case s[0] == aOther:
-			s[0] = k
-		case s[1] == aOther:
-			s[1] = k
-		default:
-			panic("rewrite: three attribute names share an attrTab slot: " + n)
-		}
+		putSlot(s, k, "attrTab", n)
 	}
 	return t
 }()

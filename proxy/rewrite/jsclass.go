@@ -793,6 +793,10 @@ func hostPart(s []byte) int {
 // urlDelim reports whether c ends the host of a URL.
 func urlDelim(c byte) bool { return c == '/' || c == ':' || c == '?' || c == '#' || c == '\\' }
 
+// jsEscapes maps the letter of a single-character escape sequence to the
+// byte it stands for.
+var jsEscapes = [256]byte{'n': '\n', 't': '\t', 'r': '\r', 'b': '\b', 'f': '\f', 'v': '\v', '0': 0}
+
 // cookJS appends to dst the string literal text raw with its escape
 // sequences undone (ECMA-262 §12.9.4): \x and \u escapes (\u{…} too) as
 // UTF-8, line continuations dropped, the single-character escapes as their
@@ -806,20 +810,8 @@ func cookJS(dst, raw []byte) []byte {
 		}
 		i++
 		switch c = raw[i]; c {
-		case 'n':
-			dst = append(dst, '\n')
-		case 't':
-			dst = append(dst, '\t')
-		case 'r':
-			dst = append(dst, '\r')
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'v':
-			dst = append(dst, '\v')
-		case '0':
-			dst = append(dst, 0)
+		case 'n', 't', 'r', 'b', 'f', 'v', '0':
+			dst = append(dst, jsEscapes[c])
 		case '\r':
 			if i+1 < len(raw) && raw[i+1] == '\n' {
 				i++

@@ -406,38 +406,16 @@ func (l *jsLexer) punct(i int) int {
 		}
 		return i + 1
 	case '?':
-		switch {
-		case hasAt(src, i, "??="):
-			return i + 3
-		case hasAt(src, i, "??"):
-			return i + 2
-		case hasAt(src, i, "?.") && !(i+2 < len(src) && jclass[src[i+2]]&jcDigit != 0):
-			return i + 2
+		if hasAt(src, i, "?.") && i+2 < len(src) && jclass[src[i+2]]&jcDigit != 0 {
+			return i + 1 // "?.5" is '?' and the number ".5"
 		}
-		return i + 1
+		return longestOp(src, i, "??=", "??", "?.")
 	case '=':
-		switch {
-		case hasAt(src, i, "==="):
-			return i + 3
-		case hasAt(src, i, "==") || hasAt(src, i, "=>"):
-			return i + 2
-		}
-		return i + 1
+		return longestOp(src, i, "===", "==", "=>")
 	case '!':
-		switch {
-		case hasAt(src, i, "!=="):
-			return i + 3
-		case hasAt(src, i, "!="):
-			return i + 2
-		}
-		return i + 1
+		return longestOp(src, i, "!==", "!=")
 	case '>':
-		for _, op := range [...]string{">>>=", ">>>", ">>=", ">>", ">="} {
-			if hasAt(src, i, op) {
-				return i + len(op)
-			}
-		}
-		return i + 1
+		return longestOp(src, i, ">>>=", ">>>", ">>=", ">>", ">=")
 	case '<', '*', '&', '|':
 		// "<<=", "<<", "<="; "**=", "**", "*="; "&&=", "&&", "&="; "||=", "||", "|=".
 		j := i + 1
@@ -458,6 +436,17 @@ func (l *jsLexer) punct(i int) int {
 			return i + 2
 		}
 		return i + 1
+	}
+	return i + 1
+}
+
+// longestOp returns the end of the first of ops, longest first, that
+// stands at src[i], or i+1.
+func longestOp(src []byte, i int, ops ...string) int {
+	for _, op := range ops {
+		if hasAt(src, i, op) {
+			return i + len(op)
+		}
 	}
 	return i + 1
 }

@@ -54,6 +54,13 @@ const (
 	rDblEnd
 )
 
+// The escaped states and the double-escaped ones go in the same order
+// (tokenizer.dashes).
+var (
+	_ = [1]int{}[rDblDashDash-rDbl-(rEscDashDash-rEsc)]
+	_ = [1]int{}[rDblLt-rDbl-(rEscLt-rEsc)]
+)
+
 // tokenizer is the HTML tokenizer's state from one Write to the next:
 // where in the grammar the input stopped (st, and ss inside raw text) and
 // what of the current token it still needs. Its methods are the parts of
@@ -403,11 +410,17 @@ func (t *tokenizer) endNameByte(c byte) bool {
 	if !isAlpha(c) && (c != '-' || t.rawEl != elAmpAnalytics) {
 		return false
 	}
+	t.nameByte(c)
+	return true
+}
+
+// nameByte adds c to the name after '<' or "</" in raw text (tb), which
+// keeps its first bytes.
+func (t *tokenizer) nameByte(c byte) {
 	if t.tbn < len(t.tb) {
 		t.tb[t.tbn] = lower(c)
 	}
 	t.tbn++
-	return true
 }
 
 // endsRaw reports whether c, after the name that followed "</" in raw
@@ -454,7 +467,7 @@ func (t *tokenizer) escaped(c byte) (n int, lt bool) {
 		}
 		return 1, false
 	case rEsc, rEscDash, rEscDashDash:
-		return 1, t.escapedData(c)
+		return 1, t.dashes(c, rEsc)
 	case rEscLt:
 		switch {
 		case c == '/':
@@ -469,7 +482,7 @@ func (t *tokenizer) escaped(c byte) (n int, lt bool) {
 	case rDblStart, rDblEnd:
 		return t.dblName(c), false
 	case rDbl, rDblDash, rDblDashDash:
-		t.dblData(c)
+		t.dashes(c, rDbl)
 		return 1, false
 	case rDblLt:
 		if c == '/' {
@@ -481,24 +494,21 @@ func (t *tokenizer) escaped(c byte) (n int, lt bool) {
 	return 0, false
 }
 
-// escapedData reads c in script data escaped, escaped dash and escaped
-// dash dash, and reports whether it is a '<' (script data escaped less-than
-// sign).
-func (t *tokenizer) escapedData(c byte) bool {
+// dashes reads c in the text states of escaped script data (base rEsc:
+// escaped, escaped dash, escaped dash dash) or of double-escaped script
+// data (base rDbl), which go the same way, and reports whether c is a '<'
+// (the less-than sign state, base+3).
+func (t *tokenizer) dashes(c byte, base sstate) bool {
 	switch {
 	case c == '-':
-		if t.ss == rEsc {
-			t.ss = rEscDash
-		} else {
-			t.ss = rEscDashDash
-		}
+		t.ss = min(t.ss+1, base+2)
 	case c == '<':
-		t.ss = rEscLt
+		t.ss = base + 3
 		return true
-	case c == '>' && t.ss == rEscDashDash:
+	case c == '>' && t.ss == base+2:
 		t.ss = rData
 	default:
-		t.ss = rEsc
+		t.ss = base
 	}
 	return false
 }
@@ -508,10 +518,7 @@ func (t *tokenizer) escapedData(c byte) bool {
 // ends double escaping. It returns how many bytes it consumed.
 func (t *tokenizer) dblName(c byte) int {
 	if isAlpha(c) {
-		if t.tbn < len(t.tb) {
-			t.tb[t.tbn] = lower(c)
-		}
-		t.tbn++
+		t.nameByte(c)
 		return 1
 	}
 	isScript := t.tbn == 6 && string(t.tb[:6]) == "script"
@@ -532,25 +539,6 @@ func (t *tokenizer) dblName(c byte) int {
 		t.ss = rEsc
 	}
 	return 1
-}
-
-// dblData reads c in script data double escaped, double escaped dash and
-// double escaped dash dash.
-func (t *tokenizer) dblData(c byte) {
-	switch {
-	case c == '-':
-		if t.ss == rDbl {
-			t.ss = rDblDash
-		} else {
-			t.ss = rDblDashDash
-		}
-	case c == '<':
-		t.ss = rDblLt
-	case c == '>' && t.ss == rDblDashDash:
-		t.ss = rData
-	default:
-		t.ss = rDbl
-	}
 }
 
 // lt notes the '<' at in[i] that may start the end tag of held content.
@@ -605,29 +593,33 @@ func (w *Writer) attrStates(in []byte, i int) int {
 	ns := -1 // start of the attribute name in in; -1: in an earlier Write
 	for i < len(in) {
 		switch st {
-		case sBeforeAttrName:
+		case sBeforeAttrName, sAfterAttrName:
 			for class[in[i]]&cSpace != 0 {
 				if i++; i == len(in) {
 					w.st = st
 					return i
 				}
 			}
-			switch c := in[i]; c {
-			case '/':
+			c := in[i]
+			switch {
+			case c == '/':
 				st = sSelfClosing
 				i++
 				continue
-			case '>':
+			case c == '>':
 				return w.closeTag(i)
-			default:
-				if rec {
-					w.attrBegin(i)
-				}
-				ns = i
-				st = sAttrName
-				if c == '=' { // starts the name here
-					i++
-				}
+			case c == '=' && st == sAfterAttrName:
+				st = sBeforeAttrValue
+				i++
+				continue
+			}
+			if rec {
+				w.attrBegin(i)
+			}
+			ns = i
+			st = sAttrName
+			if c == '=' { // before an attribute name, '=' starts one
+				i++
 			}
 			fallthrough
 		case sAttrName:
@@ -673,79 +665,31 @@ func (w *Writer) attrStates(in []byte, i int) int {
 			}
 			switch c := in[i]; c {
 			case '"', '\'':
-				if rec {
-					w.valBegin(i + 1)
-				} else if w.spend {
-					w.styleBegin(i+1, false)
-				}
-				i++
-				j := quote(in[i:], c)
-				if j < 0 {
+				w.valueBegin(rec, i+1, false)
+				if i = w.quoted(in, i+1, c, rec); i < 0 {
 					w.st = sAttrValueDQ
 					if c == '\'' {
 						w.st = sAttrValueSQ
 					}
 					return len(in)
 				}
-				i += j
-				if rec {
-					w.valDone(i, i+1)
-				} else if w.sval {
-					w.styleDone(i)
-				}
-				i++
 				st = sAfterAttrValueQ
 			case '>':
 				return w.closeTag(i)
 			default:
-				if rec {
-					w.valBegin(i)
-				} else if w.spend {
-					w.styleBegin(i, true)
-				}
+				w.valueBegin(rec, i, true)
 				st = sAttrValueUnq
-			}
-		case sAfterAttrName:
-			for class[in[i]]&cSpace != 0 {
-				if i++; i == len(in) {
-					w.st = st
-					return i
-				}
-			}
-			switch in[i] {
-			case '/':
-				st = sSelfClosing
-				i++
-			case '=':
-				st = sBeforeAttrValue
-				i++
-			case '>':
-				return w.closeTag(i)
-			default:
-				if rec {
-					w.attrBegin(i)
-				}
-				ns = i
-				st = sAttrName
 			}
 		case sAttrValueDQ, sAttrValueSQ:
 			q := byte('"')
 			if st == sAttrValueSQ {
 				q = '\''
 			}
-			j := bytes.IndexByte(in[i:], q)
-			if j < 0 {
+			if i = w.quoted(in, i, q, rec); i < 0 {
 				w.st = st
 				return len(in)
 			}
-			i += j
-			if rec {
-				w.valDone(i, i+1)
-			} else if w.sval {
-				w.styleDone(i)
-			}
 			st = sAfterAttrValueQ
-			i++
 		case sAttrValueUnq:
 			for i < len(in) && class[in[i]]&cUnqEnd == 0 {
 				i++
@@ -754,11 +698,7 @@ func (w *Writer) attrStates(in []byte, i int) int {
 				w.st = st
 				return i
 			}
-			if rec {
-				w.valDone(i, i)
-			} else if w.sval {
-				w.styleDone(i)
-			}
+			w.valueDone(rec, i, i)
 			if in[i] == '>' {
 				return w.closeTag(i)
 			}
@@ -789,6 +729,39 @@ func (w *Writer) attrStates(in []byte, i int) int {
 	return i
 }
 
+// valueBegin notes that an attribute value starts at in[i], unquoted
+// (unq) or not: recorded for a held tag (rec), held if it is the first
+// style attribute's (style.go).
+func (w *Writer) valueBegin(rec bool, i int, unq bool) {
+	if rec {
+		w.valBegin(i)
+	} else if w.spend {
+		w.styleBegin(i, unq)
+	}
+}
+
+// valueDone notes that an attribute value ends at in[i], and the attribute
+// before in[end].
+func (w *Writer) valueDone(rec bool, i, end int) {
+	if rec {
+		w.valDone(i, end)
+	} else if w.sval {
+		w.styleDone(i)
+	}
+}
+
+// quoted reads an attribute value quoted with q from in[i] on and returns
+// the index past the closing quote, or -1 if the value goes on past in.
+func (w *Writer) quoted(in []byte, i int, q byte, rec bool) int {
+	j := quote(in[i:], q)
+	if j < 0 {
+		return -1
+	}
+	i += j
+	w.valueDone(rec, i, i+1)
+	return i + 1
+}
+
 // Words of eight input bytes let the loops over names and short values
 // skip the bytes that cannot end them eight at a time (SWAR): a candidate
 // word marks, in the top bit of each byte, the bytes that may; below the
@@ -804,32 +777,24 @@ func zeros(x uint64) uint64 { return (x - ones) & ^x & high }
 
 // nameEnd returns the index of the first byte at or after i that ends a
 // tag name (space, '/', '>'), or len(in).
-func nameEnd(in []byte, i int) int {
-	for ; i+8 <= len(in); i += 8 {
-		x := binary.LittleEndian.Uint64(in[i:])
-		// Bytes below 0x21 cover the white space.
-		if m := (x-0x21*ones)&^x&high | zeros(x^'/'*ones) | zeros(x^'>'*ones); m != 0 {
-			i += bits.TrailingZeros64(m) >> 3
-			break
-		}
-	}
-	for i < len(in) && class[in[i]]&cNameEnd == 0 {
-		i++
-	}
-	return i
-}
+func nameEnd(in []byte, i int) int { return wordEnd(in, i, '/', cNameEnd) }
 
 // attrNameEnd returns the index of the first byte at or after i that ends
 // an attribute name (space, '/', '>', '='), or len(in).
-func attrNameEnd(in []byte, i int) int {
+func attrNameEnd(in []byte, i int) int { return wordEnd(in, i, '=', cAttrEnd) }
+
+// wordEnd returns the index of the first byte at or after i of the class
+// cls, or len(in): bytes up to ' ', '/', '>' and also c, eight at a time.
+func wordEnd(in []byte, i int, c byte, cls uint8) int {
 	for ; i+8 <= len(in); i += 8 {
 		x := binary.LittleEndian.Uint64(in[i:])
-		if m := (x-0x21*ones)&^x&high | zeros(x^'/'*ones) | zeros(x^'>'*ones) | zeros(x^'='*ones); m != 0 {
+		// Bytes below 0x21 cover the white space.
+		if m := (x-0x21*ones)&^x&high | zeros(x^'/'*ones) | zeros(x^'>'*ones) | zeros(x^uint64(c)*ones); m != 0 {
 			i += bits.TrailingZeros64(m) >> 3
 			break
 		}
 	}
-	for i < len(in) && class[in[i]]&cAttrEnd == 0 {
+	for i < len(in) && class[in[i]]&cls == 0 {
 		i++
 	}
 	return i

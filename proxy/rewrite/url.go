@@ -204,18 +204,7 @@ func (cl *classifier) clean(v []byte, keepSpace bool) []byte {
 	if !needsClean(v) {
 		return v
 	}
-	b := cl.scratch[:0]
-	for i := 0; i < len(v); {
-		if v[i] == '&' {
-			if r, n := charRef(v[i:]); n > 0 {
-				b = utf8.AppendRune(b, r)
-				i += n
-				continue
-			}
-		}
-		b = append(b, v[i])
-		i++
-	}
+	b := decodeRefs(cl.scratch[:0], v)
 	// Second pass, in place: what the URL parser does, on decoded text.
 	n := 0
 	for i := 0; i < len(b); i++ {
