@@ -119,10 +119,11 @@ func (w *Writer) scan() {
 			if e == len(in) {
 				continue
 			}
-			plain := in[e] == '>' && !w.hb.drop && w.foreign == 0
-			if plain && k > i && w.phDepth == 0 {
-				// "</name>" outside foreign content and removed content
-				// changes nothing. The hold started here holds nothing.
+			plain := in[e] == '>' && !w.hb.drop
+			if plain && k > i && w.phDepth == 0 && (w.foreign == 0 || !foreignEnd(in[k:e])) {
+				// "</name>" outside removed content changes nothing, but
+				// for the few end tags that foreign content acts on. The
+				// hold started here holds nothing.
 				w.hb.release()
 				w.st = sText
 				i = e + 1
@@ -139,7 +140,7 @@ func (w *Writer) scan() {
 			}
 			if plain && el == elOther && w.stubDone {
 				// So does "<name>" of an element the rewriter does not tell
-				// apart, once the stub is out.
+				// apart, once the stub is out, in foreign content too.
 				w.hb.release()
 				w.st = sText
 				i = e + 1
@@ -180,6 +181,21 @@ func (w *Writer) scan() {
 	}
 }
 
+// foreignEnd reports whether an end tag of this name does something in
+// foreign content: svg and math end it (Writer.foreign), script ends an
+// SVG script (scriptEnd).
+func foreignEnd(name []byte) bool {
+	switch len(name) {
+	case 3:
+		return lowerEq(name, "svg")
+	case 4:
+		return lowerEq(name, "math")
+	case 6:
+		return lowerEq(name, "script")
+	}
+	return false
+}
+
 // nameFound goes on from the end of a tag's name, el, at in[e], and
 // returns where scanning goes on.
 func (w *Writer) nameFound(in []byte, e int, el elem) int {
@@ -195,9 +211,75 @@ func (w *Writer) nameFound(in []byte, e int, el elem) int {
 		w.st = sBeforeAttrName
 	}
 	if i < len(in) && w.hb.err == nil {
+		// A link is held for its ping attribute (and style): without
+		// them, it is a tag like any other.
+		link := w.interesting && (w.el == elA || w.el == elArea)
+		if !w.interesting || link {
+			if g, sc := skipAttrs(in, e, link); g >= 0 && (!link || w.hb.off(g) < MaxTag) {
+				if link {
+					w.interesting = false
+					w.hb.release()
+				}
+				w.selfClosing = sc
+				return w.closeTag(g)
+			}
+		}
 		i = w.tagAttrs(in, i)
 	}
 	return i
+}
+
+// skipAttrs reads the attributes of a tag that is not held from in[i], the
+// byte that ended its name (white space or '/'), if they have the usual
+// shape: names, each alone or with a quoted value after '=' (white space
+// around the '=' allowed), and '/' between them. It returns the index of
+// the '>' that ends the tag and whether a '/' came right before it
+// (self-closing); or -1 if anything else comes (an unquoted or empty value,
+// a name that starts with '=', a style attribute, with ping a ping
+// attribute, the end of the input), and then the attribute states read the
+// tag from in[i]. Most tags of a page are read here, without the states'
+// bookkeeping.
+func skipAttrs(in []byte, i int, ping bool) (int, bool) {
+	for i < len(in) {
+		switch c := in[i]; {
+		case class[c]&cSpace != 0:
+			i++
+			continue
+		case c == '/':
+			// Self-closing start tag state: a '/' not before '>' is
+			// ignored.
+			if i++; i < len(in) && in[i] == '>' {
+				return i, true
+			}
+			continue
+		case c == '>':
+			return i, false
+		case c == '=':
+			return -1, false
+		}
+		ns := i
+		i = attrNameEnd(in, i)
+		if i-ns == 5 && lowerEq(in[ns:i], "style") || ping && i-ns == 4 && lowerEq(in[ns:i], "ping") {
+			return -1, false
+		}
+		for i < len(in) && class[in[i]]&cSpace != 0 {
+			i++
+		}
+		if i == len(in) || in[i] != '=' {
+			continue // '/', '>' or the next name
+		}
+		for i++; i < len(in) && class[in[i]]&cSpace != 0; i++ {
+		}
+		if i == len(in) || in[i] != '"' && in[i] != '\'' {
+			return -1, false
+		}
+		j := quote(in[i+1:], in[i])
+		if j < 0 {
+			return -1, false
+		}
+		i += j + 2
+	}
+	return -1, false
 }
 
 // tagOpen reads c, the byte after '<', and returns how many bytes it

@@ -219,3 +219,64 @@ func TestTokenizerEscaped(t *testing.T) {
 		}
 	}
 }
+
+// TestSkipAttrs: where skipAttrs finds the end of a tag, it is where
+// x/net/html ends it, self-closing alike; tags of the usual shape are
+// read, the others (unquoted values, style, a cut) left to the attribute
+// states.
+func TestSkipAttrs(t *testing.T) {
+	frags := []string{
+		` a="x"`, ` b='y>'`, `/`, ` c`, ` = `, `="q"`, ` d=e`, ` style="s"`, "\t", `"`, `'`, `>`, `x`,
+		` STYLE='a'`, ` e = "f"`, ` g="h"i='j'`, ` styles="k"`, ` /`, `=`, ` l=`, ` m= '>'`, "\n",
+	}
+	for _, c := range []struct {
+		tag string
+		end int
+		sc  bool
+	}{
+		{`<div class="a b" id='c'>`, 23, false},
+		{`<use href="#i"/>`, 15, true},
+		{`<div hidden data-x = "1" / >`, 27, false},
+		{`<div a="1"b="2">`, 15, false},
+		{`<div a=1>`, -1, false},
+		{`<div style="x">`, -1, false},
+		{`<div a="x`, -1, false},
+		{`<div a=>`, -1, false},
+		{`<div =a>`, -1, false},
+	} {
+		end, sc := skipAttrs([]byte(c.tag), 4, false)
+		if end != c.end || sc != c.sc {
+			t.Errorf("%s: ends at %d, self-closing %v; want %d, %v", c.tag, end, sc, c.end, c.sc)
+		}
+	}
+	if end, _ := skipAttrs([]byte(`<a href="/" PING="/p">`), 2, true); end != -1 {
+		t.Errorf("a link with ping: skipAttrs ends it at %d, want -1", end)
+	}
+	if end, _ := skipAttrs([]byte(`<a href="/" pings="/p">`), 2, true); end != 22 {
+		t.Errorf("a link without ping: skipAttrs ends it at %d, want 22", end)
+	}
+	r := rand.New(rand.NewPCG(17, 17))
+	read := 0
+	for range 3000 {
+		var b strings.Builder
+		b.WriteString("<div")
+		for range 1 + r.IntN(6) {
+			b.WriteString(frags[r.IntN(len(frags))])
+		}
+		b.WriteString(">z")
+		tag := b.String()
+		end, sc := skipAttrs([]byte(tag), 4, false)
+		if end < 0 {
+			continue
+		}
+		read++
+		z := html.NewTokenizer(strings.NewReader(tag))
+		tt := z.Next()
+		if want := len(z.Raw()) - 1; end != want || sc != (tt == html.SelfClosingTagToken) {
+			t.Errorf("%q: ends at %d, self-closing %v; x/net/html: %d, %v", tag, end, sc, want, tt == html.SelfClosingTagToken)
+		}
+	}
+	if read < 300 {
+		t.Errorf("skipAttrs read %d of 3000 random tags", read)
+	}
+}
