@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -65,6 +66,29 @@ func benchRewrite(b *testing.B, pages [][]byte, p Policy, chunk int) {
 		}
 		if removed == 0 {
 			b.Fatal("nothing removed")
+		}
+	}
+}
+
+// BenchmarkRewriteTags rewrites markup of the usual shape and nothing to
+// remove (cards with classes, SVG icons, links): what the tag states cost
+// on their own: 8 000 tags in 143 KB.
+func BenchmarkRewriteTags(b *testing.B) {
+	page := []byte(strings.Repeat(`<div class="card card--wide" id="c12" data-track="x"><span class="t">text</span>`+
+		`<svg class="i" aria-hidden="true"><use href="#i-1"></use></svg><a href="/x" class="l">go</a></div>`+"\n", 800))
+	p := optOut(b, false)
+	w := NewWriter(io.Discard, p)
+	b.SetBytes(int64(len(page)))
+	b.ReportAllocs()
+	defer cpuPerOp(b)()
+	for b.Loop() {
+		w.Reset(io.Discard, p)
+		w.Write(page)
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if w.Changed() {
+			b.Fatal("changed a page with nothing to remove")
 		}
 	}
 }

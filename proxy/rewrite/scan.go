@@ -287,9 +287,7 @@ func skipAttrs(in []byte, i int, ping bool) (int, bool) {
 func (w *Writer) tagOpen(c byte) int {
 	switch {
 	case isAlpha(c):
-		w.isEnd = false
-		w.nameLen = 0
-		w.st = sTagName
+		w.nameStart(false)
 		return 0
 	case c == '/':
 		if w.phDepth == 0 {
@@ -313,14 +311,17 @@ func (w *Writer) tagOpen(c byte) int {
 	return 0
 }
 
+// nameStart starts a tag name, of an end tag if end.
+func (t *tokenizer) nameStart(end bool) {
+	t.isEnd, t.nameLen, t.st = end, 0, sTagName
+}
+
 // endTagOpen reads c, the byte after "</", and returns how many bytes it
 // consumed.
 func (w *Writer) endTagOpen(c byte) int {
 	switch {
 	case isAlpha(c):
-		w.isEnd = true
-		w.nameLen = 0
-		w.st = sTagName
+		w.nameStart(true)
 		return 0
 	case c == '>':
 		w.hb.release() // held inside a placeholder
@@ -747,19 +748,24 @@ func (w *Writer) attrStates(in []byte, i int) int {
 			}
 			switch c := in[i]; c {
 			case '"', '\'':
-				w.valueBegin(rec, i+1, false)
-				if i = w.quoted(in, i+1, c, rec); i < 0 {
-					w.st = sAttrValueDQ
-					if c == '\'' {
-						w.st = sAttrValueSQ
-					}
-					return len(in)
+				if rec {
+					w.valBegin(i + 1)
+				} else if w.spend {
+					w.styleBegin(i+1, false)
 				}
-				st = sAfterAttrValueQ
+				st = sAttrValueDQ
+				if c == '\'' {
+					st = sAttrValueSQ
+				}
+				i++
 			case '>':
 				return w.closeTag(i)
 			default:
-				w.valueBegin(rec, i, true)
+				if rec {
+					w.valBegin(i)
+				} else if w.spend {
+					w.styleBegin(i, true)
+				}
 				st = sAttrValueUnq
 			}
 		case sAttrValueDQ, sAttrValueSQ:
@@ -767,11 +773,19 @@ func (w *Writer) attrStates(in []byte, i int) int {
 			if st == sAttrValueSQ {
 				q = '\''
 			}
-			if i = w.quoted(in, i, q, rec); i < 0 {
+			j := quote(in[i:], q)
+			if j < 0 {
 				w.st = st
 				return len(in)
 			}
+			i += j
+			if rec {
+				w.valDone(i, i+1)
+			} else if w.sval {
+				w.styleDone(i)
+			}
 			st = sAfterAttrValueQ
+			i++
 		case sAttrValueUnq:
 			for i < len(in) && class[in[i]]&cUnqEnd == 0 {
 				i++
@@ -780,7 +794,11 @@ func (w *Writer) attrStates(in []byte, i int) int {
 				w.st = st
 				return i
 			}
-			w.valueDone(rec, i, i)
+			if rec {
+				w.valDone(i, i)
+			} else if w.sval {
+				w.styleDone(i)
+			}
 			if in[i] == '>' {
 				return w.closeTag(i)
 			}
@@ -809,39 +827,6 @@ func (w *Writer) attrStates(in []byte, i int) int {
 	}
 	w.st = st
 	return i
-}
-
-// valueBegin notes that an attribute value starts at in[i], unquoted
-// (unq) or not: recorded for a held tag (rec), held if it is the first
-// style attribute's (style.go).
-func (w *Writer) valueBegin(rec bool, i int, unq bool) {
-	if rec {
-		w.valBegin(i)
-	} else if w.spend {
-		w.styleBegin(i, unq)
-	}
-}
-
-// valueDone notes that an attribute value ends at in[i], and the attribute
-// before in[end].
-func (w *Writer) valueDone(rec bool, i, end int) {
-	if rec {
-		w.valDone(i, end)
-	} else if w.sval {
-		w.styleDone(i)
-	}
-}
-
-// quoted reads an attribute value quoted with q from in[i] on and returns
-// the index past the closing quote, or -1 if the value goes on past in.
-func (w *Writer) quoted(in []byte, i int, q byte, rec bool) int {
-	j := quote(in[i:], q)
-	if j < 0 {
-		return -1
-	}
-	i += j
-	w.valueDone(rec, i, i+1)
-	return i + 1
 }
 
 // Words of eight input bytes let the loops over names and short values
