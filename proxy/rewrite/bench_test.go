@@ -101,6 +101,39 @@ func BenchmarkIndexByte(b *testing.B) { benchIndexByte(b, [][]byte{benchPage(b)}
 // pages, the floor of BenchmarkRewriteCorpus.
 func BenchmarkIndexByteCorpus(b *testing.B) { benchIndexByte(b, corpusList(b)) }
 
+// BenchmarkIndexByteTags is the floor of a scanner that reads tags: from
+// each '<' of the page, the end of the tag name and, for a tag of the
+// usual shape, of its attributes (skipAttrs), with no decision and no
+// output. Script and style content is read as if it were markup.
+func BenchmarkIndexByteTags(b *testing.B) {
+	page := benchPage(b)
+	b.SetBytes(int64(len(page)))
+	b.ReportAllocs()
+	defer cpuPerOp(b)()
+	n := 0
+	for b.Loop() {
+		for i := 0; ; {
+			j := bytes.IndexByte(page[i:], '<')
+			if j < 0 {
+				break
+			}
+			i += j + 1
+			if i < len(page) && page[i] == '/' {
+				i++
+			}
+			if i = nameEnd(page, i); i < len(page) && page[i] != '>' {
+				if g, _ := skipAttrs(page, i, false); g >= 0 {
+					i = g
+				}
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		b.Fatal("no tags")
+	}
+}
+
 func benchIndexByte(b *testing.B, pages [][]byte) {
 	size := 0
 	for _, page := range pages {

@@ -42,6 +42,32 @@
 // copied from the input in one write per Write call where possible. An SVG
 // script is read as raw text, like an HTML one.
 //
+// # Parts
+//
+// A Writer is a few parts, each a type with its own tests, driven by the
+// Writer's scan over each Write:
+//
+//   - tokenizer (scan.go): the WHATWG tokenizer's state carried from one
+//     Write to the next, and the parts of its grammar that depend on
+//     nothing else (markup declarations, comment ends, the escaped states
+//     of script data, raw text end tags). Tags of the usual shape that are
+//     not held are read by skipAttrs, without the attribute states.
+//   - holdBuf (hold.go): the output, and the one region of the page held
+//     while it is undecided, released, replaced or dropped as a whole.
+//   - decider (decider.go): the attributes of a held start tag, and the
+//     verdict on them (the denied vendor an element loads, and whether it
+//     is removed or neutralised); the Writer carries it out (decide.go).
+//   - cssScanner (css.go): the URLs of a style element, one token held at a
+//     time.
+//   - classifier (url.go): the denied vendor of a URL or a host, with a
+//     cache of a page's last hosts.
+//   - report (report.go): what was removed, and the fail-closed counts.
+//
+// Inline scripts (script.go, jsclass.go, jslex.go), start tags past MaxTag
+// (tagcut.go), style attributes (style.go), srcdoc documents (srcdoc.go),
+// AMP (amp.go) and placeholders (placeholder.go) are the Writer's, over
+// these parts.
+//
 // # Elements and actions
 //
 // An element is enforced when a URL it loads belongs to a vendor that

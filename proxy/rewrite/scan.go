@@ -262,15 +262,10 @@ func skipAttrs(in []byte, i int, ping bool) (int, bool) {
 		if i-ns == 5 && lowerEq(in[ns:i], "style") || ping && i-ns == 4 && lowerEq(in[ns:i], "ping") {
 			return -1, false
 		}
-		for i < len(in) && class[in[i]]&cSpace != 0 {
-			i++
-		}
-		if i == len(in) || in[i] != '=' {
+		if i = spaceEnd(in, i); i == len(in) || in[i] != '=' {
 			continue // '/', '>' or the next name
 		}
-		for i++; i < len(in) && class[in[i]]&cSpace != 0; i++ {
-		}
-		if i == len(in) || in[i] != '"' && in[i] != '\'' {
+		if i = spaceEnd(in, i+1); i == len(in) || in[i] != '"' && in[i] != '\'' {
 			return -1, false
 		}
 		j := quote(in[i+1:], in[i])
@@ -677,11 +672,9 @@ func (w *Writer) attrStates(in []byte, i int) int {
 	for i < len(in) {
 		switch st {
 		case sBeforeAttrName, sAfterAttrName:
-			for class[in[i]]&cSpace != 0 {
-				if i++; i == len(in) {
-					w.st = st
-					return i
-				}
+			if i = spaceEnd(in, i); i == len(in) {
+				w.st = st
+				return i
 			}
 			c := in[i]
 			switch {
@@ -740,11 +733,9 @@ func (w *Writer) attrStates(in []byte, i int) int {
 			}
 			fallthrough
 		case sBeforeAttrValue:
-			for class[in[i]]&cSpace != 0 {
-				if i++; i == len(in) {
-					w.st = sBeforeAttrValue
-					return i
-				}
+			if i = spaceEnd(in, i); i == len(in) {
+				w.st = sBeforeAttrValue
+				return i
 			}
 			switch c := in[i]; c {
 			case '"', '\'':
@@ -826,6 +817,15 @@ func (w *Writer) attrStates(in []byte, i int) int {
 		}
 	}
 	w.st = st
+	return i
+}
+
+// spaceEnd returns the index of the first byte at or after i that is not
+// white space, or len(in).
+func spaceEnd(in []byte, i int) int {
+	for i < len(in) && class[in[i]]&cSpace != 0 {
+		i++
+	}
 	return i
 }
 
