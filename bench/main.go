@@ -229,189 +229,33 @@ type env struct {
 }
 
 func bench(ctx context.Context, c *config, tmp string) error {
-	e := &env{startedWall: time.Now(), loadBefore: loadAvg(), sizes: map[string]int{}}
-	var err error
-	if e.root, err = moduleRoot(); err != nil {
+	e, err := newEnv(ctx, c, tmp)
+	if err != nil {
 		return err
-	}
-	if e.nginx, err = findTool(c.nginxBin, "nginx", "/usr/sbin/nginx"); err != nil && c.origin == "nginx" {
-		return err
-	}
-	if e.wrk, err = findTool(c.wrkBin, "wrk", "/usr/bin/wrk"); err != nil && c.loadgen == "wrk" {
-		return err
-	}
-	switch {
-	case c.loadgen == "go" || (c.loadgen == "auto" && e.wrk == ""):
-		e.gen = goLoad{conns: c.conns}
-	case c.loadgen == "wrk" || c.loadgen == "auto":
-		if e.gen, err = newWrk(e.wrk, tmp, c.threads, c.conns); err != nil {
-			return err
-		}
-	default:
-		return fmt.Errorf("-loadgen %q: want auto, wrk or go", c.loadgen)
-	}
-	if e.noFile, err = raiseNoFile(); err != nil {
-		return fmt.Errorf("raise the open-file limit: %w", err)
-	}
-	if need := uint64(c.idle + 512); c.memory && e.noFile < need {
-		fmt.Fprintf(os.Stderr, "bench: open-file limit %d; idle connections cut from %d to %d\n", e.noFile, c.idle, e.noFile-512)
-		c.idle = int(e.noFile - 512)
-	}
-
-	e.bin = filepath.Join(tmp, "bin")
-	logf("building consentgate and the harness servers")
-	pkgs := []string{"./bench/internal/upstream", "./bench/internal/bareproxy"}
-	if c.cgSrc == "" {
-		pkgs = append(pkgs, "./cmd/consentgate")
-	}
-	if err := goBuild(ctx, e.root, e.bin, pkgs...); err != nil {
-		return err
-	}
-	if c.cgSrc != "" {
-		if err := goBuild(ctx, c.cgSrc, e.bin, "./cmd/consentgate"); err != nil {
-			return err
-		}
 	}
 	if c.real {
 		return realTraffic(ctx, c, e, tmp)
 	}
 	if c.only != "" {
-		var keep []workload
-		for _, w := range workloads {
-			if strings.Contains(w.name, c.only) {
-				keep = append(keep, w)
-			}
+		if workloads, err = filterWorkloads(workloads, c.only); err != nil {
+			return err
 		}
-		if len(keep) == 0 {
-			return fmt.Errorf("-only %q matches no workload", c.only)
-		}
-		workloads = keep
 	}
-
-	// Origins.
-	if e.goOrigin, err = freeAddr(); err != nil {
-		return err
-	}
-	goUp, err := start("origin", filepath.Join(tmp, "origin.log"), filepath.Join(e.bin, "upstream"), "-listen", e.goOrigin)
+	originProc, err := startOrigins(ctx, c, e, tmp)
 	if err != nil {
 		return err
 	}
-	if err := goUp.waitListen(ctx, e.goOrigin, 20*time.Second); err != nil {
-		return err
-	}
-	originProc := goUp
-	e.originKind, e.originAddr = "fasthttp (bench/internal/upstream)", e.goOrigin
-	if e.nginx != "" && c.origin != "go" {
-		dir := filepath.Join(tmp, "nginx-origin")
-		mkt := page.Marketing(150 << 10)
-		if err := writeSite(dir, map[string][]byte{
-			"1k.html": page.Small(1024), "page.html": mkt, "asset.bin": page.Asset(2 << 20),
-			"gz/page.html": mkt, "gz/page.html.gz": page.Gzip(mkt),
-		}); err != nil {
-			return err
-		}
-		addr, err := freeAddr()
-		if err != nil {
-			return err
-		}
-		p, err := startNginx(ctx, e.nginx, "nginx origin", dir, nginxOrigin, addr, "")
-		if err != nil {
-			return err
-		}
-		originProc, e.originKind, e.originAddr = p, "nginx (static files, gzip_static)", addr
-	}
-
-	// Proxies.
-	targets := []target{{name: tDirect, addr: e.originAddr, proc: originProc}}
-	if e.nginx != "" {
-		addr, err := freeAddr()
-		if err != nil {
-			return err
-		}
-		p, err := startNginx(ctx, e.nginx, "nginx proxy", filepath.Join(tmp, "nginx-proxy"), nginxProxy, addr, e.originAddr)
-		if err != nil {
-			return err
-		}
-		targets = append(targets, target{name: tNginx, addr: addr, proc: p})
-	}
-	bareAddr, err := freeAddr()
+	targets, cgAdmin, err := startTargets(ctx, c, e, tmp, originProc)
 	if err != nil {
 		return err
 	}
-	bare, err := start("bareproxy", filepath.Join(tmp, "bareproxy.log"), filepath.Join(e.bin, "bareproxy"), "-listen", bareAddr, "-upstream", e.originAddr)
-	if err != nil {
+	if err := checkTargets(c, e, targets); err != nil {
 		return err
-	}
-	if err := bare.waitListen(ctx, bareAddr, 20*time.Second); err != nil {
-		return err
-	}
-	targets = append(targets, target{name: tBare, addr: bareAddr, proc: bare})
-	cg, admin, err := startConsentgate(ctx, e, tmp, "consentgate", e.originAddr, c.profile != "")
-	if err != nil {
-		return err
-	}
-	cgAdmin := map[string]string{tCG: admin}
-	targets = append(targets, target{name: tCG, addr: cg.addr, proc: cg.proc})
-	if c.registry {
-		t, admin, err := startRegistryTarget(ctx, e, tmp, c.profile != "")
-		if err != nil {
-			return err
-		}
-		targets = append(targets, t)
-		cgAdmin[tCGReg] = admin
-	}
-	if c.receipts {
-		// The same binary and flags, plus receipts on the temporary
-		// directory's file system.
-		cgr, _, err := startConsentgate(ctx, e, tmp, "consentgate-receipts", e.originAddr, false, "--receipts", filepath.Join(tmp, "receipts"))
-		if err != nil {
-			return err
-		}
-		targets = append(targets, target{name: tCGR, addr: cgr.addr, proc: cgr.proc})
-	}
-
-	for _, t := range targets {
-		for _, w := range workloads {
-			n, err := check(t, w, c.headers(t, w))
-			if err != nil {
-				return fmt.Errorf("%s, %s: %w", t.name, w.name, err)
-			}
-			if t.name == tCG {
-				e.sizes[w.name] = n
-			}
-		}
 	}
 	logf("load generator: %s; origin: %s; %v per run after %v warm-up", e.gen.name(), e.originKind, c.duration, c.warmup)
-
-	if c.profile != "" {
-		if err := os.MkdirAll(c.profile, 0o755); err != nil {
-			return err
-		}
-	}
-	results := map[string]map[string]cell{}
-	for _, w := range workloads {
-		results[w.name] = map[string]cell{}
-		for _, t := range targets {
-			var prof func() error
-			if c.profile != "" && (t.name == tCG || t.name == tCGReg) {
-				prof = profileDuring(ctx, cgAdmin[t.name], c.duration, filepath.Join(c.profile, slug(t.name)+"-"+slug(w.name)+".pprof"))
-			}
-			r := measure(ctx, e.gen, c, t, w)
-			if prof != nil {
-				if err := prof(); err != nil {
-					fmt.Fprintln(os.Stderr, "bench: profile:", err)
-				}
-			}
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			results[w.name][t.name] = r
-			if r.err != nil {
-				logf("%-50s %-22s error: %v", w.name, t.name, r.err)
-			} else {
-				logf("%-50s %-22s %9.0f req/s  p99 %6.2f ms  %6.1f µs CPU/req  %d errors", w.name, t.name, r.rps(), r.p99/1000, r.cpuPerReq(), r.errors)
-			}
-		}
+	results, err := loadTargets(ctx, c, e, targets, cgAdmin)
+	if err != nil {
+		return err
 	}
 	for _, t := range targets[1:] {
 		t.proc.stop()
@@ -426,7 +270,259 @@ func bench(ctx context.Context, c *config, tmp string) error {
 			return err
 		}
 	}
-	rep := report(c, e, targets, results, stream, idle, memErrs)
+	return writeReport(c, e, report(c, e, targets, results, stream, idle, memErrs))
+}
+
+// newEnv finds the tools and the load generator, raises the open-file
+// limit (cutting -idle to fit it) and builds consentgate and the harness
+// servers into tmp/bin.
+func newEnv(ctx context.Context, c *config, tmp string) (*env, error) {
+	e := &env{startedWall: time.Now(), loadBefore: loadAvg(), sizes: map[string]int{}}
+	var err error
+	if e.root, err = moduleRoot(); err != nil {
+		return nil, err
+	}
+	if e.nginx, err = findTool(c.nginxBin, "nginx", "/usr/sbin/nginx"); err != nil && c.origin == "nginx" {
+		return nil, err
+	}
+	if e.wrk, err = findTool(c.wrkBin, "wrk", "/usr/bin/wrk"); err != nil && c.loadgen == "wrk" {
+		return nil, err
+	}
+	switch {
+	case c.loadgen == "go" || (c.loadgen == "auto" && e.wrk == ""):
+		e.gen = goLoad{conns: c.conns}
+	case c.loadgen == "wrk" || c.loadgen == "auto":
+		if e.gen, err = newWrk(e.wrk, tmp, c.threads, c.conns); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("-loadgen %q: want auto, wrk or go", c.loadgen)
+	}
+	if e.noFile, err = raiseNoFile(); err != nil {
+		return nil, fmt.Errorf("raise the open-file limit: %w", err)
+	}
+	if need := uint64(c.idle + 512); c.memory && e.noFile < need {
+		fmt.Fprintf(os.Stderr, "bench: open-file limit %d; idle connections cut from %d to %d\n", e.noFile, c.idle, e.noFile-512)
+		c.idle = int(e.noFile - 512)
+	}
+
+	e.bin = filepath.Join(tmp, "bin")
+	logf("building consentgate and the harness servers")
+	pkgs := []string{"./bench/internal/upstream", "./bench/internal/bareproxy"}
+	if c.cgSrc == "" {
+		pkgs = append(pkgs, "./cmd/consentgate")
+	}
+	if err := goBuild(ctx, e.root, e.bin, pkgs...); err != nil {
+		return nil, err
+	}
+	if c.cgSrc != "" {
+		if err := goBuild(ctx, c.cgSrc, e.bin, "./cmd/consentgate"); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// filterWorkloads keeps the workloads whose name contains only.
+func filterWorkloads(ws []workload, only string) ([]workload, error) {
+	var keep []workload
+	for _, w := range ws {
+		if strings.Contains(w.name, only) {
+			keep = append(keep, w)
+		}
+	}
+	if len(keep) == 0 {
+		return nil, fmt.Errorf("-only %q matches no workload", only)
+	}
+	return keep, nil
+}
+
+// startOrigins starts the Go origin (always: it generates the streamed
+// page) and, unless -origin go or nginx is missing, an nginx origin
+// serving the synthetic site. It sets e's origin and returns the process
+// whose CPU the direct row counts.
+func startOrigins(ctx context.Context, c *config, e *env, tmp string) (*proc, error) {
+	var err error
+	if e.goOrigin, err = freeAddr(); err != nil {
+		return nil, err
+	}
+	goUp, err := start("origin", filepath.Join(tmp, "origin.log"), filepath.Join(e.bin, "upstream"), "-listen", e.goOrigin)
+	if err != nil {
+		return nil, err
+	}
+	if err := goUp.waitListen(ctx, e.goOrigin, 20*time.Second); err != nil {
+		return nil, err
+	}
+	e.originKind, e.originAddr = "fasthttp (bench/internal/upstream)", e.goOrigin
+	if e.nginx == "" || c.origin == "go" {
+		return goUp, nil
+	}
+	dir := filepath.Join(tmp, "nginx-origin")
+	mkt := page.Marketing(150 << 10)
+	if err := writeSite(dir, map[string][]byte{
+		"1k.html": page.Small(1024), "page.html": mkt, "asset.bin": page.Asset(2 << 20),
+		"gz/page.html": mkt, "gz/page.html.gz": page.Gzip(mkt),
+	}); err != nil {
+		return nil, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	p, err := startNginx(ctx, e.nginx, "nginx origin", dir, nginxOrigin, addr, "")
+	if err != nil {
+		return nil, err
+	}
+	e.originKind, e.originAddr = "nginx (static files, gzip_static)", addr
+	return p, nil
+}
+
+// startTargets starts the proxies in front of e's origin: nginx
+// proxy_pass (when installed), the bare fasthttp proxy, consentgate and,
+// with -registry and -receipts, consentgate's variants. The first target
+// is the origin itself. It returns the admin addresses of the consentgates
+// a profile may be taken of, by target name.
+func startTargets(ctx context.Context, c *config, e *env, tmp string, originProc *proc) ([]target, map[string]string, error) {
+	targets := []target{{name: tDirect, addr: e.originAddr, proc: originProc}}
+	if e.nginx != "" {
+		t, err := startNginxProxy(ctx, e, tmp, e.originAddr)
+		if err != nil {
+			return nil, nil, err
+		}
+		targets = append(targets, t)
+	}
+	bare, err := startBareProxy(ctx, e, tmp, e.originAddr)
+	if err != nil {
+		return nil, nil, err
+	}
+	targets = append(targets, bare)
+	cg, admin, err := startConsentgate(ctx, e, tmp, "consentgate", e.originAddr, c.profile != "")
+	if err != nil {
+		return nil, nil, err
+	}
+	cgAdmin := map[string]string{tCG: admin}
+	targets = append(targets, target{name: tCG, addr: cg.addr, proc: cg.proc})
+	if c.registry {
+		t, admin, err := startRegistryTarget(ctx, e, tmp, c.profile != "")
+		if err != nil {
+			return nil, nil, err
+		}
+		targets = append(targets, t)
+		cgAdmin[tCGReg] = admin
+	}
+	if c.receipts {
+		// The same binary and flags, plus receipts on the temporary
+		// directory's file system.
+		cgr, _, err := startConsentgate(ctx, e, tmp, "consentgate-receipts", e.originAddr, false, "--receipts", filepath.Join(tmp, "receipts"))
+		if err != nil {
+			return nil, nil, err
+		}
+		targets = append(targets, target{name: tCGR, addr: cgr.addr, proc: cgr.proc})
+	}
+	return targets, cgAdmin, nil
+}
+
+// startNginxProxy starts nginx as a plain proxy_pass peer of upstream.
+func startNginxProxy(ctx context.Context, e *env, tmp, upstream string) (target, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return target{}, err
+	}
+	p, err := startNginx(ctx, e.nginx, "nginx proxy", filepath.Join(tmp, "nginx-proxy"), nginxProxy, addr, upstream)
+	if err != nil {
+		return target{}, err
+	}
+	return target{name: tNginx, addr: addr, proc: p}, nil
+}
+
+// startBareProxy starts the bare fasthttp HostClient proxy of upstream and
+// waits until it listens.
+func startBareProxy(ctx context.Context, e *env, tmp, upstream string) (target, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return target{}, err
+	}
+	bare, err := start("bareproxy", filepath.Join(tmp, "bareproxy.log"), filepath.Join(e.bin, "bareproxy"), "-listen", addr, "-upstream", upstream)
+	if err != nil {
+		return target{}, err
+	}
+	if err := bare.waitListen(ctx, addr, 20*time.Second); err != nil {
+		return target{}, err
+	}
+	return target{name: tBare, addr: addr, proc: bare}, nil
+}
+
+// checkTargets requests every workload from every target once, checking
+// the answer, and records the bytes consentgate sent per workload.
+func checkTargets(c *config, e *env, targets []target) error {
+	for _, t := range targets {
+		for _, w := range workloads {
+			n, err := check(t, w, c.headers(t, w))
+			if err != nil {
+				return fmt.Errorf("%s, %s: %w", t.name, w.name, err)
+			}
+			if t.name == tCG {
+				e.sizes[w.name] = n
+			}
+		}
+	}
+	return nil
+}
+
+// loadTargets measures every target under every workload, one after the
+// other, profiling the consentgates with -profile. It returns the cells by
+// workload, then target name.
+func loadTargets(ctx context.Context, c *config, e *env, targets []target, cgAdmin map[string]string) (map[string]map[string]cell, error) {
+	if err := mkProfileDir(c); err != nil {
+		return nil, err
+	}
+	results := map[string]map[string]cell{}
+	for _, w := range workloads {
+		results[w.name] = map[string]cell{}
+		for _, t := range targets {
+			prof := func() {}
+			if c.profile != "" && (t.name == tCG || t.name == tCGReg) {
+				prof = profile(ctx, cgAdmin[t.name], c.duration, filepath.Join(c.profile, slug(t.name)+"-"+slug(w.name)+".pprof"))
+			}
+			r := measure(ctx, e.gen, c, t, w)
+			prof()
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			results[w.name][t.name] = r
+			if r.err != nil {
+				logf("%-50s %-22s error: %v", w.name, t.name, r.err)
+			} else {
+				logf("%-50s %-22s %9.0f req/s  p99 %6.2f ms  %6.1f µs CPU/req  %d errors", w.name, t.name, r.rps(), r.p99/1000, r.cpuPerReq(), r.errors)
+			}
+		}
+	}
+	return results, nil
+}
+
+// mkProfileDir makes the -profile directory, if any.
+func mkProfileDir(c *config) error {
+	if c.profile == "" {
+		return nil
+	}
+	return os.MkdirAll(c.profile, 0o755)
+}
+
+// profile starts a CPU profile of the consentgate at admin for d, written
+// to path, and returns the function that waits for it; a failed profile is
+// reported and the run goes on.
+func profile(ctx context.Context, admin string, d time.Duration, path string) func() {
+	wait := profileDuring(ctx, admin, d, path)
+	return func() {
+		if err := wait(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: profile:", err)
+		}
+	}
+}
+
+// writeReport prints rep, summarises the profiles of -profile and writes
+// rep to -o.
+func writeReport(c *config, e *env, rep string) error {
 	fmt.Print(rep)
 	if c.profile != "" {
 		topProfiles(c.profile, filepath.Join(e.bin, "consentgate"))

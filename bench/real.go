@@ -80,107 +80,20 @@ func realTraffic(ctx context.Context, c *config, e *env, tmp string) error {
 	}
 	res.script = script
 
-	// The origin: the pages written into the temporary directory only.
-	site := map[string][]byte{}
-	for _, p := range pages {
-		site["p/"+p.name+".html"] = p.html
-		site["p/"+p.name+".html.gz"] = p.gz
-		res.wireIn += int64(len(p.gz))
-	}
-	odir := filepath.Join(tmp, "nginx-real-origin")
-	if err := writeSite(odir, site); err != nil {
-		return err
-	}
-	oaddr, err := freeAddr()
+	targets, admin, err := startRealTargets(ctx, c, e, tmp, res)
 	if err != nil {
 		return err
 	}
-	origin, err := startNginx(ctx, e.nginx, "nginx origin", odir, nginxRealOrigin, oaddr, "")
-	if err != nil {
-		return err
-	}
-	e.originKind, e.originAddr = "nginx (the saved pages, gzip_static on)", oaddr
-	targets := []target{{name: tDirect, addr: oaddr, proc: origin}}
-
-	naddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	np, err := startNginx(ctx, e.nginx, "nginx proxy", filepath.Join(tmp, "nginx-proxy"), nginxProxy, naddr, oaddr)
-	if err != nil {
-		return err
-	}
-	targets = append(targets, target{name: tNginx, addr: naddr, proc: np})
-
-	baddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	bare, err := start("bareproxy", filepath.Join(tmp, "bareproxy.log"), filepath.Join(e.bin, "bareproxy"), "-listen", baddr, "-upstream", oaddr)
-	if err != nil {
-		return err
-	}
-	if err := bare.waitListen(ctx, baddr, 20*time.Second); err != nil {
-		return err
-	}
-	targets = append(targets, target{name: tBare, addr: baddr, proc: bare})
-
-	cfg := filepath.Join(tmp, "real.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(realConfig, oaddr)), 0o644); err != nil {
-		return err
-	}
-	cg, admin, err := startConsentgate(ctx, e, tmp, "consentgate", "", c.profile != "", "--config", cfg)
-	if err != nil {
-		return err
-	}
-	targets = append(targets, target{name: tCG, addr: cg.addr, proc: cg.proc})
-
 	logf("real traffic: checking %d pages through %d servers", len(pages), len(targets))
-	for _, t := range targets {
-		changed, wire, err := checkReal(t, m.host, pages)
-		if err != nil {
-			return fmt.Errorf("%s: %w", t.name, err)
-		}
-		res.changed[t.name] = changed
-		if t.name == tCG {
-			res.wireOut = wire
-		}
-		res.targetNames = append(res.targetNames, t.name)
+	if err := checkRealTargets(targets, res); err != nil {
+		return err
 	}
-
-	if c.profile != "" {
-		if err := os.MkdirAll(c.profile, 0o755); err != nil {
-			return err
-		}
+	if err := mkProfileDir(c); err != nil {
+		return err
 	}
 	logf("real traffic: %d pages, Zipf s=%g, %.0f%% opted out; %v per run after %v warm-up", len(pages), c.zipf, 100*m.optout, c.duration, c.warmup)
-	for _, t := range targets {
-		url := "http://" + t.addr + "/"
-		if c.warmup > 0 {
-			if _, err := w.runScript(ctx, script, url, nil, c.warmup); err != nil {
-				return fmt.Errorf("%s: warm-up: %w", t.name, err)
-			}
-		}
-		var prof func() error
-		if c.profile != "" && t.name == tCG {
-			prof = profileDuring(ctx, admin, c.duration, filepath.Join(c.profile, "consentgate-real-traffic.pprof"))
-		}
-		r := measureReal(ctx, w, script, url, c.duration, t)
-		if prof != nil {
-			if err := prof(); err != nil {
-				fmt.Fprintln(os.Stderr, "bench: profile:", err)
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		res.cells[t.name] = r
-		if r.err != nil {
-			logf("real traffic %-22s error: %v", t.name, r.err)
-		} else {
-			logf("real traffic %-22s %9.0f req/s  p99 %6.2f ms  %6.1f µs CPU/req  RSS peak %.1f MiB  %d errors",
-				t.name, r.rps(), r.p99/1000, r.cpuPerReq(), float64(r.peakRSS)/mib, r.errors)
-		}
+	if err := loadReal(ctx, c, w, script, admin, targets, res); err != nil {
+		return err
 	}
 	for _, t := range targets {
 		t.proc.stop()
@@ -195,6 +108,102 @@ func realTraffic(ctx context.Context, c *config, e *env, tmp string) error {
 	}
 	if c.out != "" {
 		return os.WriteFile(c.out, []byte(rep), 0o644)
+	}
+	return nil
+}
+
+// startRealTargets writes res's pages into an nginx origin and starts it,
+// nginx proxy_pass, the bare fasthttp proxy and consentgate in front of
+// it, in that order. It returns the targets and consentgate's admin
+// address.
+func startRealTargets(ctx context.Context, c *config, e *env, tmp string, res *realResult) ([]target, string, error) {
+	// The origin: the pages written into the temporary directory only.
+	site := map[string][]byte{}
+	for _, p := range res.pages {
+		site["p/"+p.name+".html"] = p.html
+		site["p/"+p.name+".html.gz"] = p.gz
+		res.wireIn += int64(len(p.gz))
+	}
+	odir := filepath.Join(tmp, "nginx-real-origin")
+	if err := writeSite(odir, site); err != nil {
+		return nil, "", err
+	}
+	oaddr, err := freeAddr()
+	if err != nil {
+		return nil, "", err
+	}
+	origin, err := startNginx(ctx, e.nginx, "nginx origin", odir, nginxRealOrigin, oaddr, "")
+	if err != nil {
+		return nil, "", err
+	}
+	e.originKind, e.originAddr = "nginx (the saved pages, gzip_static on)", oaddr
+	targets := []target{{name: tDirect, addr: oaddr, proc: origin}}
+
+	np, err := startNginxProxy(ctx, e, tmp, oaddr)
+	if err != nil {
+		return nil, "", err
+	}
+	targets = append(targets, np)
+	bare, err := startBareProxy(ctx, e, tmp, oaddr)
+	if err != nil {
+		return nil, "", err
+	}
+	targets = append(targets, bare)
+
+	cfg := filepath.Join(tmp, "real.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(realConfig, oaddr)), 0o644); err != nil {
+		return nil, "", err
+	}
+	cg, admin, err := startConsentgate(ctx, e, tmp, "consentgate", "", c.profile != "", "--config", cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	return append(targets, target{name: tCG, addr: cg.addr, proc: cg.proc}), admin, nil
+}
+
+// checkRealTargets runs checkReal on every target, recording in res the
+// pages each changed and the bytes consentgate sent.
+func checkRealTargets(targets []target, res *realResult) error {
+	for _, t := range targets {
+		changed, wire, err := checkReal(t, res.mix.host, res.pages)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		res.changed[t.name] = changed
+		if t.name == tCG {
+			res.wireOut = wire
+		}
+		res.targetNames = append(res.targetNames, t.name)
+	}
+	return nil
+}
+
+// loadReal warms up and measures every target under the mix in turn,
+// profiling consentgate (at admin) with -profile, into res.cells.
+func loadReal(ctx context.Context, c *config, w *wrk, script, admin string, targets []target, res *realResult) error {
+	for _, t := range targets {
+		url := "http://" + t.addr + "/"
+		if c.warmup > 0 {
+			if _, err := w.runScript(ctx, script, url, nil, c.warmup); err != nil {
+				return fmt.Errorf("%s: warm-up: %w", t.name, err)
+			}
+		}
+		prof := func() {}
+		if c.profile != "" && t.name == tCG {
+			prof = profile(ctx, admin, c.duration, filepath.Join(c.profile, "consentgate-real-traffic.pprof"))
+		}
+		r := measureReal(ctx, w, script, url, c.duration, t)
+		prof()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		res.cells[t.name] = r
+		if r.err != nil {
+			logf("real traffic %-22s error: %v", t.name, r.err)
+		} else {
+			logf("real traffic %-22s %9.0f req/s  p99 %6.2f ms  %6.1f µs CPU/req  RSS peak %.1f MiB  %d errors",
+				t.name, r.rps(), r.p99/1000, r.cpuPerReq(), float64(r.peakRSS)/mib, r.errors)
+		}
 	}
 	return nil
 }
