@@ -84,141 +84,180 @@ type verifyLine struct {
 // line but the record with the sequence number before it exists (that line
 // was edited), or nothing (deleted, or a gap between files).
 func Verify(paths []string) (*Summary, error) {
-	s := &Summary{Files: len(paths), Breaks: []Break{}, Warnings: []Break{}}
-	var lines []verifyLine
-	byHash := map[[32]byte]int{}
-	bySeq := map[uint64]int{}
-	err := ReadLines(paths, func(l Line) error {
-		v := verifyLine{no: int32(l.No), hash: sha256.Sum256(l.Raw), torn: l.Torn}
-		for i, p := range paths {
-			if p == l.File {
-				v.file = int32(i)
-			}
-		}
-		var r struct {
-			Seq   uint64  `json:"seq"`
-			Prev  *string `json:"prev"`
-			Kind  string  `json:"kind"`
-			Clean bool    `json:"clean"`
-			Lost  uint64  `json:"lost"`
-		}
-		if json.Unmarshal(l.Raw, &r) == nil && r.Seq > 0 && r.Prev != nil {
-			v.seq, v.kind, v.clean = r.Seq, r.Kind, r.Clean
-			v.valid = true
-			if *r.Prev != "" {
-				b, err := hex.DecodeString(*r.Prev)
-				if err != nil || len(b) != 32 {
-					v.valid = false
-				} else {
-					copy(v.prev[:], b)
-					v.hasPrev = true
-				}
-			}
-			s.Lost += r.Lost
-		}
-		idx := len(lines)
-		if _, dup := byHash[v.hash]; !dup {
-			byHash[v.hash] = idx
-		}
-		if v.valid {
-			if _, dup := bySeq[v.seq]; !dup {
-				bySeq[v.seq] = idx
-			}
-		}
-		lines = append(lines, v)
-		return nil
-	})
-	if err != nil {
+	c := &chain{paths: paths, byHash: map[[32]byte]int{}, bySeq: map[uint64]int{},
+		s: &Summary{Files: len(paths), Breaks: []Break{}, Warnings: []Break{}}}
+	if err := ReadLines(paths, c.add); err != nil {
 		return nil, err
 	}
-	name := func(v verifyLine) string { return paths[v.file] }
-	at := func(v verifyLine, what, format string, args ...any) Break {
-		return Break{File: name(v), Line: int(v.no), Seq: v.seq, What: what, Detail: fmt.Sprintf(format, args...)}
-	}
-	if n := len(lines); n > 0 && lines[n-1].torn {
-		// A crash while writing the last record: not a break, and not a
-		// record; the proxy cuts it off when it starts again.
-		s.Warnings = append(s.Warnings, at(lines[n-1], BreakTorn, "the last line is incomplete (a crash while writing); consentgate cuts it off when it starts again"))
-		lines = lines[:n-1]
-	}
-	s.Records = len(lines)
-	if len(lines) == 0 {
+	s := c.s
+	c.dropTornEnd()
+	s.Records = len(c.lines)
+	if len(c.lines) == 0 {
 		return s, nil
 	}
-	pos := func(i int) string {
-		return fmt.Sprintf("%s:%d", filepath.Base(name(lines[i])), lines[i].no)
-	}
-	first, last := lines[0], lines[len(lines)-1]
-	s.FirstSeq, s.LastSeq = first.seq, last.seq
-	s.Head = hex.EncodeToString(last.hash[:])
-	s.Genesis = first.valid && !first.hasPrev
-	if first.valid && first.hasPrev {
-		if j, ok := byHash[first.prev]; ok {
-			s.Breaks = append(s.Breaks, at(first, BreakReordered, "the first record (seq %d) follows the record at %s", first.seq, pos(j)))
-		}
-	}
+	c.ends()
 	skipNext := false // the line before was reported already
-	for i := range lines {
-		v := lines[i]
-		if v.torn && i != len(lines)-1 {
-			s.Breaks = append(s.Breaks, at(v, BreakTorn, "the line has no newline and the chain goes on after it"))
-		}
-		if !v.valid {
-			s.Breaks = append(s.Breaks, at(v, BreakEdited, "not a receipt record (no seq or prev): the line was changed or corrupted"))
-			skipNext = true
-			continue
-		}
-		if v.kind == KindStart.String() && !v.clean && i > 0 {
-			s.Warnings = append(s.Warnings, at(v, "unclean restart", "the previous run did not stop cleanly: records of up to one flush interval before seq %d may be lost", v.seq))
-		}
-		if i == 0 {
-			continue
-		}
-		p := lines[i-1]
-		if v.hasPrev && v.prev == p.hash {
-			if p.valid && v.seq != p.seq+1 {
-				s.Breaks = append(s.Breaks, at(v, BreakEdited, "seq %d follows seq %d although its prev matches", v.seq, p.seq))
-			}
-			skipNext = false
-			continue
-		}
-		if skipNext {
-			skipNext = false
-			continue
-		}
-		boundary := v.file != p.file
-		if !v.hasPrev {
-			s.Breaks = append(s.Breaks, at(v, BreakEdited, "a chain starts again here (prev is empty) after seq %d", p.seq))
-			continue
-		}
-		if j, ok := byHash[v.prev]; ok {
-			s.Breaks = append(s.Breaks, at(v, BreakReordered, "seq %d belongs after the record at %s (seq %d), not after seq %d", v.seq, pos(j), lines[j].seq, p.seq))
-			continue
-		}
-		if j, ok := bySeq[v.seq-1]; ok && v.seq > 1 {
-			e := lines[j]
-			s.Breaks = append(s.Breaks, at(e, BreakEdited, "the record (seq %d) does not hash to the prev of seq %d at %s: it was changed after it was written", e.seq, v.seq, pos(i)))
-			continue
-		}
-		from := p.seq + 1
-		if p.seq >= v.seq {
-			from = 0
-		}
-		missing := "the record before it is missing"
-		if from > 0 && from <= v.seq-1 {
-			missing = fmt.Sprintf("records %d to %d are missing (%d)", from, v.seq-1, v.seq-from)
-			if from == v.seq-1 {
-				missing = fmt.Sprintf("record %d is missing", from)
-			}
-		}
-		if boundary {
-			s.Breaks = append(s.Breaks, at(v, BreakGap, "%s between %s and %s", missing, filepath.Base(name(p)), filepath.Base(name(v))))
-		} else {
-			s.Breaks = append(s.Breaks, at(v, BreakDeleted, "%s before seq %d", missing, v.seq))
-		}
+	for i := range c.lines {
+		skipNext = c.link(i, skipNext)
 	}
 	if s.Lost > 0 {
 		s.Warnings = append(s.Warnings, Break{What: "lost", Detail: fmt.Sprintf("%d records were dropped on a full queue (each place says so in its next record's lost member)", s.Lost)})
 	}
 	return s, nil
+}
+
+// chain is the state of Verify: the lines read, indexes of them by hash
+// and by sequence number (the first line of each), and the Summary so far.
+type chain struct {
+	paths  []string
+	lines  []verifyLine
+	byHash map[[32]byte]int
+	bySeq  map[uint64]int
+	s      *Summary
+}
+
+// add decodes and indexes one line read.
+func (c *chain) add(l Line) error {
+	v := verifyLine{no: int32(l.No), hash: sha256.Sum256(l.Raw), torn: l.Torn}
+	for i, p := range c.paths {
+		if p == l.File {
+			v.file = int32(i)
+		}
+	}
+	var r struct {
+		Seq   uint64  `json:"seq"`
+		Prev  *string `json:"prev"`
+		Kind  string  `json:"kind"`
+		Clean bool    `json:"clean"`
+		Lost  uint64  `json:"lost"`
+	}
+	if json.Unmarshal(l.Raw, &r) == nil && r.Seq > 0 && r.Prev != nil {
+		v.seq, v.kind, v.clean = r.Seq, r.Kind, r.Clean
+		v.valid = true
+		if *r.Prev != "" {
+			b, err := hex.DecodeString(*r.Prev)
+			if err != nil || len(b) != 32 {
+				v.valid = false
+			} else {
+				copy(v.prev[:], b)
+				v.hasPrev = true
+			}
+		}
+		c.s.Lost += r.Lost
+	}
+	idx := len(c.lines)
+	if _, dup := c.byHash[v.hash]; !dup {
+		c.byHash[v.hash] = idx
+	}
+	if v.valid {
+		if _, dup := c.bySeq[v.seq]; !dup {
+			c.bySeq[v.seq] = idx
+		}
+	}
+	c.lines = append(c.lines, v)
+	return nil
+}
+
+func (c *chain) name(v verifyLine) string { return c.paths[v.file] }
+
+// pos is line i as file:line, the file's base name only.
+func (c *chain) pos(i int) string {
+	return fmt.Sprintf("%s:%d", filepath.Base(c.name(c.lines[i])), c.lines[i].no)
+}
+
+func (c *chain) at(v verifyLine, what, format string, args ...any) Break {
+	return Break{File: c.name(v), Line: int(v.no), Seq: v.seq, What: what, Detail: fmt.Sprintf(format, args...)}
+}
+
+func (c *chain) brk(b Break)  { c.s.Breaks = append(c.s.Breaks, b) }
+func (c *chain) warn(b Break) { c.s.Warnings = append(c.s.Warnings, b) }
+
+// dropTornEnd drops a torn last line, with a warning.
+func (c *chain) dropTornEnd() {
+	if n := len(c.lines); n > 0 && c.lines[n-1].torn {
+		// A crash while writing the last record: not a break, and not a
+		// record; the proxy cuts it off when it starts again.
+		c.warn(c.at(c.lines[n-1], BreakTorn, "the last line is incomplete (a crash while writing); consentgate cuts it off when it starts again"))
+		c.lines = c.lines[:n-1]
+	}
+}
+
+// ends sets the Summary's first and last sequence numbers, head and
+// genesis, and reports a first record whose prev is a later line.
+func (c *chain) ends() {
+	first, last := c.lines[0], c.lines[len(c.lines)-1]
+	c.s.FirstSeq, c.s.LastSeq = first.seq, last.seq
+	c.s.Head = hex.EncodeToString(last.hash[:])
+	c.s.Genesis = first.valid && !first.hasPrev
+	if first.valid && first.hasPrev {
+		if j, ok := c.byHash[first.prev]; ok {
+			c.brk(c.at(first, BreakReordered, "the first record (seq %d) follows the record at %s", first.seq, c.pos(j)))
+		}
+	}
+}
+
+// link checks line i against the line before it. skipNext says the line
+// before was reported already, so a mismatch of prev is not reported
+// again; link returns skipNext for the next line.
+func (c *chain) link(i int, skipNext bool) bool {
+	v := c.lines[i]
+	if v.torn && i != len(c.lines)-1 {
+		c.brk(c.at(v, BreakTorn, "the line has no newline and the chain goes on after it"))
+	}
+	if !v.valid {
+		c.brk(c.at(v, BreakEdited, "not a receipt record (no seq or prev): the line was changed or corrupted"))
+		return true
+	}
+	if v.kind == KindStart.String() && !v.clean && i > 0 {
+		c.warn(c.at(v, "unclean restart", "the previous run did not stop cleanly: records of up to one flush interval before seq %d may be lost", v.seq))
+	}
+	if i == 0 {
+		return skipNext
+	}
+	p := c.lines[i-1]
+	if v.hasPrev && v.prev == p.hash {
+		if p.valid && v.seq != p.seq+1 {
+			c.brk(c.at(v, BreakEdited, "seq %d follows seq %d although its prev matches", v.seq, p.seq))
+		}
+		return false
+	}
+	if skipNext {
+		return false
+	}
+	if !v.hasPrev {
+		c.brk(c.at(v, BreakEdited, "a chain starts again here (prev is empty) after seq %d", p.seq))
+		return false
+	}
+	if j, ok := c.byHash[v.prev]; ok {
+		c.brk(c.at(v, BreakReordered, "seq %d belongs after the record at %s (seq %d), not after seq %d", v.seq, c.pos(j), c.lines[j].seq, p.seq))
+		return false
+	}
+	if j, ok := c.bySeq[v.seq-1]; ok && v.seq > 1 {
+		e := c.lines[j]
+		c.brk(c.at(e, BreakEdited, "the record (seq %d) does not hash to the prev of seq %d at %s: it was changed after it was written", e.seq, v.seq, c.pos(i)))
+		return false
+	}
+	c.brk(c.missing(p, v))
+	return false
+}
+
+// missing is the break where v's prev points to no line and no record
+// with the sequence number before v's exists: records were deleted inside
+// a file, or lost between files.
+func (c *chain) missing(p, v verifyLine) Break {
+	from := p.seq + 1
+	if p.seq >= v.seq {
+		from = 0
+	}
+	missing := "the record before it is missing"
+	if from > 0 && from <= v.seq-1 {
+		missing = fmt.Sprintf("records %d to %d are missing (%d)", from, v.seq-1, v.seq-from)
+		if from == v.seq-1 {
+			missing = fmt.Sprintf("record %d is missing", from)
+		}
+	}
+	if v.file != p.file {
+		return c.at(v, BreakGap, "%s between %s and %s", missing, filepath.Base(c.name(p)), filepath.Base(c.name(v)))
+	}
+	return c.at(v, BreakDeleted, "%s before seq %d", missing, v.seq)
 }

@@ -131,155 +131,214 @@ func BuildReport(files []string, o ReportOptions) (*Report, error) {
 			Breaks: sum.Breaks, Warnings: sum.Warnings, Lost: sum.Lost},
 		Delivered: []Incident{}, Events: []Incident{},
 	}
-	end := o.To.AddDate(0, 0, 1)
-	sites := map[string]map[string]*Day{}
-	vendorCat := map[string]string{}
-	day := func(site string, t time.Time) *Day {
-		days := sites[site]
-		if days == nil {
-			days = map[string]*Day{}
-			sites[site] = days
-		}
-		k := t.UTC().Format(time.DateOnly)
-		d := days[k]
-		if d == nil {
-			d = newDay(k)
-			days[k] = d
-		}
-		return d
-	}
-	incident := func(list *[]Incident, other *int, in Incident) {
-		if len(*list) >= o.MaxIncidents {
-			*other++
-			return
-		}
-		*list = append(*list, in)
-	}
-	err = receipt.ReadRecords(files, func(l receipt.Line, r *receipt.Record, err error) error {
-		if err != nil || r.Time.Before(o.From) || !r.Time.Before(end) {
-			return nil // what does not decode is the chain's business
-		}
-		if o.Site != "" && r.Site != o.Site {
-			return nil
-		}
-		at := Incident{Time: r.Time, Site: r.Site, File: l.File, Line: l.No, Seq: r.Seq}
-		switch r.Kind {
-		case "tally":
-			if r.Requests == nil {
-				return nil
-			}
-			d := day(r.Site, r.Time)
-			d.Tallied = true
-			d.Requests.OptedOut += r.Requests.OptedOut
-			d.Requests.ConsentRequired += r.Requests.ConsentRequired
-			d.Requests.NotOptedOut += r.Requests.NotOptedOut
-		case "response":
-			d := day(r.Site, r.Time)
-			d.Lost += r.Lost
-			if r.Canary {
-				return nil // the canary's own request, reported by its canary record
-			}
-			d.Responses++
-			if r.Shadow {
-				d.Shadow++
-			}
-			if r.HTML {
-				d.Pages++
-				if r.OptedOut {
-					for _, s := range r.Sources {
-						d.BySource[s]++
-					}
-				}
-			}
-			var delivered []string
-			for _, rv := range r.Removed {
-				n := rv.N()
-				d.ByVendor[rv.Vendor] += n
-				d.ByCategory[rv.Category] += n
-				vendorCat[rv.Vendor] = rv.Category
-				delivered = append(delivered, fmt.Sprintf("%s (%s) %s", rv.Vendor, rv.Category, elements(rv.Elements)))
-			}
-			for _, c := range r.Cookies {
-				d.CookiesDroppedRequest += c.DroppedRequest
-				d.CookiesDroppedResponse += c.DroppedResponse
-				d.CookiesExpired += c.Expired
-			}
-			if r.Shadow && (len(r.Removed) > 0 || len(r.Cookies) > 0) {
-				at.Kind = "shadow"
-				at.Detail = "site in shadow mode: the visitor got what enforcing would have removed: " + join(delivered)
-				if len(r.Cookies) > 0 {
-					at.Detail += fmt.Sprintf("; cookies of %d vendors kept", len(r.Cookies))
-				}
-				incident(&rep.Delivered, &rep.DeliveredOther, at)
-			}
-			for _, fc := range r.FailClosed {
-				d.FailClosed[fc]++
-				at.Kind = "fail_closed"
-				at.Detail = failClosedText(fc)
-				incident(&rep.Events, &rep.EventsOther, at)
-			}
-			if r.Oversize > 0 {
-				d.FailClosed["oversize"]++
-			}
-		case "canary":
-			d := day(r.Site, r.Time)
-			d.Canary[r.Result]++
-			switch r.Result {
-			case "leak":
-				at.Kind = "canary"
-				at.Detail = fmt.Sprintf("canary %s (opted out): %s", r.Path, leaks(r.Leaks, r.LeaksOther))
-				incident(&rep.Delivered, &rep.DeliveredOther, at)
-			case "error":
-				at.Kind = "canary_error"
-				at.Detail = fmt.Sprintf("canary %s could not be checked: %s", r.Path, r.Error)
-				incident(&rep.Events, &rep.EventsOther, at)
-			}
-		case "guard":
-			d := day(r.Site, r.Time)
-			var parts []string
-			for _, g := range r.Guard {
-				d.Guard += g.N
-				parts = append(parts, fmt.Sprintf("%s %d", g.Vendor, g.N))
-			}
-			at.Kind = "guard"
-			at.Detail = "blocked in the visitor's browser at run time (loaded by script, not in the HTML): " + join(parts)
-			incident(&rep.Events, &rep.EventsOther, at)
-		}
-		return nil
-	})
-	if err != nil {
+	a := &aggregator{o: o, end: o.To.AddDate(0, 0, 1), rep: rep, sites: map[string]map[string]*Day{}, vendorCat: map[string]string{}}
+	if err := receipt.ReadRecords(files, a.record); err != nil {
 		return nil, err
 	}
-	names := make([]string, 0, len(sites))
-	for s := range sites {
+	rep.Sites = a.siteReports()
+	return rep, nil
+}
+
+// aggregator sums the records of a report's period into days per site and
+// lists the incidents.
+type aggregator struct {
+	o         ReportOptions
+	end       time.Time // the day after o.To
+	rep       *Report
+	sites     map[string]map[string]*Day // by site, then date
+	vendorCat map[string]string          // a vendor's category, as last recorded
+}
+
+// day returns site's Day of t, made on first use.
+func (a *aggregator) day(site string, t time.Time) *Day {
+	days := a.sites[site]
+	if days == nil {
+		days = map[string]*Day{}
+		a.sites[site] = days
+	}
+	k := t.UTC().Format(time.DateOnly)
+	d := days[k]
+	if d == nil {
+		d = newDay(k)
+		days[k] = d
+	}
+	return d
+}
+
+// delivered lists in as a denied element or cookie delivered, or counts it
+// once MaxIncidents are listed.
+func (a *aggregator) delivered(in Incident) {
+	a.incident(&a.rep.Delivered, &a.rep.DeliveredOther, in)
+}
+
+// event lists in as a conservative action, or counts it once MaxIncidents
+// are listed.
+func (a *aggregator) event(in Incident) {
+	a.incident(&a.rep.Events, &a.rep.EventsOther, in)
+}
+
+func (a *aggregator) incident(list *[]Incident, other *int, in Incident) {
+	if len(*list) >= a.o.MaxIncidents {
+		*other++
+		return
+	}
+	*list = append(*list, in)
+}
+
+// record adds one record read by receipt.ReadRecords, if it is of the
+// period and site.
+func (a *aggregator) record(l receipt.Line, r *receipt.Record, err error) error {
+	if err != nil || r.Time.Before(a.o.From) || !r.Time.Before(a.end) {
+		return nil // what does not decode is the chain's business
+	}
+	if a.o.Site != "" && r.Site != a.o.Site {
+		return nil
+	}
+	at := Incident{Time: r.Time, Site: r.Site, File: l.File, Line: l.No, Seq: r.Seq}
+	switch r.Kind {
+	case "tally":
+		a.tally(r)
+	case "response":
+		a.response(r, at)
+	case "canary":
+		a.canary(r, at)
+	case "guard":
+		a.guard(r, at)
+	}
+	return nil
+}
+
+// tally adds a tally record's request counts.
+func (a *aggregator) tally(r *receipt.Record) {
+	if r.Requests == nil {
+		return
+	}
+	d := a.day(r.Site, r.Time)
+	d.Tallied = true
+	d.Requests.OptedOut += r.Requests.OptedOut
+	d.Requests.ConsentRequired += r.Requests.ConsentRequired
+	d.Requests.NotOptedOut += r.Requests.NotOptedOut
+}
+
+// response adds a response record: what was removed and dropped, and as
+// incidents what shadow mode delivered and the fail-closed branches taken.
+func (a *aggregator) response(r *receipt.Record, at Incident) {
+	d := a.day(r.Site, r.Time)
+	d.Lost += r.Lost
+	if r.Canary {
+		return // the canary's own request, reported by its canary record
+	}
+	d.Responses++
+	if r.Shadow {
+		d.Shadow++
+	}
+	if r.HTML {
+		d.Pages++
+		if r.OptedOut {
+			for _, s := range r.Sources {
+				d.BySource[s]++
+			}
+		}
+	}
+	var delivered []string
+	for _, rv := range r.Removed {
+		n := rv.N()
+		d.ByVendor[rv.Vendor] += n
+		d.ByCategory[rv.Category] += n
+		a.vendorCat[rv.Vendor] = rv.Category
+		delivered = append(delivered, fmt.Sprintf("%s (%s) %s", rv.Vendor, rv.Category, elements(rv.Elements)))
+	}
+	for _, c := range r.Cookies {
+		d.CookiesDroppedRequest += c.DroppedRequest
+		d.CookiesDroppedResponse += c.DroppedResponse
+		d.CookiesExpired += c.Expired
+	}
+	if r.Shadow && (len(r.Removed) > 0 || len(r.Cookies) > 0) {
+		at.Kind = "shadow"
+		at.Detail = "site in shadow mode: the visitor got what enforcing would have removed: " + join(delivered)
+		if len(r.Cookies) > 0 {
+			at.Detail += fmt.Sprintf("; cookies of %d vendors kept", len(r.Cookies))
+		}
+		a.delivered(at)
+	}
+	for _, fc := range r.FailClosed {
+		d.FailClosed[fc]++
+		at.Kind = "fail_closed"
+		at.Detail = failClosedText(fc)
+		a.event(at)
+	}
+	if r.Oversize > 0 {
+		d.FailClosed["oversize"]++
+	}
+}
+
+// canary adds a canary record: a leak is a delivery, an error an event.
+func (a *aggregator) canary(r *receipt.Record, at Incident) {
+	d := a.day(r.Site, r.Time)
+	d.Canary[r.Result]++
+	switch r.Result {
+	case "leak":
+		at.Kind = "canary"
+		at.Detail = fmt.Sprintf("canary %s (opted out): %s", r.Path, leaks(r.Leaks, r.LeaksOther))
+		a.delivered(at)
+	case "error":
+		at.Kind = "canary_error"
+		at.Detail = fmt.Sprintf("canary %s could not be checked: %s", r.Path, r.Error)
+		a.event(at)
+	}
+}
+
+// guard adds a record of the runtime guard's blocks, an event.
+func (a *aggregator) guard(r *receipt.Record, at Incident) {
+	d := a.day(r.Site, r.Time)
+	var parts []string
+	for _, g := range r.Guard {
+		d.Guard += g.N
+		parts = append(parts, fmt.Sprintf("%s %d", g.Vendor, g.N))
+	}
+	at.Kind = "guard"
+	at.Detail = "blocked in the visitor's browser at run time (loaded by script, not in the HTML): " + join(parts)
+	a.event(at)
+}
+
+// siteReports returns the sites by name, each with its days by date, its
+// total and its vendors, most first.
+func (a *aggregator) siteReports() []SiteReport {
+	names := make([]string, 0, len(a.sites))
+	for s := range a.sites {
 		names = append(names, s)
 	}
 	sort.Strings(names)
+	var out []SiteReport
 	for _, s := range names {
 		sr := SiteReport{Site: s, Total: *newDay("total")}
 		var keys []string
-		for k := range sites[s] {
+		for k := range a.sites[s] {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			d := sites[s][k]
-			if total := d.Requests.OptedOut + d.Requests.ConsentRequired + d.Requests.NotOptedOut; total > 0 {
-				d.OptOutShare = float64(d.Requests.OptedOut) / float64(total)
-			}
+			d := a.sites[s][k]
+			d.setOptOutShare()
 			sr.Days = append(sr.Days, *d)
 			sr.Total.add(d)
 		}
-		if total := sr.Total.Requests.OptedOut + sr.Total.Requests.ConsentRequired + sr.Total.Requests.NotOptedOut; total > 0 {
-			sr.Total.OptOutShare = float64(sr.Total.Requests.OptedOut) / float64(total)
-		}
+		sr.Total.setOptOutShare()
 		for v, n := range sr.Total.ByVendor {
-			sr.Vendors = append(sr.Vendors, Count{Name: v, Category: vendorCat[v], N: n})
+			sr.Vendors = append(sr.Vendors, Count{Name: v, Category: a.vendorCat[v], N: n})
 		}
 		sortCounts(sr.Vendors)
-		rep.Sites = append(rep.Sites, sr)
+		out = append(out, sr)
 	}
-	return rep, nil
+	return out
+}
+
+// setOptOutShare sets OptOutShare from the tallied requests; with none it
+// stays 0.
+func (t *Day) setOptOutShare() {
+	if total := t.Requests.OptedOut + t.Requests.ConsentRequired + t.Requests.NotOptedOut; total > 0 {
+		t.OptOutShare = float64(t.Requests.OptedOut) / float64(total)
+	}
 }
 
 func newDay(date string) *Day {
