@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/consentgate/consentgate/internal/syncbuf"
 	"github.com/consentgate/consentgate/proxy/registry/registrytest"
 )
 
@@ -179,27 +179,7 @@ sites:
 type stack struct {
 	public, admin string // host:port on 127.0.0.1
 	client        *http.Client
-	log           *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.b.Len() > 1<<20 { // keep the first MiB for failure messages
-		return len(p), nil
-	}
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	log           *syncbuf.Buffer
 }
 
 // startStack runs consentgate serve with stackConfig on loopback ports it
@@ -229,7 +209,7 @@ func startStack(t testing.TB) *stack {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{log: &lockedBuffer{}}
+	s := &stack{log: &syncbuf.Buffer{Max: 1 << 20}} // the first MiB, for failure messages
 	done := make(chan struct{})
 	t.Cleanup(func() { stopProcess(t, cmd, done) })
 

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/consentgate/consentgate/internal/syncbuf"
 )
 
 // TestPrometheusServer runs a real Prometheus on loopback that scrapes
@@ -44,7 +46,7 @@ scrape_configs:
 	addr := closedPort(t)
 	cmd := exec.Command(prom, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--log.level=warn")
-	log := &lockedBuffer{}
+	log := &syncbuf.Buffer{Max: 1 << 20}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/consentgate/consentgate/internal/syncbuf"
 )
 
 // TestCheckAcceptsWhatServeRuns: a config whose sites have no upstream
@@ -148,7 +150,7 @@ func TestConfigURLMessages(t *testing.T) {
 	defer cfgSrv.Close()
 	url := cfgSrv.URL + "/consentgate.yaml"
 	ctx, cancel := context.WithCancel(context.Background())
-	var errb syncBuffer
+	var errb syncbuf.Buffer
 	adm := freeAddr(t)
 	done := runAsync(ctx, &errb, "serve", "--config-url", url, "--listen", freeAddr(t), "--admin", adm)
 	waitReady(t, adm)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/consentgate/consentgate/internal/syncbuf"
 	"github.com/valyala/fasthttp"
 )
 
@@ -32,30 +32,12 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // runAsync runs the program with args until ctx ends; the returned channel
 // gets its exit status.
-func runAsync(ctx context.Context, stderr *syncBuffer, args ...string) <-chan int {
+func runAsync(ctx context.Context, stderr *syncbuf.Buffer, args ...string) <-chan int {
 	done := make(chan int, 1)
 	go func() {
-		err := run(ctx, args, strings.NewReader(""), &syncBuffer{}, stderr)
+		err := run(ctx, args, strings.NewReader(""), &syncbuf.Buffer{}, stderr)
 		done <- exitCode(err, stderr)
 	}()
 	return done
@@ -104,7 +86,7 @@ func TestShutdownTimeoutLogsJSON(t *testing.T) {
 	pub, adm := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	done := runAsync(ctx, &stderr, "serve", "--upstream", site, "--listen", pub, "--admin", adm, "--shutdown-timeout", "200ms")
 	waitReady(t, adm)
 	go http.Get("http://" + pub + "/") //nolint:errcheck
@@ -144,7 +126,7 @@ func TestServerErrorStopsServe(t *testing.T) {
 		}
 		return brokenListener{ln}, nil
 	}}
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() { done <- serve(context.Background(), f, &stderr, hooks) }()
 	select {

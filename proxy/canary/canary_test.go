@@ -1,7 +1,6 @@
 package canary
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -9,10 +8,11 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/consentgate/consentgate/internal/leaktest"
+	"github.com/consentgate/consentgate/internal/syncbuf"
 	"github.com/consentgate/consentgate/proxy"
 	"github.com/consentgate/consentgate/proxy/demo"
 	"github.com/consentgate/consentgate/proxy/receipt"
@@ -27,15 +27,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*TCPDialer).tcpAddrsClean"),
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
-		goleak.IgnoreAnyFunction("github.com/dgraph-io/ristretto/v2.(*Cache[...]).processItems"),
-		goleak.IgnoreAnyFunction("github.com/dgraph-io/ristretto/v2.(*defaultPolicy[...]).processItems"),
-		goleak.IgnoreAnyFunction("internal/poll.runtime_pollWait"), // idle keep-alive readers of net/http, closed with the transport
-	)
+	opts := append(leaktest.FastHTTP(), leaktest.Ristretto()...)
+	opts = append(opts, goleak.IgnoreAnyFunction("internal/poll.runtime_pollWait")) // idle keep-alive readers of net/http, closed with the transport
+	goleak.VerifyTestMain(m, opts...)
 }
 
 func compile(t testing.TB, yaml string) *rules.Set {
@@ -164,24 +158,6 @@ func (g *gateway) load(t *testing.T, yaml string) {
 	}
 }
 
-// logBuffer is a slog destination tests can read while it is written.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestCanaryRedWhenLeakingRulesLoaded runs the canary against the real
 // proxy in front of the demo site: green with the default policy, red when
 // a rule set that lets Google Analytics through is loaded (a site
@@ -190,7 +166,7 @@ func TestCanaryRedWhenLeakingRulesLoaded(t *testing.T) {
 	token := NewToken()
 	g := startGateway(t, token)
 	reg := prometheus.NewRegistry()
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	c, err := New(Options{Rules: g.holder, Addr: g.addr, Token: token, Receipts: g.receipt, Registerer: reg,
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	if err != nil {
