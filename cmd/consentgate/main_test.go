@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -172,32 +171,8 @@ func freeAddr(t *testing.T) string {
 // returns the bound public and admin addresses.
 func startServe(t *testing.T, args ...string) (string, string) {
 	t.Helper()
-	f, err := parseServe(args, io.Discard, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	type addrs struct{ pub, adm string }
-	ready := make(chan addrs, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, f, io.Discard, serveHooks{ready: func(p, a string) { ready <- addrs{p, a} }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve returned %v", err)
-		}
-	})
-	select {
-	case a := <-ready:
-		return a.pub, a.adm
-	case err := <-done:
-		t.Fatalf("serve failed: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not start")
-	}
-	return "", ""
+	pub, adm, _ := serveUntil(t, args...)
+	return pub, adm
 }
 
 func startDemoSite(t *testing.T) string {
