@@ -21,6 +21,19 @@ func benchHeader(b testing.TB, lines string) *fasthttp.RequestHeader {
 	return h
 }
 
+// benchRead measures r.Read(site, h), failing with msg when fails says
+// the Consent read is wrong.
+func benchRead(b *testing.B, r *Reader, site *rules.Site, h *fasthttp.RequestHeader, fails func(Consent) bool, msg string) {
+	b.Helper()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if fails(r.Read(site, h)) {
+			b.Fatal(msg)
+		}
+	}
+}
+
 // warm fills the cache with the request's strings and waits for ristretto's
 // buffered Set to land.
 func warm(r *Reader, h *fasthttp.RequestHeader) {
@@ -35,13 +48,7 @@ func BenchmarkReadGPCTenCookies(b *testing.B) {
 	h := benchHeader(b, "Sec-GPC: 1\r\nUser-Agent: Mozilla/5.0\r\nAccept: text/html\r\n"+benchOrdinary)
 	site := testSite()
 	r.Read(site, h) // fasthttp parses cookies lazily, once
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if c := r.Read(site, h); !c.OptedOut {
-			b.Fatal("not opted out")
-		}
-	}
+	benchRead(b, r, site, h, func(c Consent) bool { return !c.OptedOut }, "not opted out")
 }
 
 func BenchmarkReadCachedGPP(b *testing.B) {
@@ -49,13 +56,7 @@ func BenchmarkReadCachedGPP(b *testing.B) {
 	h := benchHeader(b, "Cookie: __gpp="+benchUSNat+"; __gpp_sid=7\r\n")
 	warm(r, h)
 	site := testSite()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if c := r.Read(site, h); c.Sources&GPP == 0 {
-			b.Fatal("gpp not read")
-		}
-	}
+	benchRead(b, r, site, h, func(c Consent) bool { return c.Sources&GPP == 0 }, "gpp not read")
 }
 
 func BenchmarkReadCachedTCF(b *testing.B) {
@@ -63,13 +64,7 @@ func BenchmarkReadCachedTCF(b *testing.B) {
 	h := benchHeader(b, "CF-IPCountry: DE\r\nCookie: euconsent-v2="+benchTCF+"\r\n")
 	warm(r, h)
 	site := testSite()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if c := r.Read(site, h); c.Sources&TCF == 0 {
-			b.Fatal("tcf not read")
-		}
-	}
+	benchRead(b, r, site, h, func(c Consent) bool { return c.Sources&TCF == 0 }, "tcf not read")
 }
 
 // BenchmarkReadMirror is a Read on a site with the consent mirror whose
@@ -79,13 +74,7 @@ func BenchmarkReadMirror(b *testing.B) {
 	h := benchHeader(b, strings.TrimSuffix(benchOrdinary, "\r\n")+"; consentgate_mirror=1.1.ds.tu\r\n")
 	site := mirrorSite()
 	r.Read(site, h)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if c := r.Read(site, h); c.Sources&Mirror == 0 {
-			b.Fatal("mirror not read")
-		}
-	}
+	benchRead(b, r, site, h, func(c Consent) bool { return c.Sources&Mirror == 0 }, "mirror not read")
 }
 
 // BenchmarkParseGPPUSNat is the uncached cost of a usnat string.
@@ -152,13 +141,7 @@ func BenchmarkReadCachedGPPStateLaw(b *testing.B) {
 		r.Read(site, h)
 		r.cache.c.Wait()
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if c := r.Read(site, h); c.OptedOut {
-			b.Fatal("usca decided, not ustx")
-		}
-	}
+	benchRead(b, r, site, h, func(c Consent) bool { return c.OptedOut }, "usca decided, not ustx")
 }
 
 func TestZeroAllocPaths(t *testing.T) {
