@@ -17,6 +17,8 @@
 //     signatures.
 //   - rules/reload (imports rules): the Holder of the set in use, the file
 //     and URL watchers, and Check, which consentgate check runs.
+//   - rules/rulestest (imports rules): Compile, a config's YAML to a Set
+//     for other packages' tests.
 //
 // In package rules: the Set and its lookups (set.go, site.go, vendor.go,
 // category.go; the tables in hostfilter.go and cookie.go, the caches in

@@ -16,9 +16,8 @@ import (
 	"github.com/consentgate/consentgate/proxy"
 	"github.com/consentgate/consentgate/proxy/demo"
 	"github.com/consentgate/consentgate/proxy/receipt"
-	"github.com/consentgate/consentgate/rules"
-	"github.com/consentgate/consentgate/rules/config"
 	"github.com/consentgate/consentgate/rules/reload"
+	"github.com/consentgate/consentgate/rules/rulestest"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -32,19 +31,6 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m, opts...)
 }
 
-func compile(t testing.TB, yaml string) *rules.Set {
-	t.Helper()
-	cfg, err := config.Parse([]byte(yaml), "test.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := rules.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return set
-}
-
 const canarySite = `upstream: http://127.0.0.1:1
 sites:
   - name: www
@@ -55,7 +41,7 @@ sites:
 `
 
 func TestScanHTML(t *testing.T) {
-	set := compile(t, canarySite)
+	set := rulestest.Compile(t, canarySite)
 	can := set.Sites()[0].Canary
 	f := func(page, want string) {
 		t.Helper()
@@ -89,7 +75,7 @@ func TestScanHTML(t *testing.T) {
 }
 
 func TestCookieLeaks(t *testing.T) {
-	set := compile(t, canarySite)
+	set := rulestest.Compile(t, canarySite)
 	can := set.Sites()[0].Canary
 	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	h := http.Header{}

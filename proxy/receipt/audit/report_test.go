@@ -14,7 +14,7 @@ import (
 	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/proxy/rewrite"
 	"github.com/consentgate/consentgate/rules"
-	"github.com/consentgate/consentgate/rules/config"
+	"github.com/consentgate/consentgate/rules/rulestest"
 	"github.com/consentgate/consentgate/signals"
 )
 
@@ -22,22 +22,14 @@ var update = flag.Bool("update", false, "rewrite docs/audit-report.png from the 
 
 func testSet(t testing.TB) *rules.Set {
 	t.Helper()
-	cfg, err := config.Parse([]byte(`upstream: http://127.0.0.1:1
+	return rulestest.Compile(t, `upstream: http://127.0.0.1:1
 sites:
   - name: www
     hosts: [www.example.com]
   - name: blog
     hosts: [blog.example.com]
     dnt: true
-`), "test.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := rules.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return set
+`)
 }
 
 // traffic is what a simulation sent, to compare the report with.
