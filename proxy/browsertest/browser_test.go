@@ -1,14 +1,10 @@
 package browsertest
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -23,7 +19,10 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/consentgate/consentgate/internal/leaktest"
+	"github.com/consentgate/consentgate/internal/syncbuf"
 	"github.com/consentgate/consentgate/proxy"
+	"github.com/consentgate/consentgate/proxy/browsertest/internal/chrome"
 	"github.com/consentgate/consentgate/proxy/demo"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/rules/config"
@@ -44,12 +43,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	rules.CloseCaches() // the rules package's process-wide lookup caches
 	if code == 0 {
-		if err := goleak.Find(
-			goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
-			goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*TCPDialer).tcpAddrsClean"),
-			goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
-			goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
-		); err != nil {
+		if err := goleak.Find(leaktest.FastHTTP()...); err != nil {
 			fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)
 			code = 1
 		}
@@ -98,12 +92,21 @@ func startSiteWith(t *testing.T, h fasthttp.RequestHandler) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s, _ := startProxy(t, set)
+	if len(s.denied) == 0 {
+		t.Fatal("the catalogue has no denied vendor host: nothing to test")
+	}
+	return s
+}
+
+// startProxy runs consentgate with set on 127.0.0.1 until the test ends
+// (closing set then) and returns the site, whose denied hosts are those of
+// set's vendors the default policy denies, and the proxy's metrics.
+func startProxy(t *testing.T, set *rules.Set) (*site, *proxy.Metrics) {
+	t.Helper()
 	sig := signals.NewReader()
-	srv, err := proxy.New(proxy.Options{
-		Rules:   proxy.StaticRules{Set: set},
-		Signals: sig,
-		Metrics: proxy.NewMetrics(prometheus.NewRegistry()),
-	})
+	m := proxy.NewMetrics(prometheus.NewRegistry())
+	srv, err := proxy.New(proxy.Options{Rules: proxy.StaticRules{Set: set}, Signals: sig, Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,10 +131,7 @@ func startSiteWith(t *testing.T, h fasthttp.RequestHandler) *site {
 			s.denied = append(s.denied, v.Hosts...)
 		}
 	}
-	if len(s.denied) == 0 {
-		t.Fatal("the catalogue has no denied vendor host: nothing to test")
-	}
-	return s
+	return s, m
 }
 
 // serve runs h on a fasthttp server on 127.0.0.1 and returns its address.
@@ -204,7 +204,7 @@ func chromium(t *testing.T) string {
 // browser is one headless Chromium with a fresh profile.
 type browser struct {
 	ctx    context.Context // the first tab; cancel it to close the browser
-	sink   *sink           // where every connection to a non-loopback host lands
+	sink   *chrome.Sink    // where every connection to a non-loopback host lands
 	closed bool
 }
 
@@ -223,32 +223,14 @@ func launchFor(t *testing.T, d time.Duration) *browser {
 	t.Cleanup(cancel) // after the browser's cleanup below: it closes gracefully
 	dir := t.TempDir()
 	b := &browser{sink: startSink(t)}
-	var out bytes.Buffer
-	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(filepath.Join(dir, "profile")),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
+	var out syncbuf.Buffer
+	actx, acancel := chromedp.NewExecAllocator(ctx, append(chrome.Flags(exe, dir, &out),
 		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter"),
-		chromedp.Flag("metrics-recording-only", true),
-		chromedp.Flag("password-store", "basic"),
 		// Every host but loopback is the sink: no connection ever reaches a
 		// real tracker, none waits on DNS, and a connection that no request
 		// event shows (a preconnect) is still seen.
-		chromedp.Flag("host-resolver-rules", "MAP * "+b.sink.addr+", EXCLUDE 127.0.0.1"),
-		chromedp.WindowSize(1280, 900),
-		chromedp.CombinedOutput(&out),
-	)
+		chromedp.Flag("host-resolver-rules", "MAP * "+b.sink.Addr+", EXCLUDE 127.0.0.1"),
+	)...)
 	bctx, bcancel := chromedp.NewContext(actx)
 	if err := chromedp.Run(bctx); err != nil {
 		bcancel()
@@ -278,102 +260,22 @@ func (b *browser) close(t *testing.T) {
 	}
 }
 
-// sink stands in for every host but loopback. It records the name each
-// connection asks for — the TLS server name, or the Host of a plain HTTP
-// request — and then hangs up.
-type sink struct {
-	addr  string
-	ln    net.Listener
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	conns map[net.Conn]bool
-	hosts []string
-}
-
-func startSink(t *testing.T) *sink {
+// startSink starts a sink that records every connection, an unnamed one
+// too, and closes it at cleanup.
+func startSink(t *testing.T) *chrome.Sink {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := chrome.StartSink(true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &sink{addr: ln.Addr().String(), ln: ln, conns: map[net.Conn]bool{}}
-	s.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.conns[c] = true
-			s.mu.Unlock()
-			s.wg.Go(func() { s.serve(c) })
-		}
-	})
-	t.Cleanup(func() {
-		ln.Close()
-		s.mu.Lock()
-		for c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
-		s.wg.Wait()
-	})
+	t.Cleanup(s.Close)
 	return s
-}
-
-var errSink = errors.New("sink: not a real server")
-
-// bufConn reads through the bufio.Reader that peeked at the connection.
-type bufConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (c bufConn) Read(p []byte) (int, error) { return c.r.Read(p) }
-
-func (s *sink) serve(c net.Conn) {
-	defer func() {
-		c.Close()
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-	}()
-	c.SetDeadline(time.Now().Add(5 * time.Second)) //nolint:errcheck
-	br := bufio.NewReader(c)
-	first, err := br.Peek(1)
-	if err != nil {
-		s.record("(connection without data)")
-		return
-	}
-	if first[0] == 0x16 { // a TLS handshake record
-		tls.Server(bufConn{c, br}, &tls.Config{GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
-			s.record(h.ServerName)
-			return nil, errSink
-		}}).Handshake() //nolint:errcheck
-		return
-	}
-	if req, err := http.ReadRequest(br); err == nil {
-		s.record(req.Host)
-	} else {
-		s.record("(unreadable request)")
-	}
-}
-
-func (s *sink) record(host string) {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	s.mu.Lock()
-	s.hosts = append(s.hosts, strings.ToLower(host))
-	s.mu.Unlock()
 }
 
 // connectedHosts returns the hosts the browser opened a connection to, each
 // once: those of a denied vendor, and the others (Chromium's own services).
 func (b *browser) connectedHosts(s *site) (denied, other []string) {
-	b.sink.mu.Lock()
-	defer b.sink.mu.Unlock()
-	for _, h := range b.sink.hosts {
+	for _, h := range b.sink.Hosts() {
 		list := &other
 		if s.deniedHost("https://"+h+"/") != "" {
 			list = &denied

@@ -3,7 +3,6 @@ package browsertest
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/url"
 	"slices"
 	"sort"
@@ -16,8 +15,6 @@ import (
 	"github.com/consentgate/consentgate/proxy"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/rules/config"
-	"github.com/consentgate/consentgate/signals"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/valyala/fasthttp"
 )
@@ -202,32 +199,8 @@ func startGuardedSiteWith(t *testing.T, mode string, h fasthttp.RequestHandler) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig := signals.NewReader()
-	m := proxy.NewMetrics(prometheus.NewRegistry())
-	srv, err := proxy.New(proxy.Options{Rules: proxy.StaticRules{Set: set}, Signals: sig, Metrics: m})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Serve(ln) }() //nolint:errcheck
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx) //nolint:errcheck
-		<-done
-		sig.Close()
-		set.Close()
-	})
-	g := &guardedSite{site: site{url: "http://" + ln.Addr().String()}, metrics: m}
-	for _, v := range set.Vendors() {
-		if rules.DefaultDeny.Has(v.Category) {
-			g.denied = append(g.denied, v.Hosts...)
-		}
-	}
+	s, m := startProxy(t, set)
+	g := &guardedSite{site: *s, metrics: m}
 	return g
 }
 
@@ -353,11 +326,9 @@ func TestBundleWithoutSignalContactsTrackers(t *testing.T) {
 	urls, _, results := bundleRun(t, tab, r, s.url+"/")
 	b.close(t)
 	seen := hostsOf(urls)
-	b.sink.mu.Lock()
-	for _, h := range b.sink.hosts {
+	for _, h := range b.sink.Hosts() {
 		seen[h] = true
 	}
-	b.sink.mu.Unlock()
 	var missed []string
 	for _, in := range injections {
 		if in.cross && !seen[in.host] {

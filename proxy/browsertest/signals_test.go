@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"net"
 	"reflect"
 	"strconv"
 	"strings"
@@ -16,11 +15,9 @@ import (
 	"github.com/chromedp/cdproto/network"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-	"github.com/consentgate/consentgate/proxy"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/rules/config"
 	"github.com/consentgate/consentgate/signals"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 )
 
@@ -37,32 +34,7 @@ func startSiteOpts(t *testing.T, h fasthttp.RequestHandler, opts string) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig := signals.NewReader()
-	srv, err := proxy.New(proxy.Options{Rules: proxy.StaticRules{Set: set}, Signals: sig, Metrics: proxy.NewMetrics(prometheus.NewRegistry())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, ln) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("proxy: %v", err)
-		}
-		sig.Close()
-		set.Close()
-	})
-	s := &site{url: "http://" + ln.Addr().String()}
-	for _, v := range set.Vendors() {
-		if rules.DefaultDeny.Has(v.Category) {
-			s.denied = append(s.denied, v.Hosts...)
-		}
-	}
+	s, _ := startProxy(t, set)
 	return s
 }
 

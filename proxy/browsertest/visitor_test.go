@@ -3,7 +3,6 @@ package browsertest
 import (
 	"context"
 	"math"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,12 +11,9 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	"github.com/consentgate/consentgate/proxy"
 	"github.com/consentgate/consentgate/proxy/demo"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/rules/config"
-	"github.com/consentgate/consentgate/signals"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 )
 
@@ -67,35 +63,7 @@ func startDemoSite(t *testing.T) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig := signals.NewReader()
-	srv, err := proxy.New(proxy.Options{
-		Rules:   proxy.StaticRules{Set: set},
-		Signals: sig,
-		Metrics: proxy.NewMetrics(prometheus.NewRegistry()),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Serve(ln) }() //nolint:errcheck
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx) //nolint:errcheck
-		<-done
-		sig.Close()
-		set.Close()
-	})
-	s := &site{url: "http://" + ln.Addr().String()}
-	for _, v := range set.Vendors() {
-		if rules.DefaultDeny.Has(v.Category) {
-			s.denied = append(s.denied, v.Hosts...)
-		}
-	}
+	s, _ := startProxy(t, set)
 	return s
 }
 
@@ -106,9 +74,7 @@ func youtubeSeen(b *browser, urls []string) (reqs, conns []string) {
 			reqs = append(reqs, u)
 		}
 	}
-	b.sink.mu.Lock()
-	defer b.sink.mu.Unlock()
-	for _, h := range b.sink.hosts {
+	for _, h := range b.sink.Hosts() {
 		if isYouTube(h) {
 			conns = append(conns, h)
 		}

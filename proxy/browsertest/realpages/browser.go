@@ -1,14 +1,12 @@
 package realpages
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +20,8 @@ import (
 	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/consentgate/consentgate/internal/syncbuf"
+	"github.com/consentgate/consentgate/proxy/browsertest/internal/chrome"
 )
 
 // Timing of one load. Navigation bounds the wait for the load event. Then,
@@ -72,61 +72,26 @@ func FindChromium() (string, error) {
 type browser struct {
 	ctx     context.Context // the browser's first tab; cancel to close
 	cancel  func()
-	sink    *sink
+	sink    *chrome.Sink
 	dir     string
-	out     *lockedBuffer
+	out     *syncbuf.Buffer // the first 64 KiB of Chromium's output
 	timing  Timing
 	loopAll bool
 }
 
-// lockedBuffer is Chromium's combined output, written by exec's copier.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.b.Len() > 64<<10 {
-		return len(p), nil
-	}
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // launch starts Chromium. Every host but loopback resolves to the sink.
 func launch(ctx context.Context, exe string, timing Timing) (*browser, error) {
-	sk, err := startSink()
+	sk, err := chrome.StartSink(false)
 	if err != nil {
 		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "realpages-chromium-")
 	if err != nil {
-		sk.close()
+		sk.Close()
 		return nil, err
 	}
-	b := &browser{sink: sk, dir: dir, out: &lockedBuffer{}, timing: timing}
-	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(filepath.Join(dir, "profile")),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
+	b := &browser{sink: sk, dir: dir, out: &syncbuf.Buffer{Max: 64 << 10}, timing: timing}
+	opts := append(chrome.Flags(exe, dir, b.out),
 		chromedp.Flag("disable-breakpad", true),
 		chromedp.Flag("mute-audio", true),
 		chromedp.Flag("autoplay-policy", "user-gesture-required"),
@@ -140,17 +105,14 @@ func launch(ctx context.Context, exe string, timing Timing) (*browser, error) {
 		// without this the plain load's trackers showed up as connections
 		// of the opted-out one on some runs.
 		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter,IsolateOrigins,site-per-process,InterestFeedContentSuggestions,AutofillServerCommunication,PrivacySandboxSettings4,LoadingPredictorUseLocalPredictions"),
-		chromedp.Flag("metrics-recording-only", true),
-		chromedp.Flag("password-store", "basic"),
 		chromedp.Flag("use-mock-keychain", true),
 		// Every host but loopback is the sink: no connection leaves the
 		// machine, none waits on DNS, and a connection that no request
 		// event shows (a preconnect) is still seen. localhost stays
 		// loopback so a test page can open a cross-site frame.
-		chromedp.Flag("host-resolver-rules", "MAP * "+sk.addr+", EXCLUDE 127.0.0.1, EXCLUDE localhost"),
-		chromedp.WindowSize(1280, 900),
-		chromedp.CombinedOutput(b.out),
+		chromedp.Flag("host-resolver-rules", "MAP * "+sk.Addr+", EXCLUDE 127.0.0.1, EXCLUDE localhost"),
 	)
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
 	bctx, bcancel := chromedp.NewContext(actx)
 	b.ctx = bctx
 	b.cancel = func() { bcancel(); acancel() }
@@ -175,7 +137,7 @@ func (b *browser) close() {
 
 // release stops the sink and removes the profile.
 func (b *browser) release() {
-	b.sink.close()
+	b.sink.Close()
 	os.RemoveAll(b.dir)
 }
 
@@ -374,18 +336,76 @@ func (r *recorder) sinceLast() time.Duration {
 // to settle (Timing) and returns what it did.
 func (b *browser) load(ctx context.Context, u string, headers network.Headers) (*Load, error) {
 	start := time.Now()
-	b.sink.take()
-	// A new tab per load, in the browser's default context: a fresh
-	// (off-the-record) browser context would isolate loads for free, but
-	// Chromium makes no preconnect there, and a preconnect is a contact with
-	// the vendor. So the state an earlier load left is cleared instead:
-	// cookies, cache, and the storage of the loopback origins (every page
-	// shares one). Loads on one browser never overlap.
+	b.sink.Take()
+	t, err := b.openTab(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer t.close()
+	r := &recorder{main: cdp.FrameID(t.id), workers: map[target.ID]bool{}}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	b.listen(t.ctx, r, &wg, headers)
+	if err := setUpTab(t.ctx, u, headers); err != nil {
+		return nil, err
+	}
+	nctx, ncancel := context.WithTimeout(t.ctx, b.timing.Navigation)
+	err = chromedp.Run(nctx, chromedp.Navigate(u))
+	ncancel()
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("loading %s: %w", u, err)
+	}
+	if b.timing.Virtual > 0 {
+		b.fastForward(t.ctx)
+	}
+	b.waitQuiet(t.ctx, r)
+	var text int
+	if err := chromedp.Run(t.ctx, chromedp.Evaluate(`document.body ? document.body.innerText.length : -1`, &text)); err != nil {
+		return nil, fmt.Errorf("reading the rendered text of %s: %w", u, err)
+	}
+	out := r.take()
+	out.Text = text
+	// The tab is closed, then the sink given time for connections already
+	// made (a busy machine accepts and reads them late): what it saw until
+	// then is this load's, not the next one's.
+	t.close()
+	wg.Wait()
+	b.sink.Settle(ctx, 500*time.Millisecond, 3*time.Second)
+	out.Connections = unique(b.sink.Take())
+	out.Elapsed = time.Since(start)
+	return &out, nil
+}
+
+// tab is the tab of one load.
+type tab struct {
+	id  target.ID
+	ctx context.Context // bounded by Timing.limit
+	// cancels, in the order close calls them
+	cancels []func()
+}
+
+// close detaches from the tab and closes it; it may be called again.
+func (t *tab) close() {
+	for _, c := range t.cancels {
+		c()
+	}
+}
+
+// openTab opens a new tab and attaches to it, the whole load bounded by
+// Timing.limit.
+//
+// A new tab per load, in the browser's default context: a fresh
+// (off-the-record) browser context would isolate loads for free, but
+// Chromium makes no preconnect there, and a preconnect is a contact with
+// the vendor. So the state an earlier load left is cleared instead (see
+// setUpTab): cookies, cache, and the storage of the loopback origins (every
+// page shares one). Loads on one browser never overlap.
+func (b *browser) openTab(ctx context.Context) (*tab, error) {
 	bctx, bcancel := context.WithTimeout(ctx, b.timing.limit())
-	defer bcancel()
 	bx := cdp.WithExecutor(bctx, chromedp.FromContext(b.ctx).Browser)
 	tid, err := target.CreateTarget("about:blank").Do(bx)
 	if err != nil {
+		bcancel()
 		return nil, fmt.Errorf("opening a tab: %w", err)
 	}
 	var closeOnce sync.Once
@@ -396,56 +416,86 @@ func (b *browser) load(ctx context.Context, u string, headers network.Headers) (
 			target.CloseTarget(tid).Do(cdp.WithExecutor(cctx, chromedp.FromContext(b.ctx).Browser)) //nolint:errcheck // the browser may be gone
 		})
 	}
-	defer closeTab()
 	tctx, tcancel := chromedp.NewContext(b.ctx, chromedp.WithTargetID(tid))
-	defer tcancel()
 	// Bounds everything below; a page that hangs the renderer ends here.
 	tctx, cancel := context.WithTimeout(tctx, b.timing.limit())
-	defer cancel()
+	t := &tab{id: tid, ctx: tctx, cancels: []func(){cancel, tcancel, closeTab, bcancel}}
 	if err := chromedp.Run(tctx); err != nil {
+		t.close()
 		return nil, fmt.Errorf("attaching to the tab: %w", err)
 	}
-	r := &recorder{main: cdp.FrameID(tid), workers: map[target.ID]bool{}}
-	var wg sync.WaitGroup
-	defer wg.Wait()
+	return t, nil
+}
+
+// listen records the events of the tab at tctx into r. A navigation of
+// the main frame away from loopback is recorded and refused; a worker
+// attached is watched (watchWorker) on wg.
+func (b *browser) listen(tctx context.Context, r *recorder, wg *sync.WaitGroup, headers network.Headers) {
 	pageExec := cdp.WithExecutor(tctx, chromedp.FromContext(tctx).Target)
 	chromedp.ListenTarget(tctx, func(ev any) {
-		if p, ok := ev.(*fetch.EventRequestPaused); ok {
-			// A script that navigates the page away (a redirect to the
-			// site's own host, a frame buster) would leave an error page
-			// from the sink: the navigation is recorded, then refused, so
-			// the page stays what is measured. Frames navigate freely.
-			away := p.FrameID == r.main && !isLoopback(urlHost(p.Request.URL))
-			if away {
-				r.mu.Lock()
-				r.load.NavigationsAway = append(r.load.NavigationsAway, p.Request.URL)
-				r.mu.Unlock()
+		switch ev := ev.(type) {
+		case *fetch.EventRequestPaused:
+			r.paused(ev, pageExec, wg)
+		case *target.EventAttachedToTarget:
+			if id, first := r.attached(ev); first {
+				wg.Go(func() { b.watchWorker(tctx, id, r, headers) })
 			}
-			wg.Go(func() {
-				if away {
-					fetch.FailRequest(p.RequestID, network.ErrorReasonAborted).Do(pageExec) //nolint:errcheck // the tab may be closing
-				} else {
-					fetch.ContinueRequest(p.RequestID).Do(pageExec) //nolint:errcheck // the tab may be closing
-				}
-			})
-			return
+		default:
+			r.on(ev, false)
 		}
-		if at, ok := ev.(*target.EventAttachedToTarget); ok {
-			switch at.TargetInfo.Type {
-			case "worker", "shared_worker", "service_worker":
-				r.mu.Lock()
-				seen := r.workers[at.TargetInfo.TargetID]
-				r.workers[at.TargetInfo.TargetID] = true
-				r.load.Workers++
-				r.mu.Unlock()
-				if !seen {
-					wg.Go(func() { b.watchWorker(tctx, at.TargetInfo.TargetID, r, headers) })
-				}
-			}
-			return
-		}
-		r.on(ev, false)
 	})
+}
+
+// paused lets a paused document request go on, unless it navigates the
+// main frame away. A script that navigates the page away (a redirect to
+// the site's own host, a frame buster) would leave an error page from the
+// sink: the navigation is recorded, then refused, so the page stays what
+// is measured. Frames navigate freely.
+func (r *recorder) paused(p *fetch.EventRequestPaused, pageExec context.Context, wg *sync.WaitGroup) {
+	away := p.FrameID == r.main && !isLoopback(urlHost(p.Request.URL))
+	if away {
+		r.mu.Lock()
+		r.load.NavigationsAway = append(r.load.NavigationsAway, p.Request.URL)
+		r.mu.Unlock()
+	}
+	wg.Go(func() {
+		if away {
+			fetch.FailRequest(p.RequestID, network.ErrorReasonAborted).Do(pageExec) //nolint:errcheck // the tab may be closing
+		} else {
+			fetch.ContinueRequest(p.RequestID).Do(pageExec) //nolint:errcheck // the tab may be closing
+		}
+	})
+}
+
+// attached counts a worker target attached and returns its ID and whether
+// it is the first time it is seen; first is false for other targets.
+func (r *recorder) attached(at *target.EventAttachedToTarget) (id target.ID, first bool) {
+	switch at.TargetInfo.Type {
+	case "worker", "shared_worker", "service_worker":
+	default:
+		return "", false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seen := r.workers[at.TargetInfo.TargetID]
+	r.workers[at.TargetInfo.TargetID] = true
+	r.load.Workers++
+	return at.TargetInfo.TargetID, !seen
+}
+
+// take returns what was recorded and starts again.
+func (r *recorder) take() Load {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.load
+	r.load = Load{}
+	return out
+}
+
+// setUpTab clears what an earlier load left (cookies, cache, the loopback
+// origins' storage of u), disables the cache, pauses document requests
+// (see recorder.paused), holds workers until watched and sets the headers.
+func setUpTab(tctx context.Context, u string, headers network.Headers) error {
 	acts := []chromedp.Action{
 		network.ClearBrowserCookies(),
 		network.ClearBrowserCache(),
@@ -463,40 +513,40 @@ func (b *browser) load(ctx context.Context, u string, headers network.Headers) (
 		acts = append(acts, network.SetExtraHTTPHeaders(headers))
 	}
 	if err := chromedp.Run(tctx, acts...); err != nil {
-		return nil, fmt.Errorf("setting up the tab: %w", err)
+		return fmt.Errorf("setting up the tab: %w", err)
 	}
-	nctx, ncancel := context.WithTimeout(tctx, b.timing.Navigation)
-	err = chromedp.Run(nctx, chromedp.Navigate(u))
-	ncancel()
-	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return nil, fmt.Errorf("loading %s: %w", u, err)
-	}
-	if b.timing.Virtual > 0 {
-		// Fast-forward the page's timers: virtual time advances while no
-		// fetch is pending (every third party fails at once here), up to
-		// the budget, bounded by Settle in wall time.
-		expired := make(chan struct{})
-		var once sync.Once
-		chromedp.ListenTarget(tctx, func(ev any) {
-			if _, ok := ev.(*emulation.EventVirtualTimeBudgetExpired); ok {
-				once.Do(func() { close(expired) })
-			}
-		})
-		policy := emulation.SetVirtualTimePolicy(emulation.VirtualTimePolicyPauseIfNetworkFetchesPending).WithBudget(float64(b.timing.Virtual.Milliseconds()))
-		if err := chromedp.Run(tctx, chromedp.ActionFunc(func(ctx context.Context) error {
-			_, err := policy.Do(ctx)
-			return err
-		})); err == nil {
-			select {
-			case <-expired:
-			case <-time.After(b.timing.Settle):
-			case <-tctx.Done():
-			}
+	return nil
+}
+
+// fastForward fast-forwards the page's timers: virtual time advances
+// while no fetch is pending (every third party fails at once here), up to
+// Timing.Virtual, bounded by Settle in wall time.
+func (b *browser) fastForward(tctx context.Context) {
+	expired := make(chan struct{})
+	var once sync.Once
+	chromedp.ListenTarget(tctx, func(ev any) {
+		if _, ok := ev.(*emulation.EventVirtualTimeBudgetExpired); ok {
+			once.Do(func() { close(expired) })
+		}
+	})
+	policy := emulation.SetVirtualTimePolicy(emulation.VirtualTimePolicyPauseIfNetworkFetchesPending).WithBudget(float64(b.timing.Virtual.Milliseconds()))
+	if err := chromedp.Run(tctx, chromedp.ActionFunc(func(ctx context.Context) error {
+		_, err := policy.Do(ctx)
+		return err
+	})); err == nil {
+		select {
+		case <-expired:
+		case <-time.After(b.timing.Settle):
+		case <-tctx.Done():
 		}
 	}
-	// Settle: no new request for Quiet, at most Settle.
+}
+
+// waitQuiet waits until no new request started for Quiet, at most Settle.
+func (b *browser) waitQuiet(tctx context.Context, r *recorder) {
 	deadline := time.Now().Add(b.timing.Settle)
 	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
 	for time.Now().Before(deadline) && r.sinceLast() < b.timing.Quiet {
 		select {
 		case <-tctx.Done():
@@ -506,26 +556,6 @@ func (b *browser) load(ctx context.Context, u string, headers network.Headers) (
 			break
 		}
 	}
-	tick.Stop()
-	var text int
-	if err := chromedp.Run(tctx, chromedp.Evaluate(`document.body ? document.body.innerText.length : -1`, &text)); err != nil {
-		return nil, fmt.Errorf("reading the rendered text of %s: %w", u, err)
-	}
-	r.mu.Lock()
-	out := r.load
-	r.load = Load{}
-	r.mu.Unlock()
-	out.Text = text
-	// The tab is closed, then the sink given time for connections already
-	// made (a busy machine accepts and reads them late): what it saw until
-	// then is this load's, not the next one's.
-	tcancel()
-	closeTab()
-	wg.Wait()
-	b.sink.settle(ctx, 500*time.Millisecond, 3*time.Second)
-	out.Connections = unique(b.sink.take())
-	out.Elapsed = time.Since(start)
-	return &out, nil
 }
 
 // watchWorker attaches a recorder to a worker target that auto-attach holds

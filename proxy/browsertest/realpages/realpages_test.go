@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/consentgate/consentgate/internal/leaktest"
 	"go.uber.org/goleak"
 )
 
@@ -25,14 +26,7 @@ const goldenFile = "testdata/residue.golden"
 // a sink connection, a server never stopped). fasthttp's and the rules
 // package's process-wide background goroutines are not leaks.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*TCPDialer).tcpAddrsClean"),
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
-		goleak.IgnoreAnyFunction("github.com/dgraph-io/ristretto/v2.(*Cache[...]).processItems"),
-		goleak.IgnoreAnyFunction("github.com/dgraph-io/ristretto/v2.(*defaultPolicy[...]).processItems"),
-	)
+	goleak.VerifyTestMain(m, append(leaktest.FastHTTP(), leaktest.Ristretto()...)...)
 }
 
 // need ends the test when a part it needs is missing: a failure under
@@ -78,6 +72,73 @@ func parallel() int {
 // trackers without a signal).
 func TestRealPages(t *testing.T) {
 	exe, list := browserEnv(t)
+	pages := selectPages(t)
+	golden, err := ReadGolden(goldenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Bounded by go test's -timeout (10 minutes by default; give -update,
+	// which measures twice, -timeout 30m), less time to report.
+	ctx, cancel := context.WithCancel(context.Background())
+	if d, ok := t.Deadline(); ok {
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-30*time.Second))
+	}
+	defer cancel()
+	measure := func(pages []*Page, parallel int) (*Report, error) {
+		return Measure(ctx, Options{Pages: pages, Chromium: exe, List: list, Parallel: parallel})
+	}
+	rep, err := measure(pages, parallel())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table bytes.Buffer
+	rep.WriteText(&table, true) //nolint:errcheck // a bytes.Buffer does not fail
+	t.Logf("go run ./bench/realpages prints this table:\n%s", table.String())
+
+	checkMeasured(t, rep)
+	checkNotVacuous(t, rep, len(pages))
+	got := Golden{}
+	for _, r := range rep.Results {
+		if r.Err == "" {
+			got[r.Page] = r.Residue()
+		}
+	}
+	if *update {
+		// A host a page requests only when a timer wins the race with the
+		// settle rule (1 page of 97 in 3 runs) is known if either of two
+		// runs saw it.
+		again, err := measure(pages, parallel())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range again.Results {
+			if r.Err != "" {
+				t.Errorf("%s: not measured on the second run: %s", r.Page, r.Err)
+				continue
+			}
+			got[r.Page] = got[r.Page].Union(r.Residue())
+		}
+		writeGolden(t, got)
+		return
+	}
+	regressed := checkRegressions(t, rep, golden, got, func(p string) (*Report, error) {
+		return measure([]*Page{pageNamed(pages, p)}, 1)
+	})
+	improved := improvements(t, pages, golden, got)
+	if len(improved) > 0 {
+		t.Logf("less residue than testdata/residue.golden on %d pages (%s): lock the improvement in with\n\tgo test ./proxy/browsertest/realpages -run TestRealPages -update -timeout 30m\nand review the diff", len(improved), strings.Join(improved, ", "))
+	}
+	if len(regressed) > 0 {
+		t.Logf("if the new residue is expected (a catalogue entry that names a host the browser still requests), regenerate with\n\tgo test ./proxy/browsertest/realpages -run TestRealPages -update -timeout 30m\nand say why in the commit")
+	}
+	tot := rep.Totals()
+	t.Logf("without a signal %d / %d tracker requests (catalogue / list) on %d pages; with Sec-GPC: 1 %d / %d; %d pages with new exceptions, %d with text below %d %%; %.0f s",
+		tot.PlainCatalogue, tot.PlainList, tot.PagesPlainTrackers, tot.GPCCatalogue, tot.GPCList, tot.PagesNewExceptions, tot.PagesLowText, TextFloor, rep.Elapsed.Seconds())
+}
+
+// selectPages reads the saved pages, those matching -page only.
+func selectPages(t *testing.T) []*Page {
+	t.Helper()
 	dir, err := DefaultPagesDir()
 	if err != nil {
 		t.Fatal(err)
@@ -93,35 +154,17 @@ func TestRealPages(t *testing.T) {
 			t.Fatalf("no page matches -page %q", *only)
 		}
 	}
-	golden, err := ReadGolden(goldenFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Bounded by go test's -timeout (10 minutes by default; give -update,
-	// which measures twice, -timeout 30m), less time to report.
-	ctx, cancel := context.WithCancel(context.Background())
-	if d, ok := t.Deadline(); ok {
-		ctx, cancel = context.WithDeadline(ctx, d.Add(-30*time.Second))
-	}
-	defer cancel()
-	rep, err := Measure(ctx, Options{Pages: pages, Chromium: exe, List: list, Parallel: parallel()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var table bytes.Buffer
-	rep.WriteText(&table, true) //nolint:errcheck // a bytes.Buffer does not fail
-	t.Logf("go run ./bench/realpages prints this table:\n%s", table.String())
+	return pages
+}
 
-	tot := rep.Totals()
-	if tot.Failed > 0 {
-		for _, r := range rep.Results {
-			if r.Err != "" {
-				t.Errorf("%s: not measured: %s", r.Page, r.Err)
-			}
-		}
-	}
+// checkMeasured fails on a page not measured, one whose opted-out load
+// did not carry Sec-GPC: 1 to the upstream, and one whose unsignalled
+// bytes consentgate changed.
+func checkMeasured(t *testing.T, rep *Report) {
+	t.Helper()
 	for _, r := range rep.Results {
 		if r.Err != "" {
+			t.Errorf("%s: not measured: %s", r.Page, r.Err)
 			continue
 		}
 		if !r.GPCSent {
@@ -131,8 +174,13 @@ func TestRealPages(t *testing.T) {
 			t.Errorf("%s: without a signal consentgate's response bytes differ from the upstream's", r.Page)
 		}
 	}
-	// Not vacuous: without a signal most pages request trackers, by each
-	// judgement (measured: 83 of 97 by the catalogue, 85 by the list).
+}
+
+// checkNotVacuous fails unless, without a signal, most pages request
+// trackers, by each judgement (measured: 83 of 97 by the catalogue, 85 by
+// the list).
+func checkNotVacuous(t *testing.T, rep *Report, pages int) {
+	t.Helper()
 	var byCat, byList int
 	for _, r := range rep.Results {
 		c, l := r.Plain.Trackers()
@@ -143,34 +191,17 @@ func TestRealPages(t *testing.T) {
 			byList++
 		}
 	}
-	if want := len(pages) * 3 / 4; byCat < want || byList < want {
+	if want := pages * 3 / 4; byCat < want || byList < want {
 		t.Errorf("without a signal only %d pages request a tracker the catalogue denies and %d one the list flags, want at least %d each: the check with Sec-GPC: 1 would pass vacuously", byCat, byList, want)
 	}
+}
 
-	got := Golden{}
-	for _, r := range rep.Results {
-		if r.Err == "" {
-			got[r.Page] = r.Residue()
-		}
-	}
-	if *update {
-		// A host a page requests only when a timer wins the race with the
-		// settle rule (1 page of 97 in 3 runs) is known if either of two
-		// runs saw it.
-		again, err := Measure(ctx, Options{Pages: pages, Chromium: exe, List: list, Parallel: parallel()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range again.Results {
-			if r.Err != "" {
-				t.Errorf("%s: not measured on the second run: %s", r.Page, r.Err)
-				continue
-			}
-			got[r.Page] = got[r.Page].Union(r.Residue())
-		}
-		writeGolden(t, got)
-		return
-	}
+// checkRegressions fails on each page whose residue goes beyond the
+// golden file's on this run and again on a second measure of the page
+// (remeasure): what a page does once in a while (a timer racing the
+// settle rule) is logged, not failed. It returns the pages failed.
+func checkRegressions(t *testing.T, rep *Report, golden, got Golden, remeasure func(page string) (*Report, error)) []string {
+	t.Helper()
 	var regressed []string
 	for _, r := range rep.Results {
 		if r.Err != "" {
@@ -180,9 +211,7 @@ func TestRealPages(t *testing.T) {
 		if beyond.Empty() {
 			continue
 		}
-		// Confirm on a second measure of the page: what a page does once
-		// in a while (a timer racing the settle rule) is logged, not failed.
-		again, err := Measure(ctx, Options{Pages: []*Page{pageNamed(pages, r.Page)}, Chromium: exe, List: list, Parallel: 1})
+		again, err := remeasure(r.Page)
 		if err != nil {
 			t.Errorf("%s: re-measuring: %v", r.Page, err)
 			continue
@@ -199,6 +228,14 @@ func TestRealPages(t *testing.T) {
 		regressed = append(regressed, r.Page)
 		t.Errorf("%s with Sec-GPC: 1 does what testdata/residue.golden does not allow (seen twice):\n%s", r.Page, describe(r, confirmed))
 	}
+	return regressed
+}
+
+// improvements returns, sorted, the pages whose known residue this run did
+// not show all of, and fails on a page the golden file names that is not
+// among the pages.
+func improvements(t *testing.T, pages []*Page, golden, got Golden) []string {
+	t.Helper()
 	var improved []string
 	for page, known := range golden {
 		if *only != "" && !strings.Contains(page, *only) {
@@ -215,14 +252,7 @@ func TestRealPages(t *testing.T) {
 		}
 	}
 	slices.Sort(improved)
-	if len(improved) > 0 {
-		t.Logf("less residue than testdata/residue.golden on %d pages (%s): lock the improvement in with\n\tgo test ./proxy/browsertest/realpages -run TestRealPages -update -timeout 30m\nand review the diff", len(improved), strings.Join(improved, ", "))
-	}
-	if len(regressed) > 0 {
-		t.Logf("if the new residue is expected (a catalogue entry that names a host the browser still requests), regenerate with\n\tgo test ./proxy/browsertest/realpages -run TestRealPages -update -timeout 30m\nand say why in the commit")
-	}
-	t.Logf("without a signal %d / %d tracker requests (catalogue / list) on %d pages; with Sec-GPC: 1 %d / %d; %d pages with new exceptions, %d with text below %d %%; %.0f s",
-		tot.PlainCatalogue, tot.PlainList, tot.PagesPlainTrackers, tot.GPCCatalogue, tot.GPCList, tot.PagesNewExceptions, tot.PagesLowText, TextFloor, rep.Elapsed.Seconds())
+	return improved
 }
 
 func pageNamed(pages []*Page, name string) *Page {

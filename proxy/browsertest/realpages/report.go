@@ -169,6 +169,29 @@ type Leak struct {
 	How []string `json:"how"`
 }
 
+// leakOf returns the Leak of q's host in by, made on first use, with q's
+// vendor, rule and page added, or nil when neither judgement flags q.
+func leakOf(by map[string]*Leak, q Request, page string) *Leak {
+	if q.Vendor == "" && q.Rule == "" {
+		return nil
+	}
+	l := by[q.Host]
+	if l == nil {
+		l = &Leak{Host: q.Host}
+		by[q.Host] = l
+	}
+	if q.Vendor != "" {
+		l.Vendor = q.Vendor
+	}
+	if q.Rule != "" {
+		l.Rule = q.Rule
+	}
+	if !slices.Contains(l.Pages, page) {
+		l.Pages = append(l.Pages, page)
+	}
+	return l
+}
+
 // Leaks returns the hosts requested with Sec-GPC: 1 that either judgement
 // flags, most requested first.
 func (rep *Report) Leaks() []Leak {
@@ -178,48 +201,18 @@ func (rep *Report) Leaks() []Leak {
 			continue
 		}
 		for _, q := range r.GPC.Requests {
-			if q.Vendor == "" && q.Rule == "" {
-				continue
-			}
-			l := by[q.Host]
-			if l == nil {
-				l = &Leak{Host: q.Host}
-				by[q.Host] = l
-			}
-			l.Requests++
-			if q.Vendor != "" {
-				l.Vendor = q.Vendor
-			}
-			if q.Rule != "" {
-				l.Rule = q.Rule
-			}
-			if !slices.Contains(l.Pages, r.Page) {
-				l.Pages = append(l.Pages, r.Page)
-			}
-			if h := r.Page + ": " + q.Mechanism(r.Page); !slices.Contains(l.How, h) {
-				l.How = append(l.How, h)
+			if l := leakOf(by, q, r.Page); l != nil {
+				l.Requests++
+				if h := r.Page + ": " + q.Mechanism(r.Page); !slices.Contains(l.How, h) {
+					l.How = append(l.How, h)
+				}
 			}
 		}
 		for _, q := range r.GPC.ConnectOnly {
-			if q.Vendor == "" && q.Rule == "" {
-				continue
+			if l := leakOf(by, q, r.Page); l != nil {
+				l.Connections++
+				l.How = append(l.How, r.Page+": connection without a request (preconnect)")
 			}
-			l := by[q.Host]
-			if l == nil {
-				l = &Leak{Host: q.Host}
-				by[q.Host] = l
-			}
-			l.Connections++
-			if q.Vendor != "" {
-				l.Vendor = q.Vendor
-			}
-			if q.Rule != "" {
-				l.Rule = q.Rule
-			}
-			if !slices.Contains(l.Pages, r.Page) {
-				l.Pages = append(l.Pages, r.Page)
-			}
-			l.How = append(l.How, r.Page+": connection without a request (preconnect)")
 		}
 	}
 	out := make([]Leak, 0, len(by))
