@@ -192,6 +192,34 @@ func portOf(t testing.TB, addr string) int {
 // selectors that match, the HPA and PDB on the Deployment, the
 // ServiceMonitor on the admin Service, and a ConfigMap config that compiles.
 func TestKubernetesManifests(t *testing.T) {
+	objs := kubernetesObjects(t)
+	if t.Failed() {
+		return
+	}
+	var dep deployment
+	decodeAs(t, objs["Deployment"][0], &dep)
+	pod := dep.Spec.Template.Spec
+	if len(pod.Containers) != 1 {
+		t.Fatalf("%d containers, want 1", len(pod.Containers))
+	}
+	ports := checkContainer(t, &dep)
+	checkShutdown(t, &dep)
+	for k, v := range dep.Spec.Selector.MatchLabels {
+		if dep.Spec.Template.Metadata.Labels[k] != v {
+			t.Errorf("Deployment selector %s=%s does not match the pod template labels", k, v)
+		}
+	}
+	checkConfigMap(t, &dep, objs["ConfigMap"][0])
+	adminSvc := checkServices(t, &dep, ports, objs["Service"])
+	checkServiceMonitor(t, objs["ServiceMonitor"][0], adminSvc, objs["Service"])
+	checkHPA(t, objs["HorizontalPodAutoscaler"][0], objs["Deployment"][0])
+	checkPDB(t, &dep, objs["PodDisruptionBudget"][0])
+}
+
+// kubernetesObjects reads kubernetes/*.yaml into objects by kind, failing
+// on a kind missing or of another apiVersion.
+func kubernetesObjects(t *testing.T) map[string][]map[string]any {
+	t.Helper()
 	objs := map[string][]map[string]any{}
 	files, _ := filepath.Glob(filepath.Join("kubernetes", "*.yaml"))
 	for _, f := range files {
@@ -213,16 +241,15 @@ func TestKubernetesManifests(t *testing.T) {
 			}
 		}
 	}
-	if t.Failed() {
-		return
-	}
+	return objs
+}
 
-	var dep deployment
-	decodeAs(t, objs["Deployment"][0], &dep)
+// checkContainer checks the container's --admin and --listen against its
+// ports, its probes, resources and hardening, and returns its ports by
+// name.
+func checkContainer(t *testing.T, dep *deployment) map[string]int {
+	t.Helper()
 	pod := dep.Spec.Template.Spec
-	if len(pod.Containers) != 1 {
-		t.Fatalf("%d containers, want 1", len(pod.Containers))
-	}
 	c := pod.Containers[0]
 	ports := map[string]int{}
 	for _, p := range c.Ports {
@@ -264,6 +291,15 @@ func TestKubernetesManifests(t *testing.T) {
 	if !slices.Equal(sc.Capabilities.Drop, []string{"ALL"}) || len(sc.Capabilities.Add) > 0 {
 		t.Errorf("capabilities: drop %v add %v, want drop [ALL] and nothing added", sc.Capabilities.Drop, sc.Capabilities.Add)
 	}
+	return ports
+}
+
+// checkShutdown checks the drain: a grace period covering --shutdown-delay
+// and --shutdown-timeout.
+func checkShutdown(t *testing.T, dep *deployment) {
+	t.Helper()
+	pod := dep.Spec.Template.Spec
+	c := pod.Containers[0]
 	// SIGTERM → readiness fails for --shutdown-delay → in-flight requests get
 	// up to --shutdown-timeout; the kubelet must not SIGKILL before both.
 	delay, timeout := 0*time.Second, 15*time.Second
@@ -279,19 +315,21 @@ func TestKubernetesManifests(t *testing.T) {
 	if grace := time.Duration(pod.TerminationGracePeriodSeconds) * time.Second; grace <= delay+timeout {
 		t.Errorf("terminationGracePeriodSeconds %v must exceed --shutdown-delay %v + --shutdown-timeout %v", grace, delay, timeout)
 	}
-	for k, v := range dep.Spec.Selector.MatchLabels {
-		if dep.Spec.Template.Metadata.Labels[k] != v {
-			t.Errorf("Deployment selector %s=%s does not match the pod template labels", k, v)
-		}
-	}
+}
 
+// checkConfigMap checks that --config is a key of the ConfigMap cmDoc,
+// mounted as a whole directory and watched, and that it compiles.
+func checkConfigMap(t *testing.T, dep *deployment, cmDoc map[string]any) {
+	t.Helper()
+	pod := dep.Spec.Template.Spec
+	c := pod.Containers[0]
 	// The config the pods read: --config under the ConfigMap's mount.
 	cfgPath, _ := flagValue(c.Args, "config")
 	var cm struct {
 		Metadata struct{ Name string }
 		Data     map[string]string
 	}
-	decodeAs(t, objs["ConfigMap"][0], &cm)
+	decodeAs(t, cmDoc, &cm)
 	mounted := false
 	for _, vm := range c.VolumeMounts {
 		for _, v := range pod.Volumes {
@@ -319,21 +357,29 @@ func TestKubernetesManifests(t *testing.T) {
 		compileConfig(t, "ConfigMap "+cm.Metadata.Name, []byte(cm.Data[filepath.Base(cfgPath)]))
 	}
 
-	type service struct {
-		Metadata struct {
-			Name   string
-			Labels map[string]string
-		}
-		Spec struct {
-			Selector map[string]string
-			Ports    []struct {
-				Name       string
-				TargetPort string `yaml:"targetPort"`
-			}
+}
+
+// service is what the checks read of a Service.
+type service struct {
+	Metadata struct {
+		Name   string
+		Labels map[string]string
+	}
+	Spec struct {
+		Selector map[string]string
+		Ports    []struct {
+			Name       string
+			TargetPort string `yaml:"targetPort"`
 		}
 	}
+}
+
+// checkServices checks that each Service selects the pods and targets a
+// container port, and returns the one that exposes the admin port.
+func checkServices(t *testing.T, dep *deployment, ports map[string]int, services []map[string]any) *service {
+	t.Helper()
 	var adminSvc *service
-	for _, o := range objs["Service"] {
+	for _, o := range services {
 		var s service
 		decodeAs(t, o, &s)
 		for k, v := range s.Spec.Selector {
@@ -351,6 +397,13 @@ func TestKubernetesManifests(t *testing.T) {
 		}
 	}
 
+	return adminSvc
+}
+
+// checkServiceMonitor checks that the ServiceMonitor smDoc scrapes
+// /metrics on the admin Service and selects no other Service.
+func checkServiceMonitor(t *testing.T, smDoc map[string]any, adminSvc *service, services []map[string]any) {
+	t.Helper()
 	var sm struct {
 		Spec struct {
 			Selector struct {
@@ -359,7 +412,7 @@ func TestKubernetesManifests(t *testing.T) {
 			Endpoints []struct{ Port, Path string }
 		}
 	}
-	decodeAs(t, objs["ServiceMonitor"][0], &sm)
+	decodeAs(t, smDoc, &sm)
 	if adminSvc == nil {
 		t.Error("no Service exposes the admin port for the ServiceMonitor")
 	} else {
@@ -374,7 +427,7 @@ func TestKubernetesManifests(t *testing.T) {
 			}
 		}
 		// The public Service must not be scraped (it serves no /metrics).
-		for _, o := range objs["Service"] {
+		for _, o := range services {
 			var s service
 			decodeAs(t, o, &s)
 			if s.Metadata.Name == adminSvc.Metadata.Name {
@@ -390,6 +443,12 @@ func TestKubernetesManifests(t *testing.T) {
 		}
 	}
 
+}
+
+// checkHPA checks that the HorizontalPodAutoscaler hpaDoc scales the
+// Deployment depDoc on CPU, from at least 2 replicas.
+func checkHPA(t *testing.T, hpaDoc, depDoc map[string]any) {
+	t.Helper()
 	var hpa struct {
 		Spec struct {
 			ScaleTargetRef struct{ APIVersion, Kind, Name string } `yaml:"scaleTargetRef"`
@@ -401,8 +460,8 @@ func TestKubernetesManifests(t *testing.T) {
 			}
 		}
 	}
-	decodeAs(t, objs["HorizontalPodAutoscaler"][0], &hpa)
-	depName := objs["Deployment"][0]["metadata"].(map[string]any)["name"]
+	decodeAs(t, hpaDoc, &hpa)
+	depName := depDoc["metadata"].(map[string]any)["name"]
 	if hpa.Spec.ScaleTargetRef.Kind != "Deployment" || hpa.Spec.ScaleTargetRef.Name != depName {
 		t.Errorf("HPA targets %+v, want the Deployment %v", hpa.Spec.ScaleTargetRef, depName)
 	}
@@ -413,6 +472,11 @@ func TestKubernetesManifests(t *testing.T) {
 		t.Errorf("HPA metrics %+v: want CPU", hpa.Spec.Metrics)
 	}
 
+}
+
+// checkPDB checks that the PodDisruptionBudget pdbDoc selects the pods.
+func checkPDB(t *testing.T, dep *deployment, pdbDoc map[string]any) {
+	t.Helper()
 	var pdb struct {
 		Spec struct {
 			Selector struct {
@@ -420,7 +484,7 @@ func TestKubernetesManifests(t *testing.T) {
 			}
 		}
 	}
-	decodeAs(t, objs["PodDisruptionBudget"][0], &pdb)
+	decodeAs(t, pdbDoc, &pdb)
 	if len(pdb.Spec.Selector.MatchLabels) == 0 {
 		t.Error("PodDisruptionBudget selects nothing")
 	}
