@@ -290,20 +290,10 @@ func TestPromtoolRules(t *testing.T) {
 	}
 }
 
-// TestMetricsCardinality sends 10 000 requests with random hosts, paths,
-// cookies and signals in two halves. Labels come from closed sets, so the
-// first half may add a few series for combinations the warm-up missed but
-// the second half adds none, and no label value ever carries anything taken
-// from a request.
-func TestMetricsCardinality(t *testing.T) {
-	if testing.Short() {
-		t.Skip("10 000 requests; skipped with -short")
-	}
-	s := startStack(t)
-	s.exercise(t)
-	before := seriesOf(s.scrape(t), "consentgate_")
-
-	const total, workers = 10000, 4
+// randomRequests returns n requests to public with random hosts, paths,
+// cookies and signals, drawn from a fixed seed, and every random token
+// they carry.
+func randomRequests(public string, n int) ([]*http.Request, map[string]bool) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	random := map[string]bool{} // every random token sent
 	word := func() string {
@@ -315,7 +305,7 @@ func TestMetricsCardinality(t *testing.T) {
 		random[string(b)] = true
 		return string(b)
 	}
-	reqs := make([]*http.Request, total)
+	reqs := make([]*http.Request, n)
 	for i := range reqs {
 		var host string
 		switch r := rng.IntN(100); {
@@ -341,7 +331,7 @@ func TestMetricsCardinality(t *testing.T) {
 		case 4:
 			path += "?utm_source=" + word()
 		}
-		req, _ := http.NewRequest(http.MethodGet, "http://"+s.public+path, nil)
+		req, _ := http.NewRequest(http.MethodGet, "http://"+public+path, nil)
 		req.Host = host
 		var cookies []string
 		for range rng.IntN(4) {
@@ -370,52 +360,74 @@ func TestMetricsCardinality(t *testing.T) {
 		req.Header.Set("User-Agent", "cardinality/"+word())
 		reqs[i] = req
 	}
+	return reqs, random
+}
 
-	codes := map[int]int{}
-	send := func(reqs []*http.Request) {
-		var (
-			wg    sync.WaitGroup
-			mu    sync.Mutex
-			errs  int
-			first error
-			next  = make(chan *http.Request)
-		)
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				b := make([]byte, 32<<10)
-				for req := range next {
-					resp, err := s.client.Do(req)
-					if err != nil {
-						mu.Lock()
-						if errs++; first == nil {
-							first = err
-						}
-						mu.Unlock()
-						continue
-					}
-					for {
-						if _, err := resp.Body.Read(b); err != nil {
-							break
-						}
-					}
-					resp.Body.Close()
+// sendAll sends reqs to s from workers goroutines, counting the status
+// codes in codes, and ends the test if any fails.
+func sendAll(t *testing.T, s *stack, reqs []*http.Request, workers int, codes map[int]int) {
+	t.Helper()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		errs  int
+		first error
+		next  = make(chan *http.Request)
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := make([]byte, 32<<10)
+			for req := range next {
+				resp, err := s.client.Do(req)
+				if err != nil {
 					mu.Lock()
-					codes[resp.StatusCode]++
+					if errs++; first == nil {
+						first = err
+					}
 					mu.Unlock()
+					continue
 				}
-			}()
-		}
-		for _, r := range reqs {
-			next <- r
-		}
-		close(next)
-		wg.Wait()
-		if errs > 0 {
-			t.Fatalf("%d of %d requests failed, first: %v\n%s", errs, len(reqs), first, s.log)
-		}
+				for {
+					if _, err := resp.Body.Read(b); err != nil {
+						break
+					}
+				}
+				resp.Body.Close()
+				mu.Lock()
+				codes[resp.StatusCode]++
+				mu.Unlock()
+			}
+		}()
 	}
+	for _, r := range reqs {
+		next <- r
+	}
+	close(next)
+	wg.Wait()
+	if errs > 0 {
+		t.Fatalf("%d of %d requests failed, first: %v\n%s", errs, len(reqs), first, s.log)
+	}
+}
+
+// TestMetricsCardinality sends 10 000 requests with random hosts, paths,
+// cookies and signals in two halves. Labels come from closed sets, so the
+// first half may add a few series for combinations the warm-up missed but
+// the second half adds none, and no label value ever carries anything taken
+// from a request.
+func TestMetricsCardinality(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10 000 requests; skipped with -short")
+	}
+	s := startStack(t)
+	s.exercise(t)
+	before := seriesOf(s.scrape(t), "consentgate_")
+
+	const total, workers = 10000, 4
+	reqs, random := randomRequests(s.public, total)
+	codes := map[int]int{}
+	send := func(reqs []*http.Request) { sendAll(t, s, reqs, workers, codes) }
 	start := time.Now()
 	send(reqs[:total/2])
 	mid := seriesOf(s.scrape(t), "consentgate_")
