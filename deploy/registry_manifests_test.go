@@ -16,6 +16,16 @@ import (
 // StatefulSet reads its password from, on the proxy's container.
 func TestRegistryComponent(t *testing.T) {
 	dir := filepath.Join("kubernetes", "registry")
+	checkKustomization(t, dir)
+	labels, redisPort, secret := checkRegistryStatefulSet(t, dir)
+	checkRegistryService(t, dir, labels, redisPort, secret)
+	checkRegistryPatch(t, dir, secret)
+}
+
+// checkKustomization checks that dir's kustomization is a Component that
+// lists every file in dir.
+func checkKustomization(t *testing.T, dir string) {
+	t.Helper()
 	var k struct {
 		APIVersion string `yaml:"apiVersion"`
 		Kind       string
@@ -37,6 +47,14 @@ func TestRegistryComponent(t *testing.T) {
 		}
 	}
 
+}
+
+// checkRegistryStatefulSet checks that the registry keeps its data (append
+// only, on a volume, no eviction), takes its password from a Secret and is
+// hardened. It returns the pod labels, the container's redis port and the
+// Secret's name.
+func checkRegistryStatefulSet(t *testing.T, dir string) (labels map[string]string, redisPort int, secret string) {
+	t.Helper()
 	var sts struct {
 		Metadata struct{ Name string }
 		Spec     struct {
@@ -68,7 +86,6 @@ func TestRegistryComponent(t *testing.T) {
 	if len(sts.Spec.VolumeClaimTemplates) == 0 || len(c.VolumeMounts) == 0 || c.VolumeMounts[0].Name != sts.Spec.VolumeClaimTemplates[0].Metadata.Name {
 		t.Error("the registry's data is not on a persistent volume")
 	}
-	secret := ""
 	for _, e := range c.Env {
 		if e.Name == "REGISTRY_PASSWORD" && e.ValueFrom != nil {
 			secret = e.ValueFrom.SecretKeyRef.Name
@@ -80,13 +97,20 @@ func TestRegistryComponent(t *testing.T) {
 	if sc := c.SecurityContext; sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
 		t.Error("registry container: want a read-only root and no privilege escalation")
 	}
-	var redisPort int
 	for _, p := range c.Ports {
 		if p.Name == "redis" {
 			redisPort = p.ContainerPort
 		}
 	}
 
+	return sts.Spec.Template.Metadata.Labels, redisPort, secret
+}
+
+// checkRegistryService checks that the Service reaches the registry pods'
+// redis port, and that the kustomization's instructions name it and the
+// Secret.
+func checkRegistryService(t *testing.T, dir string, labels map[string]string, redisPort int, secret string) {
+	t.Helper()
 	var svc struct {
 		Metadata struct{ Name string }
 		Spec     struct {
@@ -99,7 +123,7 @@ func TestRegistryComponent(t *testing.T) {
 	}
 	decodeAs(t, yamlDocs(t, filepath.Join(dir, "service.yaml"))[0], &svc)
 	for k, v := range svc.Spec.Selector {
-		if sts.Spec.Template.Metadata.Labels[k] != v {
+		if labels[k] != v {
 			t.Errorf("Service selector %s=%s matches no registry pod", k, v)
 		}
 	}
@@ -112,6 +136,12 @@ func TestRegistryComponent(t *testing.T) {
 		t.Errorf("the kustomization's kubectl create secret line does not name Secret %s and Service %s", secret, svc.Metadata.Name)
 	}
 
+}
+
+// checkRegistryPatch checks that the Deployment patch targets the proxy's
+// container and sets the variables serve reads, from secret.
+func checkRegistryPatch(t *testing.T, dir, secret string) {
+	t.Helper()
 	var patch struct {
 		Metadata struct{ Name string }
 		Spec     struct {
