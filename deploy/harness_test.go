@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consentgate/consentgate/internal/syncbuf"
+	"github.com/consentgate/consentgate/proxy/proxytest"
 	"github.com/consentgate/consentgate/proxy/registry/registrytest"
 )
 
@@ -179,7 +179,7 @@ sites:
 type stack struct {
 	public, admin string // host:port on 127.0.0.1
 	client        *http.Client
-	log           *syncbuf.Buffer
+	log           *proxytest.Buffer
 }
 
 // startStack runs consentgate serve with stackConfig on loopback ports it
@@ -209,7 +209,7 @@ func startStack(t testing.TB) *stack {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{log: &syncbuf.Buffer{Max: 1 << 20}} // the first MiB, for failure messages
+	s := &stack{log: &proxytest.Buffer{Max: 1 << 20}} // the first MiB, for failure messages
 	done := make(chan struct{})
 	t.Cleanup(func() { stopProcess(t, cmd, done) })
 

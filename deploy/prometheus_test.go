@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consentgate/consentgate/internal/syncbuf"
+	"github.com/consentgate/consentgate/proxy/proxytest"
 )
 
 // TestPrometheusServer runs a real Prometheus on loopback that scrapes
@@ -68,7 +68,7 @@ func TestPrometheusServer(t *testing.T) {
 type promServer struct {
 	base   string // http://host:port
 	client *http.Client
-	log    *syncbuf.Buffer
+	log    *proxytest.Buffer
 }
 
 // startPrometheus runs prom on loopback, scraping admin every second and
@@ -97,7 +97,7 @@ scrape_configs:
 	addr := closedPort(t)
 	cmd := exec.Command(prom, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--log.level=warn")
-	log := &syncbuf.Buffer{Max: 1 << 20}
+	log := &proxytest.Buffer{Max: 1 << 20}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

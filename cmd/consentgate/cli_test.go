@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consentgate/consentgate/internal/syncbuf"
+	"github.com/consentgate/consentgate/proxy/proxytest"
 )
 
 // TestCheckAcceptsWhatServeRuns: a config whose sites have no upstream
@@ -150,7 +150,7 @@ func TestConfigURLMessages(t *testing.T) {
 	defer cfgSrv.Close()
 	url := cfgSrv.URL + "/consentgate.yaml"
 	ctx, cancel := context.WithCancel(context.Background())
-	var errb syncbuf.Buffer
+	var errb proxytest.Buffer
 	adm := freeAddr(t)
 	done := runAsync(ctx, &errb, "serve", "--config-url", url, "--listen", freeAddr(t), "--admin", adm)
 	waitReady(t, adm)

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consentgate/consentgate/internal/syncbuf"
+	"github.com/consentgate/consentgate/proxy/proxytest"
 	"github.com/valyala/fasthttp"
 )
 
@@ -34,10 +34,10 @@ func TestMain(m *testing.M) {
 
 // runAsync runs the program with args until ctx ends; the returned channel
 // gets its exit status.
-func runAsync(ctx context.Context, stderr *syncbuf.Buffer, args ...string) <-chan int {
+func runAsync(ctx context.Context, stderr *proxytest.Buffer, args ...string) <-chan int {
 	done := make(chan int, 1)
 	go func() {
-		err := run(ctx, args, strings.NewReader(""), &syncbuf.Buffer{}, stderr)
+		err := run(ctx, args, strings.NewReader(""), &proxytest.Buffer{}, stderr)
 		done <- exitCode(err, stderr)
 	}()
 	return done
@@ -86,7 +86,7 @@ func TestShutdownTimeoutLogsJSON(t *testing.T) {
 	pub, adm := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stderr syncbuf.Buffer
+	var stderr proxytest.Buffer
 	done := runAsync(ctx, &stderr, "serve", "--upstream", site, "--listen", pub, "--admin", adm, "--shutdown-timeout", "200ms")
 	waitReady(t, adm)
 	go http.Get("http://" + pub + "/") //nolint:errcheck
@@ -126,7 +126,7 @@ func TestServerErrorStopsServe(t *testing.T) {
 		}
 		return brokenListener{ln}, nil
 	}}
-	var stderr syncbuf.Buffer
+	var stderr proxytest.Buffer
 	done := make(chan error, 1)
 	go func() { done <- serve(context.Background(), f, &stderr, hooks) }()
 	select {

@@ -19,11 +19,10 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-	"github.com/consentgate/consentgate/internal/leaktest"
-	"github.com/consentgate/consentgate/internal/syncbuf"
 	"github.com/consentgate/consentgate/proxy"
 	"github.com/consentgate/consentgate/proxy/browsertest/internal/chrome"
 	"github.com/consentgate/consentgate/proxy/demo"
+	"github.com/consentgate/consentgate/proxy/proxytest"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/rules/config"
 	"github.com/consentgate/consentgate/signals"
@@ -43,7 +42,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	rules.CloseCaches() // the rules package's process-wide lookup caches
 	if code == 0 {
-		if err := goleak.Find(leaktest.FastHTTP()...); err != nil {
+		if err := goleak.Find(proxytest.IgnoreFastHTTP()...); err != nil {
 			fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)
 			code = 1
 		}
@@ -223,7 +222,7 @@ func launchFor(t *testing.T, d time.Duration) *browser {
 	t.Cleanup(cancel) // after the browser's cleanup below: it closes gracefully
 	dir := t.TempDir()
 	b := &browser{sink: startSink(t)}
-	var out syncbuf.Buffer
+	var out proxytest.Buffer
 	actx, acancel := chromedp.NewExecAllocator(ctx, append(chrome.Flags(exe, dir, &out),
 		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter"),
 		// Every host but loopback is the sink: no connection ever reaches a

@@ -11,10 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consentgate/consentgate/internal/leaktest"
-	"github.com/consentgate/consentgate/internal/syncbuf"
 	"github.com/consentgate/consentgate/proxy"
 	"github.com/consentgate/consentgate/proxy/demo"
+	"github.com/consentgate/consentgate/proxy/proxytest"
 	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/rules/reload"
 	"github.com/consentgate/consentgate/rules/rulestest"
@@ -26,7 +25,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	opts := append(leaktest.FastHTTP(), leaktest.Ristretto()...)
+	opts := append(proxytest.IgnoreFastHTTP(), proxytest.IgnoreRistretto()...)
 	opts = append(opts, goleak.IgnoreAnyFunction("internal/poll.runtime_pollWait")) // idle keep-alive readers of net/http, closed with the transport
 	goleak.VerifyTestMain(m, opts...)
 }
@@ -152,7 +151,7 @@ func TestCanaryRedWhenLeakingRulesLoaded(t *testing.T) {
 	token := NewToken()
 	g := startGateway(t, token)
 	reg := prometheus.NewRegistry()
-	var logs syncbuf.Buffer
+	var logs proxytest.Buffer
 	c, err := New(Options{Rules: g.holder, Addr: g.addr, Token: token, Receipts: g.receipt, Registerer: reg,
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	if err != nil {

@@ -20,8 +20,8 @@ import (
 	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
-	"github.com/consentgate/consentgate/internal/syncbuf"
 	"github.com/consentgate/consentgate/proxy/browsertest/internal/chrome"
+	"github.com/consentgate/consentgate/proxy/proxytest"
 )
 
 // Timing of one load. Navigation bounds the wait for the load event. Then,
@@ -74,7 +74,7 @@ type browser struct {
 	cancel  func()
 	sink    *chrome.Sink
 	dir     string
-	out     *syncbuf.Buffer // the first 64 KiB of Chromium's output
+	out     *proxytest.Buffer // the first 64 KiB of Chromium's output
 	timing  Timing
 	loopAll bool
 }
@@ -90,7 +90,7 @@ func launch(ctx context.Context, exe string, timing Timing) (*browser, error) {
 		sk.Close()
 		return nil, err
 	}
-	b := &browser{sink: sk, dir: dir, out: &syncbuf.Buffer{Max: 64 << 10}, timing: timing}
+	b := &browser{sink: sk, dir: dir, out: &proxytest.Buffer{Max: 64 << 10}, timing: timing}
 	opts := append(chrome.Flags(exe, dir, b.out),
 		chromedp.Flag("disable-breakpad", true),
 		chromedp.Flag("mute-audio", true),

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consentgate/consentgate/internal/leaktest"
+	"github.com/consentgate/consentgate/proxy/proxytest"
 	"go.uber.org/goleak"
 )
 
@@ -26,7 +26,7 @@ const goldenFile = "testdata/residue.golden"
 // a sink connection, a server never stopped). fasthttp's and the rules
 // package's process-wide background goroutines are not leaks.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, append(leaktest.FastHTTP(), leaktest.Ristretto()...)...)
+	goleak.VerifyTestMain(m, append(proxytest.IgnoreFastHTTP(), proxytest.IgnoreRistretto()...)...)
 }
 
 // need ends the test when a part it needs is missing: a failure under

@@ -1,15 +1,16 @@
-// Package leaktest names the goroutines that goleak must not count as a
-// test's leaks, for the TestMain of the packages that check for them: the
-// background goroutines of libraries that live for the process or end on
-// their own schedule.
-package leaktest
+package proxytest
 
 import "go.uber.org/goleak"
 
-// FastHTTP ignores fasthttp's background goroutines: the upstream client's
+// The Ignore functions name the goroutines that goleak must not count as
+// a test's leaks, for the TestMain of the packages that check for them:
+// the background goroutines of libraries that live for the process or end
+// on their own schedule.
+//
+// IgnoreFastHTTP ignores fasthttp's background goroutines: the upstream client's
 // idle-connection and address cleaners, the server date updater and a
 // stopped worker pool's last sleep.
-func FastHTTP() []goleak.Option {
+func IgnoreFastHTTP() []goleak.Option {
 	return []goleak.Option{
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*TCPDialer).tcpAddrsClean"),
@@ -18,10 +19,10 @@ func FastHTTP() []goleak.Option {
 	}
 }
 
-// Ristretto ignores the workers of ristretto caches, those of the rules
+// IgnoreRistretto ignores the workers of ristretto caches, those of the rules
 // package's process-wide lookup caches among them (rules.CloseCaches ends
 // them where a package can).
-func Ristretto() []goleak.Option {
+func IgnoreRistretto() []goleak.Option {
 	return []goleak.Option{
 		goleak.IgnoreAnyFunction("github.com/dgraph-io/ristretto/v2.(*Cache[...]).processItems"),
 		goleak.IgnoreAnyFunction("github.com/dgraph-io/ristretto/v2.(*defaultPolicy[...]).processItems"),

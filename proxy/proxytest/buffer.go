@@ -1,14 +1,13 @@
-// Package syncbuf is a bytes.Buffer that one goroutine may write while
-// another reads it: the log of a server under test, a child process's
-// output copied by os/exec.
-package syncbuf
+package proxytest
 
 import (
 	"bytes"
 	"sync"
 )
 
-// Buffer is safe for concurrent Write and String. Max, when positive,
+// Buffer is a bytes.Buffer that one goroutine may write while another
+// reads it: the log of a server under test, a child process's output
+// copied by os/exec. It is safe for concurrent Write and String. Max, when positive,
 // bounds what it keeps: once more than Max bytes are held, later writes
 // are dropped (and reported written), so the start of a long output stays
 // for a failure message. The zero Buffer is empty and unbounded.

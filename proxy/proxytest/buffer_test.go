@@ -1,4 +1,4 @@
-package syncbuf
+package proxytest
 
 import (
 	"strings"
