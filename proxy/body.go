@@ -426,6 +426,11 @@ func (s *Server) countRewrite(sm *siteMetrics, site *rules.Site, rw *rewrite.Wri
 	for _, rm := range rw.Removed() {
 		s.metrics.ElementsRemoved.WithLabelValues(sm.name, site.Category(rm.Vendor).String(), rm.Vendor.ID, rm.Action.String()).Add(float64(rm.Count))
 	}
+	if rw.Stats().Oversize > 0 {
+		// Past a bound the rewriter decided by its fail-closed rule; the
+		// receipt has the count (receiptRemovals).
+		s.failClosed(sm, nil, failOversize)
+	}
 	receiptRemovals(rec, site, rw)
 }
 

@@ -59,9 +59,10 @@ var upstreamReasons = []string{reasonRefused, reasonTimeout, reasonReset, reason
 const (
 	failUndecodable    = "undecodable"     // an HTML body the proxy cannot decode
 	failScriptDocument = "script_document" // SVG or XML, which can run scripts
+	failOversize       = "oversize"        // an element past a bound of the rewriter (rewrite.Stats.Oversize)
 )
 
-var failClosedReasons = []string{failUndecodable, failScriptDocument}
+var failClosedReasons = []string{failUndecodable, failScriptDocument, failOversize}
 
 // parseErrorSignals are the signals that are parsed and so can fail; their
 // consentgate_signals_parse_errors_total series exist from the start.
