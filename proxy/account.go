@@ -68,11 +68,11 @@ func (s *Server) explain(ctx *fasthttp.RequestCtx, st *state, site *rules.Site) 
 // request's account, so it follows the account to its other devices. A
 // failed write is logged and counted (consentgate_registry_requests_total);
 // the visitor's cookie is set all the same.
-func (s *Server) recordAccount(ctx *fasthttp.RequestCtx, site *rules.Site, optedOut bool) accountRecord {
+func (s *Server) recordAccount(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, optedOut bool) accountRecord {
 	if s.opts.Registry == nil {
 		return accountNone
 	}
-	k, ok := s.accountKey(ctx, s.current(), site)
+	k, ok := s.accountKey(ctx, st, site)
 	if !ok {
 		return accountNone
 	}

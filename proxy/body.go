@@ -72,7 +72,7 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 // it keeps the policy compiled, the stub's hash among it.
 func rewritePolicy(ctx *fasthttp.RequestCtx, e *enforcer, rw *rewrite.Writer) rewrite.Policy {
 	h := &ctx.Response.Header
-	pol := rewrite.Policy{Set: e.set, Site: e.site, Deny: e.deny, Stub: true}
+	pol := e.policy()
 	var hash string
 	pol.Head, hash, pol.Guard = guardHead(e, h)
 	visitorPolicy(ctx, e, &pol)

@@ -29,7 +29,10 @@ const optOutMaxAge = 365 * 24 * 3600
 //	PREFIX guard            POST: the runtime guard's count of refused loads
 //	PREFIX guard/FP.js      the runtime guard, immutable (see proxy/guard)
 //	PREFIX notice           dismisses the GPC notice (a cookie), redirects back
-func (s *Server) builtin(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, host []byte) bool {
+//
+// d is the request's decision; the guard script's path follows it.
+func (s *Server) builtin(ctx *fasthttp.RequestCtx, st *state, d *decision, host []byte) bool {
+	site := d.site
 	path := ctx.Path()
 	if string(path) == "/.well-known/gpc.json" {
 		ctx.SetStatusCode(fasthttp.StatusOK)
@@ -44,9 +47,9 @@ func (s *Server) builtin(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 	}
 	switch string(path[len(site.Prefix):]) {
 	case "optout":
-		s.setOptOut(ctx, site, true)
+		s.setOptOut(ctx, st, site, true)
 	case "optin":
-		s.optIn(ctx, site)
+		s.optIn(ctx, st, site)
 	case noticePath:
 		s.dismissNotice(ctx)
 	case "status":
@@ -61,7 +64,7 @@ func (s *Server) builtin(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 		case string(rest) == guard.EndpointPath:
 			s.guardReport(ctx, st, site)
 		case bytes.HasPrefix(rest, []byte(guard.ScriptDir)):
-			s.guardScript(ctx, st, site, rest[len(guard.ScriptDir):])
+			s.guardScript(ctx, st, d, rest[len(guard.ScriptDir):])
 		default:
 			return false // the site's own path: proxy it
 		}
@@ -75,7 +78,7 @@ func (s *Server) builtin(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, 
 // back on for a visitor (opting out may stay one click; opting back in is
 // the direction that can hurt). A GET answers with a page whose button
 // makes that POST.
-func (s *Server) optIn(ctx *fasthttp.RequestCtx, site *rules.Site) {
+func (s *Server) optIn(ctx *fasthttp.RequestCtx, st *state, site *rules.Site) {
 	target := returnTarget(ctx)
 	if !ctx.IsPost() {
 		action := site.Prefix + "optin?return=" + url.QueryEscape(target)
@@ -92,7 +95,7 @@ func (s *Server) optIn(ctx *fasthttp.RequestCtx, site *rules.Site) {
 		plainError(ctx, fasthttp.StatusForbidden, "an opt-out can only be withdrawn from a page of this site")
 		return
 	}
-	s.setOptOut(ctx, site, false)
+	s.setOptOut(ctx, st, site, false)
 }
 
 // sameOrigin reports whether a request comes from a page of the host it is
@@ -137,8 +140,8 @@ func returnTarget(ctx *fasthttp.RequestCtx) string {
 // setOptOut sets or clears the site's opt-out cookie and sends the visitor
 // back where they came from; an opt-out gets the confirmation page instead
 // unless the site or the link asks for the redirect.
-func (s *Server) setOptOut(ctx *fasthttp.RequestCtx, site *rules.Site, out bool) {
-	acct := s.recordAccount(ctx, site, out) // the same choice for the visitor's account, on every device
+func (s *Server) setOptOut(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, out bool) {
+	acct := s.recordAccount(ctx, st, site, out) // the same choice for the visitor's account, on every device
 	c := fasthttp.AcquireCookie()
 	defer fasthttp.ReleaseCookie(c)
 	c.SetKey(site.OptOutCookie)

@@ -19,7 +19,8 @@
 //     back, retries of stale keep-alive connections (forward.go,
 //     upconn.go), trusted proxies and the visitor's address
 //     (clientaddr.go).
-//   - Header and cookie enforcement (enforce.go), propagation of an
+//   - The decision of each request (decision.go), header and cookie
+//     enforcement (enforce.go), propagation of an
 //     opt-out and the consent mirror (signalout.go), the built-in paths
 //     (builtin.go, visitor.go, guard.go, account.go), receipts
 //     (receipts.go), metrics (metrics.go) and logging (logging.go).
@@ -30,23 +31,31 @@
 // # The request path, in order
 //
 //  1. Handle (server.go) loads the rule-set state once, checks the target,
-//     the framing and the Host, finds the site, reads the signals
-//     (signals.Reader.ReadInput; the address from clientaddr.go, the
-//     registry's answer from account.go) and serves a built-in path
-//     (builtin) if the request is for one.
-//  2. forward (forward.go) builds the enforcer (enforce.go) from the
-//     decision and, when something is denied, the receipt (receipts.go).
+//     the framing and the Host, and finds the site.
+//  2. decide (decision.go) makes the request's decision, once: it reads
+//     the signals (signals.Reader.ReadInput; the address from
+//     clientaddr.go, the registry's answer from account.go) into a
+//     decision value (the denied categories, shadow mode, the sources,
+//     the propagation) that every later step takes and none remakes; its
+//     denied method and policy are the one "is this vendor denied" of
+//     cookies, Link headers and the rewriter. A built-in path (builtin)
+//     is served from it; otherwise the request is counted by its decision
+//     (siteMetrics.count) and forward (forward.go) builds the enforcer
+//     (enforce.go) around it and, when something is denied, the receipt
+//     (receipts.go).
 //  3. prepareRequest (forward.go) writes the upstream request: end-to-end
 //     headers, X-Forwarded-*, and for an enforced visitor Sec-GPC: 1, no
 //     tracking cookies, no ranges or validators, and an Accept-Encoding
 //     of only the codings the proxy decodes that the visitor takes
 //     (coding.Request); the upstream client of the site sends it.
-//  4. The response headers: a part of a page is refused, an unlabelled
-//     body is sniffed, Vary is added, hop-by-hop fields go, the enforcer
-//     drops tracking Set-Cookie and Link entries (responseHeaders), SVG
-//     and XML documents get the fail-closed CSP, the propagated cookies
-//     and the consent mirror's tail are prepared (signalout.go).
-//  5. The body: an enforced HTML page goes through rewriteBody (body.go):
+//  4. The response headers (responseHead, forward.go): a part of a page
+//     is refused, an unlabelled body is sniffed, Vary is added, hop-by-hop
+//     fields go, the enforcer drops tracking Set-Cookie and Link entries
+//     (responseHeaders), SVG and XML documents get the fail-closed CSP,
+//     the propagated cookies and the consent mirror's tail are prepared
+//     (signalout.go); what the body needs is left in a bodyPlan.
+//  5. The body (sendBody, forward.go): an enforced HTML page goes through
+//     rewriteBody (body.go):
 //     decoded (coding.Decoders), rewritten, and encoded in the coding
 //     coding.Set.Output gives; a small one whole (rewriteWhole), a large
 //     or chunked one as a stream (rewriteStreamed). A body that does not
@@ -54,9 +63,13 @@
 //     site's page is relayed and observed (shadowBody, shadow.go); a page
 //     with the consent mirror gets its tail (relayMirror); anything else
 //     is relayed as it came (relayBodyTail).
-//  6. Metrics and the receipt: what the rewriter removed is counted
-//     (countRewrite), the receipt settled when the response is done
-//     (settle, or the body stream's Close), the access log sampled.
+//  6. Metrics and the receipt: what the rewriter removed, and a page
+//     past one of its bounds (fail_closed_total{reason="oversize"}), is
+//     counted (countRewrite), the receipt settled when the response is
+//     done (settle, or the body stream's Close), the access log sampled.
+//
+// No step calls back into an earlier one: the body path never reads the
+// signals, the site's mode or the rule-set state again.
 //
 // # Failure rule
 //

@@ -8,16 +8,14 @@ import (
 	"github.com/consentgate/consentgate/proxy/internal/coding"
 	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/rules"
-	"github.com/consentgate/consentgate/signals"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/publicsuffix"
 )
 
-// enforcer applies one visitor's denied categories to one exchange.
+// enforcer applies one request's decision to one exchange: the cookies
+// and headers, the body's coding, the receipt.
 type enforcer struct {
-	set     *rules.Set
-	site    *rules.Site
-	deny    rules.Categories
+	decision
 	metrics *Metrics
 	sm      *siteMetrics
 	// held are the tracking cookies the visitor sent; they get an expiring
@@ -27,16 +25,8 @@ type enforcer struct {
 	accept coding.Set
 	// guards are the runtime guard's scripts of set.
 	guards *guard.Cache
-	// prop is what the page tells the vendors that stay about the
-	// visitor's opt-out (site.Propagate).
-	prop guard.Propagation
-	// shadow: count everything as if enforcing, change nothing.
-	shadow bool
 	// rec is this response's receipt, nil when receipts are off.
 	rec *receipt.Entry
-	// sources are the signals that decided the visitor's denial: the
-	// placeholders say why, the GPC notice is for Sec-GPC alone.
-	sources signals.Source
 }
 
 type heldCookie struct {
@@ -55,21 +45,13 @@ const (
 	maxExpireBytes = 16 << 10
 )
 
-// active reports whether the exchange is changed: something is denied and
-// the site is not in shadow mode.
-func (e *enforcer) active() bool { return e.deny != 0 && !e.shadow }
-
-// observed reports whether the exchange is enforced or, in shadow mode,
-// counted as if it were.
-func (e *enforcer) observed() bool { return e.deny != 0 }
-
-// denied returns the vendor of a tracking cookie the visitor denies, or nil.
+// cookieDenied returns the vendor of a tracking cookie the visitor
+// denies, or nil.
 func (e *enforcer) cookieDenied(name []byte) *rules.Vendor {
-	v := e.set.CookieVendor(name)
-	if v == nil || !e.site.Denied(v, e.deny) {
-		return nil
+	if v := e.set.CookieVendor(name); e.denied(v) {
+		return v
 	}
-	return v
+	return nil
 }
 
 // requestCookies rewrites the Cookie header sent upstream without the
@@ -264,8 +246,7 @@ func (e *enforcer) linkDenied(entry []byte) bool {
 	if i < 0 || j < i {
 		return false
 	}
-	v := e.set.ClassifyURL(e.site, entry[i+1:j])
-	return e.site.Denied(v, e.deny)
+	return e.denied(e.set.ClassifyURL(e.site, entry[i+1:j]))
 }
 
 // splitLink splits a Link header value at commas outside <…> and quotes.

@@ -16,7 +16,6 @@ import (
 	"github.com/consentgate/consentgate/proxy/guard"
 	"github.com/consentgate/consentgate/proxy/internal/coding"
 	"github.com/consentgate/consentgate/rules"
-	"github.com/consentgate/consentgate/signals"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 )
@@ -28,130 +27,146 @@ var hopHeaders = []string{
 	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
 }
 
-// forward sends the request upstream and relays the response, enforcing
-// consent on the way.
-func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, sm *siteMetrics, host []byte, c signals.Consent) {
+// forward carries out the decision d for one request: the upstream
+// request (prepareRequest), the round trip, the response headers
+// (responseHead) and the body (sendBody), in that order.
+func (s *Server) forward(ctx *fasthttp.RequestCtx, st *state, sm *siteMetrics, host []byte, d *decision) {
 	req := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(req)
-	resp := fasthttp.AcquireResponse()
-	released := false
-	defer func() {
-		if !released {
-			fasthttp.ReleaseResponse(resp)
-		}
-	}()
-
 	s.datelessOnce.Do(func() {
 		// Before the handler, fasthttp sets the response header's "no
 		// default Date" from the server's NoDefaultDate, and no API sets it
 		// otherwise; CopyTo carries it.
 		ctx.Response.Header.CopyTo(&s.dateless)
 	})
-	e := enforcer{set: st.set, site: site, deny: c.Denied, metrics: s.metrics, sm: sm, guards: st.guards, shadow: site.Shadow,
-		sources: c.Sources, prop: guard.PropagationFor(site, c)}
+	e := enforcer{decision: *d, metrics: s.metrics, sm: sm, guards: st.guards}
 	if e.observed() && s.opts.Receipts != nil {
-		e.rec = s.newReceipt(ctx, st.set, site, c)
+		e.rec = s.newReceipt(ctx, d)
 		defer s.settle(ctx, &e)
 	}
 	s.prepareRequest(ctx, req, host, &e)
 
+	resp := fasthttp.AcquireResponse()
 	// An upstream response without Content-Type must read as such, not as
 	// fasthttp's default text/plain.
 	resp.Header.SetNoDefaultContentType(true)
 	start := time.Now()
-	err := st.clients[site.Index()].DoDeadline(req, resp, start.Add(s.opts.UpstreamTimeout))
+	err := st.clients[e.site.Index()].DoDeadline(req, resp, start.Add(s.opts.UpstreamTimeout))
 	sm.upstream.Observe(time.Since(start).Seconds())
 	if err != nil {
+		fasthttp.ReleaseResponse(resp)
 		s.upstreamError(ctx, sm, err)
 		return
 	}
 	bodyIdleTimeout(resp, s.opts.UpstreamIdleTimeout)
+	var b bodyPlan
+	if !s.responseHead(ctx, st, &e, resp, &b) {
+		fasthttp.ReleaseResponse(resp)
+		return
+	}
+	s.sendBody(ctx, resp, &e, &b)
+}
 
-	var sniffed []byte
-	html := isHTML(resp)
-	if e.active() && resp.StatusCode() == fasthttp.StatusPartialContent && (html || len(resp.Header.ContentType()) == 0 || isScriptDocument(resp)) {
+// bodyPlan is what the response headers decided about the body.
+type bodyPlan struct {
+	html    bool   // labelled HTML, or sniffed as HTML
+	sniffed []byte // bytes taken from the stream to sniff, sent first
+	rewrite bool   // the body goes through the rewriter
+	tail    []byte // the consent mirror's tail (mirrorTail)
+	regzip  bool   // the page with the tail is encoded again
+}
+
+// responseHead enforces on the upstream response's headers and copies them
+// to the visitor's response, filling b for the body. It reports whether a
+// body is to be sent: not when the response is refused (a part of a page
+// to an enforced visitor: 502) or the request was HEAD.
+func (s *Server) responseHead(ctx *fasthttp.RequestCtx, st *state, e *enforcer, resp *fasthttp.Response, b *bodyPlan) bool {
+	b.html = isHTML(resp)
+	if e.active() && resp.StatusCode() == fasthttp.StatusPartialContent && (b.html || len(resp.Header.ContentType()) == 0 || isScriptDocument(resp)) {
 		// The request went up without Range: a part of a page is all that
 		// came back, and it cannot be rewritten as a page.
 		resp.CloseBodyStream() //nolint:errcheck
-		s.metrics.UpstreamErrors.WithLabelValues(sm.name, reasonBadResp).Inc()
+		s.metrics.UpstreamErrors.WithLabelValues(e.sm.name, reasonBadResp).Inc()
 		plainError(ctx, fasthttp.StatusBadGateway, "the site answered a part of the page where the whole was asked for")
-		return
+		return false
 	}
-	if !html && e.observed() && len(resp.Header.ContentType()) == 0 && canRewrite(ctx, resp) {
+	if !b.html && e.observed() && len(resp.Header.ContentType()) == 0 && canRewrite(ctx, resp) {
 		// No Content-Type: a page served to an opted-out visitor must not
 		// escape the rewriter for want of a label, so look at its start.
-		html, sniffed = sniffHTML(resp)
+		b.html, b.sniffed = sniffHTML(resp)
 	}
-	if html || mayVary(ctx, resp) {
+	if b.html || mayVary(ctx, resp) {
 		// The decision's inputs select the variant a shared cache may
 		// serve; one it cannot name (the address, for GeoIP) keeps shared
 		// caches out altogether.
-		addVary(&resp.Header, st.vary[site.Index()]...)
-		if site.GeoIPDatabase != "" {
+		addVary(&resp.Header, st.vary[e.site.Index()]...)
+		if e.site.GeoIPDatabase != "" {
 			makePrivate(&resp.Header)
 		}
 	}
 	stripHop(&resp.Header)
-	rewrite := e.active() && html && canRewrite(ctx, resp)
+	b.rewrite = e.active() && b.html && canRewrite(ctx, resp)
 	if e.observed() {
 		e.responseHeaders(&resp.Header, ctx.Request.Header.Host())
-		if !html && isScriptDocument(resp) {
+		if !b.html && isScriptDocument(resp) {
 			// SVG and XML documents run scripts when opened as documents
 			// and are not HTML to the rewriter: trackers are kept out by a
 			// CSP that lets nothing load from a third party.
-			s.failClosed(sm, e.rec, failScriptDocument)
+			s.failClosed(e.sm, e.rec, failScriptDocument)
 			if e.active() {
 				resp.Header.Set("Content-Security-Policy", failClosedCSP)
 			}
 		}
 	}
-	if rewrite && e.prop != guard.PropagateNone {
+	if b.rewrite && e.prop != guard.PropagateNone {
 		s.propagateCookies(ctx, &resp.Header, e.prop)
 	}
-	var tail []byte
-	var regzip bool
-	if site.Mirror && !site.Shadow && !e.active() && sniffed == nil {
-		tail, regzip = mirrorTail(ctx, st, site, resp)
+	if e.site.Mirror && !e.shadow && !e.active() && b.sniffed == nil {
+		b.tail, b.regzip = mirrorTail(ctx, st, e.site, resp)
 	}
 	resp.Header.CopyTo(&ctx.Response.Header)
-	if site.DecisionHeader {
-		setDecisionHeader(ctx, c, site.Shadow)
+	if e.site.DecisionHeader {
+		setDecisionHeader(ctx, e.consent, e.shadow)
 	}
 	// The upstream closing its connection says nothing about the client's.
 	ctx.Response.Header.ResetConnectionClose()
-	if ctx.IsHead() {
-		if n := resp.Header.ContentLength(); n >= 0 && len(tail) > 0 {
-			// What a GET is sent: the page and the mirror; unknown when
-			// the page is encoded again.
-			if regzip {
-				ctx.Response.Header.Del("Content-Length")
-				if e.accept.Output(coding.Gzip) == coding.Identity {
-					ctx.Response.Header.Del("Content-Encoding")
-				}
-			} else {
-				ctx.Response.Header.SetContentLength(n + len(tail))
+	if !ctx.IsHead() {
+		return true
+	}
+	if n := resp.Header.ContentLength(); n >= 0 && len(b.tail) > 0 {
+		// What a GET is sent: the page and the mirror; unknown when the
+		// page is encoded again.
+		if b.regzip {
+			ctx.Response.Header.Del("Content-Length")
+			if e.accept.Output(coding.Gzip) == coding.Identity {
+				ctx.Response.Header.Del("Content-Encoding")
 			}
+		} else {
+			ctx.Response.Header.SetContentLength(n + len(b.tail))
 		}
-		ctx.Response.SkipBody = true
-		return
 	}
-	if rewrite {
-		released = true
-		s.rewriteBody(ctx, resp, &e, sniffed)
-		return
-	}
-	released = true
-	if e.shadow && e.observed() && html && canRewrite(ctx, resp) {
-		s.shadowBody(ctx, resp, &e, sniffed)
-		return
-	}
-	if regzip {
-		err = s.relayMirror(ctx, resp, e.accept, tail, sm.midBody)
-	} else {
-		err = relayBodyTail(ctx, resp, sniffed, tail, sm.midBody)
+	ctx.Response.SkipBody = true
+	return false
+}
+
+// sendBody sends the upstream body as b says, and takes resp over: an
+// enforced HTML page through the rewriter (rewriteBody), a shadow site's
+// page observed (shadowBody), a page with the consent mirror's tail
+// (relayMirror, relayBodyTail), anything else as it came.
+func (s *Server) sendBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, e *enforcer, b *bodyPlan) {
+	var err error
+	switch {
+	case b.rewrite:
+		s.rewriteBody(ctx, resp, e, b.sniffed)
+	case e.shadow && e.observed() && b.html && canRewrite(ctx, resp):
+		s.shadowBody(ctx, resp, e, b.sniffed)
+	case b.regzip:
+		err = s.relayMirror(ctx, resp, e.accept, b.tail, e.sm.midBody)
+	default:
+		err = relayBodyTail(ctx, resp, b.sniffed, b.tail, e.sm.midBody)
 	}
 	if err != nil {
-		s.metrics.UpstreamErrors.WithLabelValues(sm.name, reasonMidBody).Inc()
+		s.metrics.UpstreamErrors.WithLabelValues(e.sm.name, reasonMidBody).Inc()
 	}
 }
 
@@ -576,30 +591,9 @@ func (b *upstreamBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// WriteTo copies the stream to w through a pooled 32 KiB buffer, so a big
-// body goes out in few large writes rather than fasthttp's 4 KiB ones.
-func (b *upstreamBody) WriteTo(w io.Writer) (int64, error) {
-	bp := chunkPool.Get().(*[]byte)
-	defer chunkPool.Put(bp)
-	buf := *bp
-	var total int64
-	for {
-		n, err := b.Read(buf)
-		if n > 0 {
-			m, werr := w.Write(buf[:n])
-			total += int64(m)
-			if werr != nil {
-				return total, werr
-			}
-		}
-		if err == io.EOF {
-			return total, nil
-		}
-		if err != nil {
-			return total, err
-		}
-	}
-}
+// WriteTo copies the stream to w through a pooled 32 KiB buffer (pump), so
+// a big body goes out in few large writes rather than fasthttp's 4 KiB ones.
+func (b *upstreamBody) WriteTo(w io.Writer) (int64, error) { return pump(w, b) }
 
 // SupportsBodyWriteTo lets fasthttp use WriteTo: it does what Read does.
 func (b *upstreamBody) SupportsBodyWriteTo() bool { return true }

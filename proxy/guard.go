@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bytes"
-	"net/netip"
 	"time"
 
 	"github.com/consentgate/consentgate/proxy/guard"
@@ -89,7 +88,9 @@ func allowScriptHash(h *fasthttp.ResponseHeader, hash string) {
 // does not give (a page served before a reload) sends a visitor who denies
 // something to the current guard of their denial, uncached, so a page
 // never goes unguarded for want of an old script; anyone else gets 404.
-func (s *Server) guardScript(ctx *fasthttp.RequestCtx, st *state, site *rules.Site, name []byte) {
+// d is the request's decision (decide).
+func (s *Server) guardScript(ctx *fasthttp.RequestCtx, st *state, d *decision, name []byte) {
+	site := d.site
 	h := &ctx.Response.Header
 	if !ctx.IsGet() && !ctx.IsHead() {
 		h.Set("Allow", "GET, HEAD")
@@ -102,12 +103,7 @@ func (s *Server) guardScript(ctx *fasthttp.RequestCtx, st *state, site *rules.Si
 		g = st.guards.ByFingerprint(site, string(fp))
 	}
 	if g == nil {
-		var addr netip.Addr
-		if site.GeoIPDatabase != "" {
-			addr = s.clientAddr(ctx)
-		}
-		c := s.opts.Signals.ReadAddr(site, &ctx.Request.Header, addr)
-		if cur := st.guards.ForPropagation(site, c.Denied, guard.PropagationFor(site, c)); c.Denied != 0 && cur != nil && site.Guard != rules.GuardOff {
+		if cur := st.guards.ForPropagation(site, d.deny, d.prop); d.deny != 0 && cur != nil && site.Guard != rules.GuardOff {
 			h.Set("Cache-Control", "no-store")
 			h.Set("Location", cur.Path)
 			ctx.SetStatusCode(fasthttp.StatusTemporaryRedirect)

@@ -33,13 +33,14 @@ type Receipts interface {
 
 // newReceipt starts the receipt of a response whose decision denies
 // something: who decided what, nothing about the visitor.
-func (s *Server) newReceipt(ctx *fasthttp.RequestCtx, set *rules.Set, site *rules.Site, c signals.Consent) *receipt.Entry {
+func (s *Server) newReceipt(ctx *fasthttp.RequestCtx, d *decision) *receipt.Entry {
 	r := receipt.Acquire()
 	r.Kind = receipt.KindResponse
 	r.Time = ctx.Time()
-	r.Site, r.Rules = site.Name, set.Version()
-	r.Shadow = site.Shadow
-	r.OptedOut, r.Mode, r.Denied, r.Sources = c.OptedOut, c.Mode, c.Denied, c.Sources
+	r.Site, r.Rules = d.site.Name, d.set.Version()
+	r.Shadow = d.shadow
+	c := &d.consent
+	r.OptedOut, r.Mode, r.Denied, r.Sources = c.OptedOut, c.Mode, d.deny, d.sources
 	if tok := s.opts.CanaryToken; tok != "" {
 		r.Canary = string(ctx.Request.Header.Peek(CanaryHeader)) == tok
 	}

@@ -252,39 +252,22 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	sm := st.sites[site.Index()]
-	in := s.input(ctx, site)
-	if s.opts.Registry != nil {
-		in.Registry = s.registryAnswer(ctx, st, site)
-	}
-	consent := s.opts.Signals.ReadInput(site, &ctx.Request.Header, in)
-	if consent.Errors != 0 {
-		consent.EachError(func(src string, r signals.Reason) { s.metrics.ParseErrors.WithLabelValues(src, r.String()).Inc() })
-	}
-	if s.builtin(ctx, st, site, host) {
+	d := s.decide(ctx, st, site)
+	if s.builtin(ctx, st, &d, host) {
 		sm.reqBuiltin.Inc()
 		return
 	}
-	switch {
-	case consent.OptedOut:
-		sm.reqOptedOut.Inc()
-		consent.Sources.Each(func(i int) { sm.sources[i].Inc() })
-	case consent.Denied != 0:
-		// Opt-in region, no consent yet: enforced without an opt-out.
-		sm.reqConsentRequired.Inc()
-	default:
-		sm.reqNone.Inc()
-	}
-	// Shadow mode counts what would be enforced and changes nothing: the
-	// enforcer knows (site.Shadow).
-	s.forward(ctx, st, site, sm, host, consent)
+	sm.count(&d)
+	s.forward(ctx, st, sm, host, &d)
 	if n := s.opts.AccessLogEvery; n > 0 && s.seq.Add(1)%n == 0 {
-		s.accessLog(ctx, site, consent)
+		s.accessLog(ctx, &d)
 	}
 }
 
-func (s *Server) accessLog(ctx *fasthttp.RequestCtx, site *rules.Site, c signals.Consent) {
+func (s *Server) accessLog(ctx *fasthttp.RequestCtx, d *decision) {
+	c := &d.consent
 	s.log.Info("request",
-		"site", site.Name,
+		"site", d.site.Name,
 		"method", string(ctx.Method()),
 		"path", string(ctx.Path()),
 		"status", ctx.Response.StatusCode(),

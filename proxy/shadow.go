@@ -38,11 +38,11 @@ func (s *Server) shadowBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, e
 		s.observe(e, enc, ctx.Response.Body())
 		return
 	}
-	ss := &shadowStream{s: s, sm: e.sm, rec: e.rec, enc: enc, pol: rewrite.Policy{Set: e.set, Site: e.site, Deny: e.deny, Stub: true}}
+	ss := &shadowStream{s: s, sm: e.sm, rec: e.rec, enc: enc, d: e.decision}
 	ss.ub = upstreamBody{resp: resp, prefix: prefix}
 	if enc == coding.Identity {
 		ss.rw = writerPool.Get().(*rewrite.Writer)
-		ss.rw.Reset(io.Discard, ss.pol)
+		ss.rw.Reset(io.Discard, ss.d.policy())
 	}
 	if ss.rec != nil {
 		ss.rec.Status, e.rec = resp.StatusCode(), nil // the stream sends it
@@ -58,7 +58,7 @@ func (s *Server) shadowBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, e
 func (s *Server) observe(e *enforcer, enc coding.Encoding, body []byte) {
 	start := time.Now()
 	rw := writerPool.Get().(*rewrite.Writer)
-	pol := rewrite.Policy{Set: e.set, Site: e.site, Deny: e.deny, Stub: true}
+	pol := e.policy()
 	rw.Reset(io.Discard, pol)
 	defer func() {
 		rw.Reset(io.Discard, pol)
@@ -95,7 +95,7 @@ type shadowStream struct {
 	rec   *receipt.Entry
 	ub    upstreamBody
 	enc   coding.Encoding
-	pol   rewrite.Policy
+	d     decision
 	rw    *rewrite.Writer // identity bodies
 	in    int64
 	copy  []byte // compressed bodies
@@ -133,29 +133,8 @@ func (ss *shadowStream) tap(b []byte) {
 	ss.copy = append(ss.copy, b...)
 }
 
-// WriteTo copies the stream to w through a pooled 32 KiB buffer.
-func (ss *shadowStream) WriteTo(w io.Writer) (int64, error) {
-	bp := chunkPool.Get().(*[]byte)
-	defer chunkPool.Put(bp)
-	buf := *bp
-	var total int64
-	for {
-		n, err := ss.Read(buf)
-		if n > 0 {
-			m, werr := w.Write(buf[:n])
-			total += int64(m)
-			if werr != nil {
-				return total, werr
-			}
-		}
-		if err == io.EOF {
-			return total, nil
-		}
-		if err != nil {
-			return total, err
-		}
-	}
-}
+// WriteTo copies the stream to w through a pooled 32 KiB buffer (pump).
+func (ss *shadowStream) WriteTo(w io.Writer) (int64, error) { return pump(w, ss) }
 
 // SupportsBodyWriteTo lets fasthttp use WriteTo.
 func (ss *shadowStream) SupportsBodyWriteTo() bool { return true }
@@ -163,17 +142,16 @@ func (ss *shadowStream) SupportsBodyWriteTo() bool { return true }
 // Close counts what was observed, sends the receipt and releases the
 // upstream response.
 func (ss *shadowStream) Close() error {
-	e := enforcer{set: ss.pol.Set, site: ss.pol.Site, deny: ss.pol.Deny, sm: ss.sm, rec: ss.rec}
+	e := enforcer{decision: ss.d, sm: ss.sm, rec: ss.rec}
 	switch {
 	case ss.rw != nil:
 		ss.rw.Close() //nolint:errcheck // io.Discard
 		if ss.eof {
-			ss.s.countRewrite(ss.sm, ss.pol.Site, ss.rw, ss.in, ss.spent, ss.rec)
+			ss.s.countRewrite(ss.sm, ss.d.site, ss.rw, ss.in, ss.spent, ss.rec)
 		} else {
-			receiptRemovals(ss.rec, ss.pol.Site, ss.rw) // what was seen; metrics count whole bodies
+			receiptRemovals(ss.rec, ss.d.site, ss.rw) // what was seen; metrics count whole bodies
 		}
-		ss.rw.Reset(io.Discard, ss.pol)
-		writerPool.Put(ss.rw)
+		putWriter(ss.rw, ss.d.policy())
 		ss.rw = nil
 	case !ss.over && ss.eof:
 		ss.s.observe(&e, ss.enc, ss.copy)
