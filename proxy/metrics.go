@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"runtime/debug"
 
+	"github.com/consentgate/consentgate/proxy/internal/metricdef"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/signals"
 	"github.com/prometheus/client_golang/prometheus"
@@ -114,80 +115,24 @@ var sourceLabels = [signals.NumSources]string(signals.SourceNames())
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	f := func(c prometheus.Collector) { reg.MustRegister(c) }
 	m := &Metrics{
-		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "consentgate", Name: "requests_total",
-			Help: "Requests by site and decision (opted_out, consent_required, not_opted_out, builtin, no_site).",
-		}, []string{"site", "decision"}),
-		OptOutSources: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "consentgate", Name: "optout_sources_total",
-			Help: "Opted-out requests by the signal source that contributed (a request may count for several).",
-		}, []string{"site", "source"}),
-		ElementsRemoved: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "consentgate", Subsystem: "rewrite", Name: "elements_total",
-			Help: "HTML elements removed or neutralised for opted-out visitors, by vendor and category.",
-		}, []string{"site", "category", "vendor", "action"}),
-		CookiesDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "consentgate", Name: "cookies_dropped_total",
-			Help: "Tracking cookies dropped: direction=request from the Cookie header sent upstream, response from Set-Cookie.",
-		}, []string{"site", "category", "direction"}),
-		CookiesExpired: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "consentgate", Name: "cookies_expired_total",
-			Help: "Tracking cookies the visitor still held, expired with a Set-Cookie (counted once per cookie, not per domain variant).",
-		}, []string{"site", "category"}),
-		BytesRewritten: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "consentgate", Subsystem: "rewrite", Name: "bytes_total",
-			Help: "HTML bytes streamed through the rewriter (input bytes).",
-		}, []string{"site"}),
-		RewriteDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: "consentgate", Subsystem: "rewrite", Name: "duration_seconds",
-			Help:    "CPU-side time spent rewriting one response body (excludes waiting for the upstream).",
-			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1},
-		}, []string{"site"}),
-		UpstreamDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: "consentgate", Subsystem: "upstream", Name: "duration_seconds",
-			Help:    "Time from sending the request upstream to receiving the response headers.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}, []string{"site"}),
-		UpstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "consentgate", Subsystem: "upstream", Name: "errors_total",
-			Help: "Upstream failures by reason (refused, timeout, reset, bad_response, mid_body, other).",
-		}, []string{"site", "reason"}),
-		ParseErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "consentgate", Subsystem: "signals", Name: "parse_errors_total",
-			Help: "Consent signals present but unparsable (each counts as an opt-out), by signal and reason.",
-		}, []string{"signal", "reason"}),
-		FailClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "consentgate", Name: "fail_closed_total",
-			Help: "Opted-out responses served in a conservative mode because something could not be processed, by reason.",
-		}, []string{"site", "reason"}),
-		RuntimeBlocked: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "consentgate", Subsystem: "runtime", Name: "blocked_total",
-			Help: "Loads of denied vendors' URLs the runtime guard refused in opted-out visitors' browsers, as the browsers reported them (unauthenticated, bounded).",
-		}, []string{"site", "category", "vendor"}),
-		RuntimeReports: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "consentgate", Subsystem: "runtime", Name: "reports_total",
-			Help: "Count reports posted to the runtime guard's endpoint, by result (ok, ignored_entries, rate_limited, too_large, malformed).",
-		}, []string{"site", "result"}),
-		Panics: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "consentgate", Name: "panics_total",
-			Help: "Bugs caught while handling a request (answered 500) or rewriting a body (cut visibly).",
-		}),
-		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: "consentgate", Name: "inflight_requests",
-			Help: "Requests being handled now.",
-		}),
-		Reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "consentgate", Subsystem: "rules", Name: "reloads_total",
-			Help: "Rule reloads by result (success, failure, unchanged).",
-		}, []string{"result"}),
-		RulesLoaded: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: "consentgate", Subsystem: "rules", Name: "loaded_timestamp_seconds",
-			Help: "Unix time the rule set in use was compiled.",
-		}),
-		RulesInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: "consentgate", Subsystem: "rules", Name: "info",
-			Help: "The rule set in use: 1 for its version label.",
-		}, []string{"version"}),
+		Requests:        metricdef.CounterVec("", "requests_total", "Requests by site and decision (opted_out, consent_required, not_opted_out, builtin, no_site).", "site", "decision"),
+		OptOutSources:   metricdef.CounterVec("", "optout_sources_total", "Opted-out requests by the signal source that contributed (a request may count for several).", "site", "source"),
+		ElementsRemoved: metricdef.CounterVec("rewrite", "elements_total", "HTML elements removed or neutralised for opted-out visitors, by vendor and category.", "site", "category", "vendor", "action"),
+		CookiesDropped:  metricdef.CounterVec("", "cookies_dropped_total", "Tracking cookies dropped: direction=request from the Cookie header sent upstream, response from Set-Cookie.", "site", "category", "direction"),
+		CookiesExpired:  metricdef.CounterVec("", "cookies_expired_total", "Tracking cookies the visitor still held, expired with a Set-Cookie (counted once per cookie, not per domain variant).", "site", "category"),
+		BytesRewritten:  metricdef.CounterVec("rewrite", "bytes_total", "HTML bytes streamed through the rewriter (input bytes).", "site"),
+		RewriteDuration: metricdef.HistogramVec("rewrite", "duration_seconds", "CPU-side time spent rewriting one response body (excludes waiting for the upstream).", []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1}, "site"),
+		UpstreamDur:     metricdef.HistogramVec("upstream", "duration_seconds", "Time from sending the request upstream to receiving the response headers.", []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}, "site"),
+		UpstreamErrors:  metricdef.CounterVec("upstream", "errors_total", "Upstream failures by reason (refused, timeout, reset, bad_response, mid_body, other).", "site", "reason"),
+		ParseErrors:     metricdef.CounterVec("signals", "parse_errors_total", "Consent signals present but unparsable (each counts as an opt-out), by signal and reason.", "signal", "reason"),
+		FailClosed:      metricdef.CounterVec("", "fail_closed_total", "Opted-out responses served in a conservative mode because something could not be processed, by reason.", "site", "reason"),
+		RuntimeBlocked:  metricdef.CounterVec("runtime", "blocked_total", "Loads of denied vendors' URLs the runtime guard refused in opted-out visitors' browsers, as the browsers reported them (unauthenticated, bounded).", "site", "category", "vendor"),
+		RuntimeReports:  metricdef.CounterVec("runtime", "reports_total", "Count reports posted to the runtime guard's endpoint, by result (ok, ignored_entries, rate_limited, too_large, malformed).", "site", "result"),
+		Panics:          metricdef.Counter("", "panics_total", "Bugs caught while handling a request (answered 500) or rewriting a body (cut visibly)."),
+		InFlight:        metricdef.Gauge("", "inflight_requests", "Requests being handled now."),
+		Reloads:         metricdef.CounterVec("rules", "reloads_total", "Rule reloads by result (success, failure, unchanged).", "result"),
+		RulesLoaded:     metricdef.Gauge("rules", "loaded_timestamp_seconds", "Unix time the rule set in use was compiled."),
+		RulesInfo:       metricdef.GaugeVec("rules", "info", "The rule set in use: 1 for its version label.", "version"),
 	}
 	for _, c := range []prometheus.Collector{m.Requests, m.OptOutSources, m.ElementsRemoved, m.CookiesDropped,
 		m.CookiesExpired, m.BytesRewritten, m.RewriteDuration, m.UpstreamDur, m.UpstreamErrors, m.ParseErrors,

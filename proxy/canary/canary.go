@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/proxy"
+	"github.com/consentgate/consentgate/proxy/internal/metricdef"
 	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/proxy/rewrite"
 	"github.com/consentgate/consentgate/rules"
@@ -113,22 +114,10 @@ func New(o Options) (*Canary, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		m: metrics{
-			checks: prometheus.NewCounterVec(prometheus.CounterOpts{
-				Namespace: "consentgate", Subsystem: "canary", Name: "checks_total",
-				Help: "Canary checks of a page by result: pass, leak (a denied vendor's element or cookie reached the canary), error (the page could not be checked).",
-			}, []string{"site", "result"}),
-			failures: prometheus.NewCounterVec(prometheus.CounterOpts{
-				Namespace: "consentgate", Subsystem: "canary", Name: "failures_total",
-				Help: "Canary checks that found what an opted-out visitor must not get, by reason: element (in the HTML) or cookie (a tracking Set-Cookie).",
-			}, []string{"site", "reason"}),
-			leaking: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-				Namespace: "consentgate", Subsystem: "canary", Name: "leaking",
-				Help: "1 while the site's last canary run found a leak, 0 after a run where every page passed (a run with errors and no leak leaves it).",
-			}, []string{"site"}),
-			last: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-				Namespace: "consentgate", Subsystem: "canary", Name: "last_run_timestamp_seconds",
-				Help: "Unix time of the site's last canary run.",
-			}, []string{"site"}),
+			checks:   metricdef.CounterVec("canary", "checks_total", "Canary checks of a page by result: pass, leak (a denied vendor's element or cookie reached the canary), error (the page could not be checked).", "site", "result"),
+			failures: metricdef.CounterVec("canary", "failures_total", "Canary checks that found what an opted-out visitor must not get, by reason: element (in the HTML) or cookie (a tracking Set-Cookie).", "site", "reason"),
+			leaking:  metricdef.GaugeVec("canary", "leaking", "1 while the site's last canary run found a leak, 0 after a run where every page passed (a run with errors and no leak leaves it).", "site"),
+			last:     metricdef.GaugeVec("canary", "last_run_timestamp_seconds", "Unix time of the site's last canary run.", "site"),
 		},
 	}
 	if o.Registerer != nil {

@@ -1,6 +1,9 @@
 package registry
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/consentgate/consentgate/proxy/internal/metricdef"
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Lookup results, the label values of consentgate_registry_lookups_total.
 const (
@@ -21,31 +24,15 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
-	lookups := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "consentgate", Subsystem: "registry", Name: "lookups_total",
-		Help: "Account lookups by result: hit and miss answered; timeout, error and shed fell back to the other signals; stale served a cached opt-out the registry could not confirm.",
-	}, []string{"result"})
+	lookups := metricdef.CounterVec("registry", "lookups_total", "Account lookups by result: hit and miss answered; timeout, error and shed fell back to the other signals; stale served a cached opt-out the registry could not confirm.", "result")
 	m := &metrics{
 		hit: lookups.WithLabelValues(ResultHit), miss: lookups.WithLabelValues(ResultMiss),
 		timeouts: lookups.WithLabelValues(ResultTimeout), errors: lookups.WithLabelValues(ResultError),
 		stale: lookups.WithLabelValues(ResultStale), shed: lookups.WithLabelValues(ResultShed),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "consentgate", Subsystem: "registry", Name: "requests_total",
-			Help: "Commands sent to the registry by operation (get, set, del, ping) and result (ok, error).",
-		}, []string{"op", "result"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: "consentgate", Subsystem: "registry", Name: "request_duration_seconds",
-			Help:    "Round trip of one registry command (get, set, del).",
-			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
-		}, []string{"op"}),
-		up: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: "consentgate", Subsystem: "registry", Name: "up",
-			Help: "1 when the last exchange with the registry succeeded, else 0.",
-		}),
-		invalidations: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "consentgate", Subsystem: "registry", Name: "invalidations_total",
-			Help: "Invalidation messages from the registry (an account's opt-out changed on some replica, or every cached answer must be checked again).",
-		}),
+		requests:      metricdef.CounterVec("registry", "requests_total", "Commands sent to the registry by operation (get, set, del, ping) and result (ok, error).", "op", "result"),
+		duration:      metricdef.HistogramVec("registry", "request_duration_seconds", "Round trip of one registry command (get, set, del).", []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}, "op"),
+		up:            metricdef.Gauge("registry", "up", "1 when the last exchange with the registry succeeded, else 0."),
+		invalidations: metricdef.Counter("registry", "invalidations_total", "Invalidation messages from the registry (an account's opt-out changed on some replica, or every cached answer must be checked again)."),
 	}
 	for _, op := range []string{"get", "set", "del", "ping"} {
 		m.requests.WithLabelValues(op, "ok")
