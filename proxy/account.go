@@ -61,7 +61,7 @@ func (s *Server) registryAnswer(ctx *fasthttp.RequestCtx, st *state, site *rules
 func (s *Server) explain(ctx *fasthttp.RequestCtx, st *state, site *rules.Site) *signals.Explanation {
 	in := s.input(ctx, site)
 	in.Registry = s.registryAnswer(ctx, st, site)
-	return s.opts.Signals.ExplainInput(site, &ctx.Request.Header, in)
+	return s.opts.Signals.ExplainInput(st.signals[site.Index()], &ctx.Request.Header, in)
 }
 
 // recordAccount writes an opt-out (or clears it on opt-in) for the

@@ -41,7 +41,7 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, st *state, site *rules.Site) d
 	if s.opts.Registry != nil {
 		in.Registry = s.registryAnswer(ctx, st, site)
 	}
-	c := s.opts.Signals.ReadInput(site, &ctx.Request.Header, in)
+	c := s.opts.Signals.ReadInput(st.signals[site.Index()], &ctx.Request.Header, in)
 	if c.Errors != 0 {
 		c.EachError(func(src string, r signals.Reason) { s.metrics.ParseErrors.WithLabelValues(src, r.String()).Inc() })
 	}

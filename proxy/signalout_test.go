@@ -94,7 +94,7 @@ func TestPropagationCookiesAndScript(t *testing.T) {
 			k, v, _ := strings.Cut(l, ":")
 			h.Add(k, strings.TrimSpace(v))
 		}
-		want := guard.CompileFor(g.set, site, rd.Read(site, &h).Denied, tt.prop)
+		want := guard.CompileFor(g.set, site, rd.Read(signals.PolicyOf(site), &h).Denied, tt.prop)
 		if string(m[1]) != want.Path {
 			t.Errorf("%s: guard %s, want %s (propagation %d)", tt.name, m[1], want.Path, tt.prop)
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/consentgate/consentgate/proxy/guard"
 	"github.com/consentgate/consentgate/proxy/registry"
 	"github.com/consentgate/consentgate/rules"
+	"github.com/consentgate/consentgate/signals"
 	"github.com/valyala/fasthttp"
 )
 
@@ -17,6 +18,7 @@ type state struct {
 	clients []*fasthttp.HostClient // by site index
 	vary    [][]string             // by site index: the headers responses vary on
 	hashers []*registry.Hasher     // by site index; nil: no account key
+	signals []*signals.Policy      // by site index: what the signals read of the site
 	guards  *guard.Cache           // the runtime guard's scripts, compiled on first use
 }
 
@@ -47,6 +49,7 @@ func (s *Server) current() *state {
 	for _, site := range set.Sites() {
 		st.clients = append(st.clients, s.client(site))
 		st.vary = append(st.vary, varyNames(site))
+		st.signals = append(st.signals, signals.PolicyOf(site))
 		if site.CountryHeader != "" && len(s.opts.TrustedProxies) == 0 && !s.opts.TrustForwarded {
 			s.log.Warn("the site reads a country header but no peer is a trusted proxy: it counts only when it names an opt-in country; set --trusted-proxies to the front end that writes it",
 				"site", site.Name, "header", site.CountryHeader)

@@ -21,14 +21,14 @@ func benchHeader(b testing.TB, lines string) *fasthttp.RequestHeader {
 	return h
 }
 
-// benchRead measures r.Read(site, h), failing with msg when fails says
+// benchRead measures r.Read(p, h), failing with msg when fails says
 // the Consent read is wrong.
-func benchRead(b *testing.B, r *Reader, site *rules.Site, h *fasthttp.RequestHeader, fails func(Consent) bool, msg string) {
+func benchRead(b *testing.B, r *Reader, p *Policy, h *fasthttp.RequestHeader, fails func(Consent) bool, msg string) {
 	b.Helper()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if fails(r.Read(site, h)) {
+		if fails(r.Read(p, h)) {
 			b.Fatal(msg)
 		}
 	}
@@ -38,7 +38,7 @@ func benchRead(b *testing.B, r *Reader, site *rules.Site, h *fasthttp.RequestHea
 // buffered Set to land.
 func warm(r *Reader, h *fasthttp.RequestHeader) {
 	for i := 0; i < 3; i++ {
-		r.Read(testSite(), h)
+		r.Read(PolicyOf(testSite()), h)
 		r.cache.c.Wait()
 	}
 }
@@ -46,25 +46,25 @@ func warm(r *Reader, h *fasthttp.RequestHeader) {
 func BenchmarkReadGPCTenCookies(b *testing.B) {
 	r := newTestReader(b, Options{})
 	h := benchHeader(b, "Sec-GPC: 1\r\nUser-Agent: Mozilla/5.0\r\nAccept: text/html\r\n"+benchOrdinary)
-	site := testSite()
-	r.Read(site, h) // fasthttp parses cookies lazily, once
-	benchRead(b, r, site, h, func(c Consent) bool { return !c.OptedOut }, "not opted out")
+	p := PolicyOf(testSite())
+	r.Read(p, h) // fasthttp parses cookies lazily, once
+	benchRead(b, r, p, h, func(c Consent) bool { return !c.OptedOut }, "not opted out")
 }
 
 func BenchmarkReadCachedGPP(b *testing.B) {
 	r := newTestReader(b, Options{})
 	h := benchHeader(b, "Cookie: __gpp="+benchUSNat+"; __gpp_sid=7\r\n")
 	warm(r, h)
-	site := testSite()
-	benchRead(b, r, site, h, func(c Consent) bool { return c.Sources&GPP == 0 }, "gpp not read")
+	p := PolicyOf(testSite())
+	benchRead(b, r, p, h, func(c Consent) bool { return c.Sources&GPP == 0 }, "gpp not read")
 }
 
 func BenchmarkReadCachedTCF(b *testing.B) {
 	r := newTestReader(b, Options{})
 	h := benchHeader(b, "CF-IPCountry: DE\r\nCookie: euconsent-v2="+benchTCF+"\r\n")
 	warm(r, h)
-	site := testSite()
-	benchRead(b, r, site, h, func(c Consent) bool { return c.Sources&TCF == 0 }, "tcf not read")
+	p := PolicyOf(testSite())
+	benchRead(b, r, p, h, func(c Consent) bool { return c.Sources&TCF == 0 }, "tcf not read")
 }
 
 // BenchmarkReadMirror is a Read on a site with the consent mirror whose
@@ -72,9 +72,9 @@ func BenchmarkReadCachedTCF(b *testing.B) {
 func BenchmarkReadMirror(b *testing.B) {
 	r := newTestReader(b, Options{})
 	h := benchHeader(b, strings.TrimSuffix(benchOrdinary, "\r\n")+"; consentgate_mirror=1.1.ds.tu\r\n")
-	site := mirrorSite()
-	r.Read(site, h)
-	benchRead(b, r, site, h, func(c Consent) bool { return c.Sources&Mirror == 0 }, "mirror not read")
+	p := PolicyOf(mirrorSite())
+	r.Read(p, h)
+	benchRead(b, r, p, h, func(c Consent) bool { return c.Sources&Mirror == 0 }, "mirror not read")
 }
 
 // BenchmarkParseGPPUSNat is the uncached cost of a usnat string.
@@ -94,11 +94,11 @@ func BenchmarkParseGPPUSNat(b *testing.B) {
 func BenchmarkReadUncachedGPP(b *testing.B) {
 	r := newTestReader(b, Options{CacheMaxCost: 1})
 	h := benchHeader(b, "Cookie: __gpp="+benchUSNat+"\r\n")
-	site := testSite()
+	p := PolicyOf(testSite())
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		r.Read(site, h)
+		r.Read(p, h)
 	}
 }
 
@@ -136,12 +136,12 @@ func stateLawSite() *rules.Site {
 func BenchmarkReadCachedGPPStateLaw(b *testing.B) {
 	r := newTestReader(b, Options{})
 	h := benchHeader(b, "X-Region: US-TX\r\nCookie: "+benchStateLaw+"; __gpp_sid=8,16\r\n")
-	site := stateLawSite()
+	p := PolicyOf(stateLawSite())
 	for i := 0; i < 3; i++ {
-		r.Read(site, h)
+		r.Read(p, h)
 		r.cache.c.Wait()
 	}
-	benchRead(b, r, site, h, func(c Consent) bool { return c.OptedOut }, "usca decided, not ustx")
+	benchRead(b, r, p, h, func(c Consent) bool { return c.OptedOut }, "usca decided, not ustx")
 }
 
 func TestZeroAllocPaths(t *testing.T) {
@@ -175,14 +175,15 @@ func TestZeroAllocPaths(t *testing.T) {
 			if site == nil {
 				site = testSite()
 			}
+			p := PolicyOf(site)
 			r := newTestReader(t, Options{})
 			h := header(t, tt.lines)
 			for i := 0; i < 3; i++ {
-				r.Read(site, h)
+				r.Read(p, h)
 				r.cache.c.Wait()
 			}
 			hits, _ := r.CacheMetrics()
-			if n := testing.AllocsPerRun(100, func() { r.Read(site, h) }); n != 0 {
+			if n := testing.AllocsPerRun(100, func() { r.Read(p, h) }); n != 0 {
 				t.Errorf("%v allocations per Read, want 0", n)
 			}
 			if h2, _ := r.CacheMetrics(); len(tt.lines) > 0 && h2 == hits && strings.HasPrefix(tt.name, "cached") {

@@ -181,18 +181,18 @@ func (r *Reader) CacheMetrics() (hits, misses uint64) {
 	return r.cache.hits.Load(), r.cache.misses.Load()
 }
 
-// Read decides the consent of one request for site (nil: defaults). It
-// allocates nothing on the common path: no consent cookie, or consent
-// strings already in the cache. The site's country header is believed
+// Read decides the consent of one request under the site policy p (nil:
+// no site, defaults; see PolicyOf). It allocates nothing on the common
+// path: no consent cookie, or consent strings already in the cache. The site's country header is believed
 // (see Input.Trusted).
-func (r *Reader) Read(site *rules.Site, h *fasthttp.RequestHeader) Consent {
-	return r.read(site, h, Input{Trusted: true}, nil)
+func (r *Reader) Read(p *Policy, h *fasthttp.RequestHeader) Consent {
+	return r.read(p, h, Input{Trusted: true}, nil)
 }
 
 // ReadAddr is Read with the client address, used for the site's GeoIP
 // database. addr may be the zero Addr.
-func (r *Reader) ReadAddr(site *rules.Site, h *fasthttp.RequestHeader, addr netip.Addr) Consent {
-	return r.read(site, h, Input{Addr: addr, Trusted: true}, nil)
+func (r *Reader) ReadAddr(p *Policy, h *fasthttp.RequestHeader, addr netip.Addr) Consent {
+	return r.read(p, h, Input{Addr: addr, Trusted: true}, nil)
 }
 
 // Input is what the caller knows of a request beyond its header: facts
@@ -243,25 +243,25 @@ func (a RegistryAnswer) String() string {
 }
 
 // ReadInput is Read with what the caller learned of the request.
-func (r *Reader) ReadInput(site *rules.Site, h *fasthttp.RequestHeader, in Input) Consent {
-	return r.read(site, h, in, nil)
+func (r *Reader) ReadInput(p *Policy, h *fasthttp.RequestHeader, in Input) Consent {
+	return r.read(p, h, in, nil)
 }
 
 // Explain decides like Read and also reports what each signal decoded to.
 // It bypasses the cache.
-func (r *Reader) Explain(site *rules.Site, h *fasthttp.RequestHeader) *Explanation {
-	return r.ExplainInput(site, h, Input{Trusted: true})
+func (r *Reader) Explain(p *Policy, h *fasthttp.RequestHeader) *Explanation {
+	return r.ExplainInput(p, h, Input{Trusted: true})
 }
 
 // ExplainAddr is Explain with the client address.
-func (r *Reader) ExplainAddr(site *rules.Site, h *fasthttp.RequestHeader, addr netip.Addr) *Explanation {
-	return r.ExplainInput(site, h, Input{Addr: addr, Trusted: true})
+func (r *Reader) ExplainAddr(p *Policy, h *fasthttp.RequestHeader, addr netip.Addr) *Explanation {
+	return r.ExplainInput(p, h, Input{Addr: addr, Trusted: true})
 }
 
 // ExplainInput is Explain with what the caller learned of the request.
-func (r *Reader) ExplainInput(site *rules.Site, h *fasthttp.RequestHeader, in Input) *Explanation {
+func (r *Reader) ExplainInput(p *Policy, h *fasthttp.RequestHeader, in Input) *Explanation {
 	e := &Explanation{}
-	c := r.read(site, h, in, &e.Signals)
+	c := r.read(p, h, in, &e.Signals)
 	e.fill(c)
 	return e
 }
@@ -315,7 +315,7 @@ type request struct {
 type decision struct {
 	c               Consent
 	granted, denied rules.Categories
-	sellOptOut      bool // a "do not sell or share" signal: deny site.Deny
+	sellOptOut      bool // a "do not sell or share" signal: deny p.Deny
 	// law is 1 + the index in laws of the visitor's state law (the site's
 	// StateHeader named a state with a pack), 0 for none.
 	law uint8
@@ -363,11 +363,11 @@ func (dc *decision) fail(s Source, f failure) {
 	}
 }
 
-func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, in Input, d *Signals) Consent {
+func (r *Reader) read(p *Policy, h *fasthttp.RequestHeader, in Input, d *Signals) Consent {
 	var q request
-	q.readHeaders(site, h)
+	q.readHeaders(p, h)
 	for k, v := range h.Cookies() {
-		q.cookie(site, k, v)
+		q.cookie(p, k, v)
 	}
 
 	dc := decision{d: d}
@@ -390,15 +390,15 @@ func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, in Input, d *
 		}
 	}
 
-	r.region(site, &q, in, &dc)
+	r.region(p, &q, in, &dc)
 	r.readUSP(&q, &dc)
-	r.readGPP(site, &q, &dc)
-	r.readTCF(site, &q, &dc)
+	r.readGPP(p, &q, &dc)
+	r.readTCF(p, &q, &dc)
 	if q.anyCMP {
-		r.readCMPs(site, &q, &dc)
+		r.readCMPs(p, &q, &dc)
 	}
 	r.readMirror(&q, &dc)
-	return dc.consent(site, &q)
+	return dc.consent(p, &q)
 }
 
 // readHeaders reads the request headers other than Cookie. Sec-GPC:
@@ -406,11 +406,11 @@ func (r *Reader) read(site *rules.Site, h *fasthttp.RequestHeader, in Input, d *
 // headers counts (GPC specification §3.1). DNT only when the site asks for
 // it. Names compare case-insensitively so a header with normalizing
 // disabled reads the same.
-func (q *request) readHeaders(site *rules.Site, h *fasthttp.RequestHeader) {
-	siteDNT := site != nil && site.DNT
+func (q *request) readHeaders(p *Policy, h *fasthttp.RequestHeader) {
+	siteDNT := p != nil && p.DNT
 	var countryHeader, stateHeader string
-	if site != nil {
-		countryHeader, stateHeader = site.CountryHeader, site.StateHeader
+	if p != nil {
+		countryHeader, stateHeader = p.CountryHeader, p.StateHeader
 	}
 	visit := func(k, v []byte) {
 		switch {
@@ -455,9 +455,9 @@ func (q *request) readHeaders(site *rules.Site, h *fasthttp.RequestHeader) {
 
 // cookie reads one cookie of the request: the site's opt-out cookie, or
 // one of the consent cookies.
-func (q *request) cookie(site *rules.Site, k, v []byte) {
-	if site != nil && site.OptOutCookie != "" && string(k) == site.OptOutCookie {
-		if string(v) == site.OptOutValue {
+func (q *request) cookie(p *Policy, k, v []byte) {
+	if p != nil && p.OptOutCookie != "" && string(k) == p.OptOutCookie {
+		if string(v) == p.OptOutValue {
 			q.optOutCookie = true
 		}
 		return
@@ -469,7 +469,7 @@ func (q *request) cookie(site *rules.Site, k, v []byte) {
 	}
 	switch string(k) {
 	case MirrorCookie:
-		if site != nil && site.Mirror {
+		if p != nil && p.Mirror {
 			q.mirror.set(v)
 		}
 	case "usprivacy":
@@ -513,7 +513,7 @@ func (q *request) setCMP(k cmpKind, v []byte) {
 // consent is the decision's outcome: the categories denied by the mode,
 // by consent tools and by a "do not sell or share" opt-out (the site's
 // Deny), never Necessary.
-func (dc *decision) consent(site *rules.Site, q *request) Consent {
+func (dc *decision) consent(p *Policy, q *request) Consent {
 	c := dc.c
 	if c.Mode == ModeOptIn {
 		c.Denied = rules.AllButNecessary &^ dc.granted
@@ -522,8 +522,8 @@ func (dc *decision) consent(site *rules.Site, q *request) Consent {
 	if dc.sellOptOut {
 		c.DoNotSell = true
 		deny := rules.DefaultDeny
-		if site != nil {
-			deny = site.Deny
+		if p != nil {
+			deny = p.Deny
 		}
 		c.Denied |= deny
 	}
@@ -537,8 +537,8 @@ func (dc *decision) consent(site *rules.Site, q *request) Consent {
 	return c
 }
 
-func (r *Reader) region(site *rules.Site, q *request, from Input, dc *decision) {
-	if site == nil {
+func (r *Reader) region(p *Policy, q *request, from Input, dc *decision) {
+	if p == nil {
 		return
 	}
 	var rr regionResult
@@ -546,7 +546,7 @@ func (r *Reader) region(site *rules.Site, q *request, from Input, dc *decision) 
 	if header {
 		if cc, ok := parseCountry(q.country.v); ok {
 			switch {
-			case from.Trusted || modeFor(site, cc) == ModeOptIn:
+			case from.Trusted || modeFor(p, cc) == ModeOptIn:
 				rr.cc, rr.from = cc, "header"
 			default:
 				// An untrusted peer's header naming an opt-out country
@@ -556,10 +556,10 @@ func (r *Reader) region(site *rules.Site, q *request, from Input, dc *decision) 
 			}
 		}
 	}
-	if !header && site.GeoIPDatabase != "" && from.Addr.IsValid() {
+	if !header && p.GeoIPDatabase != "" && from.Addr.IsValid() {
 		lookup := r.opts.GeoIP
 		if lookup == nil {
-			g := r.geo.get(site.GeoIPDatabase)
+			g := r.geo.get(p.GeoIPDatabase)
 			lookup, rr.err = g.lookup, g.err
 		}
 		if lookup != nil {
@@ -569,10 +569,10 @@ func (r *Reader) region(site *rules.Site, q *request, from Input, dc *decision) 
 		}
 	}
 	if rr.from != "" {
-		rr.mode = modeFor(site, rr.cc)
+		rr.mode = modeFor(p, rr.cc)
 	}
 	var state [2]byte
-	if site.StateHeader != "" && q.state.seen && !q.state.dup {
+	if p.StateHeader != "" && q.state.seen && !q.state.dup {
 		if st, ok := parseState(q.state.v, rr.cc, rr.from != ""); ok {
 			state = st
 			dc.law = lawByCode[stateIndex(st[0], st[1])]
@@ -589,7 +589,7 @@ func (r *Reader) region(site *rules.Site, q *request, from Input, dc *decision) 
 	if rr.mode == ModeOptIn {
 		dc.c.Sources |= Region
 	}
-	if dc.d != nil && (rr.from != "" || rr.err != nil || site.CountryHeader != "" || site.GeoIPDatabase != "") {
+	if dc.d != nil && (rr.from != "" || rr.err != nil || p.CountryHeader != "" || p.GeoIPDatabase != "") {
 		reg := &RegionSignal{Mode: rr.mode.String(), From: rr.from}
 		if rr.from != "" {
 			reg.Country = string(rr.cc[:])
@@ -664,7 +664,7 @@ func uspReason(v []byte) Reason {
 	return ReasonBadValue
 }
 
-func (r *Reader) readGPP(site *rules.Site, q *request, dc *decision) {
+func (r *Reader) readGPP(p *Policy, q *request, dc *decision) {
 	if !q.gpp.seen {
 		if q.gppSID.seen && dc.d != nil {
 			dc.d.GPP = &GPPSignal{SectionIDs: []int{}, Sections: map[string]any{}}
@@ -701,7 +701,7 @@ func (r *Reader) readGPP(site *rules.Site, q *request, dc *decision) {
 	}
 	// Opt-outs count from every section present, applicable or not: an
 	// opt-out anywhere wins. With the visitor's state law known
-	// (site.StateHeader), its section governs instead, or usnat where the
+	// (p.StateHeader), its section governs instead, or usnat where the
 	// string has no such section; a true GPC sub-section in any section
 	// and an uspv1 opt-out still count. Without either section every
 	// section counts, as before.
@@ -726,16 +726,16 @@ func (r *Reader) readGPP(site *rules.Site, q *request, dc *decision) {
 		dc.d.gppGPC = true
 	}
 	if res.sections&(1<<sidTCFEUv2) != 0 && applicable&(1<<sidTCFEUv2) != 0 && res.tcf.present {
-		dc.tcf(GPP, &res.tcf, site)
+		dc.tcf(GPP, &res.tcf, p)
 	}
 	// tcfcav1 (TCF Canada) decides like tcfeuv2, from its express
 	// consents (see tcfca.go).
 	if res.sections&(1<<sidTCFCAv1) != 0 && applicable&(1<<sidTCFCAv1) != 0 && res.tcfca.present {
-		dc.tcf(GPP, &res.tcfca, site)
+		dc.tcf(GPP, &res.tcfca, p)
 	}
 }
 
-func (r *Reader) readTCF(site *rules.Site, q *request, dc *decision) {
+func (r *Reader) readTCF(p *Policy, q *request, dc *decision) {
 	if !q.tcf.seen {
 		return
 	}
@@ -757,24 +757,24 @@ func (r *Reader) readTCF(site *rules.Site, q *request, dc *decision) {
 		dc.fail(TCF, res.fail)
 		return
 	}
-	dc.tcf(TCF, res, site)
+	dc.tcf(TCF, res, p)
 }
 
 // tcf applies a decoded TC string: purposes grant or deny categories (see
 // purposeCategories); a site's TCFVendors without consent keep advertising
 // denied.
-func (dc *decision) tcf(s Source, t *tcfResult, site *rules.Site) {
+func (dc *decision) tcf(s Source, t *tcfResult, p *Policy) {
 	granted, denied := categoriesFromPurposes(t.purposes)
-	dc.tcfVendors(t, site, &granted, &denied)
+	dc.tcfVendors(t, p, &granted, &denied)
 	dc.grant(s, granted)
 	dc.deny(s, denied)
 }
 
-func (dc *decision) tcfVendors(t *tcfResult, site *rules.Site, granted, denied *rules.Categories) {
-	if site == nil {
+func (dc *decision) tcfVendors(t *tcfResult, p *Policy, granted, denied *rules.Categories) {
+	if p == nil {
 		return
 	}
-	for i, id := range site.TCFVendors {
+	for i, id := range p.TCFVendors {
 		if !t.hasVendor(id) {
 			if i < 64 {
 				dc.c.TCFVendorsDenied |= 1 << uint(i)
@@ -785,10 +785,10 @@ func (dc *decision) tcfVendors(t *tcfResult, site *rules.Site, granted, denied *
 	}
 }
 
-func (r *Reader) readCMPs(site *rules.Site, q *request, dc *decision) {
+func (r *Reader) readCMPs(p *Policy, q *request, dc *decision) {
 	groups := defaultOneTrustGroups
-	if site != nil && site.OneTrustGroups != nil {
-		groups = site.OneTrustGroups
+	if p != nil && p.OneTrustGroups != nil {
+		groups = p.OneTrustGroups
 	}
 	for k := cmpKind(0); k < numCMPs; k++ {
 		if k == cmpComplianz {

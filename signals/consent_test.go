@@ -83,11 +83,11 @@ func TestDNTOnlyWhenSiteAsks(t *testing.T) {
 	r := newTestReader(t, Options{})
 	h := header(t, "DNT: 1\r\n")
 	site := testSite()
-	if c := r.Read(site, h); c.OptedOut {
+	if c := r.Read(PolicyOf(site), h); c.OptedOut {
 		t.Errorf("DNT counted while off: %+v", c)
 	}
 	site.DNT = true
-	if c := r.Read(site, h); !c.OptedOut || c.Sources != DNT {
+	if c := r.Read(PolicyOf(site), h); !c.OptedOut || c.Sources != DNT {
 		t.Errorf("DNT on: %+v", c)
 	}
 }
@@ -199,7 +199,7 @@ func TestTCFVendors(t *testing.T) {
 	r := newTestReader(t, Options{})
 	site := testSite()
 	site.TCFVendors = []int{consented, missing}
-	c := r.Read(site, header(t, "CF-IPCountry: DE\r\n"+cookie("euconsent-v2="+tcfAll)))
+	c := r.Read(PolicyOf(site), header(t, "CF-IPCountry: DE\r\n"+cookie("euconsent-v2="+tcfAll)))
 	if c.TCFVendorsDenied != 0b10 {
 		t.Errorf("TCFVendorsDenied = %b, want 10 (vendor %d missing)", c.TCFVendorsDenied, missing)
 	}
@@ -225,17 +225,17 @@ func TestRegionGeoIP(t *testing.T) {
 	site.CountryHeader = ""
 	site.GeoIPDatabase = "/nonexistent.mmdb"
 	h := header(t, "")
-	if c := r.ReadAddr(site, h, de); c.Mode != ModeOptIn || c.Denied != rules.AllButNecessary || c.Sources != Region {
+	if c := r.ReadAddr(PolicyOf(site), h, de); c.Mode != ModeOptIn || c.Denied != rules.AllButNecessary || c.Sources != Region {
 		t.Errorf("DE: %+v", c)
 	}
-	if c := r.ReadAddr(site, h, us); c.Mode != ModeOptOut || c.Denied != 0 {
+	if c := r.ReadAddr(PolicyOf(site), h, us); c.Mode != ModeOptOut || c.Denied != 0 {
 		t.Errorf("US: %+v", c)
 	}
 	// The IPv4-mapped form of a v4 address is the same address.
-	if c := r.ReadAddr(site, h, netip.AddrFrom16(de.As16())); c.Mode != ModeOptIn {
+	if c := r.ReadAddr(PolicyOf(site), h, netip.AddrFrom16(de.As16())); c.Mode != ModeOptIn {
 		t.Errorf("mapped DE: %+v", c)
 	}
-	e := r.ExplainAddr(site, h, de)
+	e := r.ExplainAddr(PolicyOf(site), h, de)
 	if e.Signals.Region == nil || e.Signals.Region.Country != "DE" || e.Signals.Region.Mode != "opt-in" {
 		t.Errorf("explain region = %+v", e.Signals.Region)
 	}
@@ -245,10 +245,10 @@ func TestRegionGeoIP(t *testing.T) {
 	if err := r2.OpenGeoIP(site.GeoIPDatabase); err == nil {
 		t.Errorf("OpenGeoIP of a missing file succeeded")
 	}
-	if c := r2.ReadAddr(site, h, de); c.Mode != ModeOptOut {
+	if c := r2.ReadAddr(PolicyOf(site), h, de); c.Mode != ModeOptOut {
 		t.Errorf("missing db: %+v", c)
 	}
-	if e := r2.ExplainAddr(site, h, de); e.Signals.Region == nil || e.Signals.Region.Error == "" {
+	if e := r2.ExplainAddr(PolicyOf(site), h, de); e.Signals.Region == nil || e.Signals.Region.Error == "" {
 		t.Errorf("missing db: explain region %+v", e.Signals.Region)
 	}
 }
@@ -282,10 +282,10 @@ func TestCountryHeaderTrusted(t *testing.T) {
 			lines = "CF-IPCountry: " + tc.header + "\r\n"
 		}
 		h := header(t, lines)
-		if c := r.ReadInput(site, h, tc.from); c.Mode != tc.want {
+		if c := r.ReadInput(PolicyOf(site), h, tc.from); c.Mode != tc.want {
 			t.Errorf("header %q from %+v: mode %v, want %v", tc.header, tc.from, c.Mode, tc.want)
 		}
-		e := r.ExplainInput(site, h, tc.from)
+		e := r.ExplainInput(PolicyOf(site), h, tc.from)
 		if e.Signals.Region == nil || e.Signals.Region.IgnoredHeader != tc.ignored {
 			t.Errorf("header %q from %+v: explain region %+v, want ignored_header %v", tc.header, tc.from, e.Signals.Region, tc.ignored)
 		}
@@ -296,7 +296,7 @@ func TestExplainJSON(t *testing.T) {
 	r := newTestReader(t, Options{})
 	h := header(t, "Sec-GPC: 1\r\n"+cookie("usprivacy=1YNN", "__gpp=DBABLA~BVVqAAEABCA.YA", "__gpp_sid=7",
 		"euconsent-v2=CPSG_8APSG_8AAAAAAENAACgAAAAAAAAAAAAAAAAAAAA.YAAAAAAAAAAA", "cmplz_marketing=deny"))
-	e := r.Explain(testSite(), h)
+	e := r.Explain(PolicyOf(testSite()), h)
 	b, err := json.Marshal(e)
 	if err != nil {
 		t.Fatal(err)

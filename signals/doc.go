@@ -2,6 +2,11 @@
 // the visitor opt out of the sale or sharing of their data, which categories
 // are therefore denied, and which signals said so.
 //
+// A Reader reads a request against a Policy: the few parts of a site's
+// configuration that change how a signal reads or what it denies (the
+// rules.Site fields named below), made once per site and rule set
+// (PolicyOf), so that this package never looks at a whole site.
+//
 // # Sources
 //
 // Each is read from the request head; cookie values are parsed as sent.

@@ -29,7 +29,7 @@ func readOne(t *testing.T, r *Reader, name, value string, s Source, failed bool)
 	h.SetCookie(name, value)
 	site := &rules.Site{Deny: rules.DefaultDeny, CountryHeader: "CF-IPCountry",
 		OptInCountries: map[string]bool{"DE": true}}
-	c := r.Read(site, &h)
+	c := r.Read(PolicyOf(site), &h)
 	got := h.Cookie(name)
 	if string(got) != value {
 		return // fasthttp did not keep the value as is (e.g. a ';'); nothing to check
@@ -81,7 +81,7 @@ func FuzzGPP(f *testing.F) {
 			return
 		}
 		site := &rules.Site{Deny: rules.DefaultDeny, StateHeader: "X-Region"}
-		c := fuzzReader.Read(site, &h)
+		c := fuzzReader.Read(PolicyOf(site), &h)
 		if !res.fail.ok() && (!c.OptedOut || c.Errors&GPP == 0) {
 			t.Fatalf("%q failed to parse but consent is %+v with a state law", s, c)
 		}
@@ -219,7 +219,7 @@ func FuzzMirror(f *testing.F) {
 			if string(with.Cookie(MirrorCookie)) != s {
 				return // fasthttp did not keep the value as is
 			}
-			c, c0 := fuzzReader.Read(site, &with), fuzzReader.Read(site, &without)
+			c, c0 := fuzzReader.Read(PolicyOf(site), &with), fuzzReader.Read(PolicyOf(site), &without)
 			if c.Denied&c0.Denied != c0.Denied {
 				t.Fatalf("%q in %s: denied %v, without it %v", s, country, c.Denied, c0.Denied)
 			}

@@ -74,7 +74,7 @@ func TestGeoIPDatabase(t *testing.T) {
 	if err := r.OpenGeoIP(site.GeoIPDatabase); err != nil {
 		t.Fatal(err)
 	}
-	if c := r.ReadAddr(site, header(t, ""), netip.MustParseAddr("192.0.2.1")); c.Mode != ModeOptIn {
+	if c := r.ReadAddr(PolicyOf(site), header(t, ""), netip.MustParseAddr("192.0.2.1")); c.Mode != ModeOptIn {
 		t.Errorf("an address in a DE-only database: mode %v, want opt-in", c.Mode)
 	}
 }
@@ -128,7 +128,7 @@ func TestGeoIPLookupTakesNoLock(t *testing.T) {
 	done := make(chan Mode, 1)
 	go func() {
 		defer wg.Done()
-		done <- r.ReadAddr(site, header(t, ""), netip.MustParseAddr("192.0.2.1")).Mode
+		done <- r.ReadAddr(PolicyOf(site), header(t, ""), netip.MustParseAddr("192.0.2.1")).Mode
 	}()
 	select {
 	case m := <-done:

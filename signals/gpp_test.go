@@ -368,12 +368,12 @@ func TestGPPHeaderOnly(t *testing.T) {
 	} {
 		for pass := 0; pass < 2; pass++ {
 			h := header(t, tt.lines)
-			c := r.Read(testSite(), h)
+			c := r.Read(PolicyOf(testSite()), h)
 			if c.OptedOut || c.Denied != tt.denied || c.Sources != tt.sources || c.Errors != 0 {
 				t.Errorf("%q pass %d: opted_out=%v denied=%v sources=%v errors=%v; want no GPP signal",
 					tt.lines, pass, c.OptedOut, c.Denied, c.Sources.Names(), c.Errors.Names())
 			}
-			e := r.Explain(testSite(), h)
+			e := r.Explain(PolicyOf(testSite()), h)
 			if g := e.Signals.GPP; g == nil || len(g.SectionIDs) != 0 || len(e.Errors) != 0 {
 				t.Errorf("%q: Explain gpp %+v errors %v", tt.lines, g, e.Errors)
 			}

@@ -293,7 +293,7 @@ func TestGPPStateSectionsRead(t *testing.T) {
 				}
 				for pass := 0; pass < 2; pass++ { // the second pass may hit the cache
 					h := header(t, cookie(pairs...))
-					c := r.Read(testSite(), h)
+					c := r.Read(PolicyOf(testSite()), h)
 					var denied rules.Categories
 					var sources Source
 					if tt.optOut {
@@ -304,7 +304,7 @@ func TestGPPStateSectionsRead(t *testing.T) {
 							pairs, pass, c.OptedOut, c.Denied, c.Sources.Names(), c.Errors.Names(),
 							tt.optOut, denied, sources.Names())
 					}
-					e := r.Explain(testSite(), h)
+					e := r.Explain(PolicyOf(testSite()), h)
 					if e.Consent != c {
 						t.Errorf("%v: Explain decided %+v, Read %+v", pairs, e.Consent, c)
 					}
@@ -319,7 +319,7 @@ func TestGPPStateSectionsRead(t *testing.T) {
 	}
 	// With usnat (not opted out) in front: the state section still decides.
 	h := header(t, cookie("__gpp="+gppHeader(7, 21)+"~BVVqAAEABCA.QA~BlmlKUZlg", "__gpp_sid=7,21"))
-	if c := r.Read(testSite(), h); !c.OptedOut || c.Sources != GPP || c.Errors != 0 {
+	if c := r.Read(PolicyOf(testSite()), h); !c.OptedOut || c.Sources != GPP || c.Errors != 0 {
 		t.Errorf("usnat + usnj: %+v, want opted out by GPP", c)
 	}
 }

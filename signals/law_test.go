@@ -223,7 +223,7 @@ func TestGoverningSection(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			for pass := 0; pass < 2; pass++ {
 				h := header(t, tt.lines)
-				c := r.Read(tt.site, h)
+				c := r.Read(PolicyOf(tt.site), h)
 				var denied rules.Categories
 				if tt.optedOut {
 					denied = rules.DefaultDeny
@@ -235,7 +235,7 @@ func TestGoverningSection(t *testing.T) {
 					t.Fatalf("pass %d: opted_out=%v sources=%v denied=%v errors=%v; want %v %v %v",
 						pass, c.OptedOut, c.Sources.Names(), c.Denied, c.Errors.Names(), tt.optedOut, tt.sources.Names(), denied)
 				}
-				e := r.Explain(tt.site, h)
+				e := r.Explain(PolicyOf(tt.site), h)
 				if e.Consent != c {
 					t.Errorf("Explain decided %+v, Read %+v", e.Consent, c)
 				}
@@ -252,7 +252,7 @@ func TestGoverningSection(t *testing.T) {
 	}
 
 	// The JSON that explain and the status endpoint print.
-	e := r.Explain(site, header(t, "Sec-GPC: 1\r\nX-Region: US-TX\r\n"+cookie(caOutTxIn)))
+	e := r.Explain(PolicyOf(site), header(t, "Sec-GPC: 1\r\nX-Region: US-TX\r\n"+cookie(caOutTxIn)))
 	b, err := json.Marshal(e)
 	if err != nil {
 		t.Fatal(err)
@@ -283,14 +283,14 @@ func TestGoverningSectionOneHeader(t *testing.T) {
 	caOut := encodeUS(t, 8, map[string]int{"SaleOptOut": 1}, "")
 	txIn := encodeUS(t, 16, map[string]int{"SaleOptOut": 2}, "")
 	h := header(t, "X-Region: US-TX\r\n"+cookie("__gpp="+gppHeader(8, 16)+"~"+caOut+"~"+txIn))
-	if c := r.Read(site, h); c.OptedOut || c.Mode != ModeOptOut {
+	if c := r.Read(PolicyOf(site), h); c.OptedOut || c.Mode != ModeOptOut {
 		t.Errorf("US-TX: %+v, want opt-out mode, not opted out (ustx governs)", c)
 	}
-	e := r.Explain(site, h)
+	e := r.Explain(PolicyOf(site), h)
 	if e.Law == nil || e.Law.State != "US-TX" || e.Signals.Region == nil || e.Signals.Region.Country != "US" {
 		t.Errorf("law %+v region %+v", e.Law, e.Signals.Region)
 	}
-	if c := r.Read(site, header(t, "X-Region: DE-BY\r\n")); c.Mode != ModeOptIn {
+	if c := r.Read(PolicyOf(site), header(t, "X-Region: DE-BY\r\n")); c.Mode != ModeOptIn {
 		t.Errorf("DE-BY: mode %v, want opt-in", c.Mode)
 	}
 }

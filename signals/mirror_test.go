@@ -91,7 +91,7 @@ func TestMirrorCookieInRead(t *testing.T) {
 		{"opt-in region", mirrorSite(), "CF-IPCountry: DE\r\nCookie: consentgate_mirror=1.0.-.t\r\n", false, false, rules.AllButNecessary, 0},
 	}
 	for _, tt := range tests {
-		c := r.Read(tt.site, header(t, tt.lines))
+		c := r.Read(PolicyOf(tt.site), header(t, tt.lines))
 		if c.OptedOut != tt.optedOut || c.DoNotSell != tt.sell || c.Denied != tt.denied || c.Errors != tt.errs {
 			t.Errorf("%s: %+v; want opted out %v, do not sell %v, denied %v, errors %v", tt.name, c, tt.optedOut, tt.sell, tt.denied, tt.errs)
 		}
@@ -103,7 +103,7 @@ func TestMirrorCookieInRead(t *testing.T) {
 
 func TestMirrorExplain(t *testing.T) {
 	r := newTestReader(t, Options{})
-	e := r.Explain(mirrorSite(), header(t, "Cookie: consentgate_mirror=1.1.ds.to\r\n"))
+	e := r.Explain(PolicyOf(mirrorSite()), header(t, "Cookie: consentgate_mirror=1.1.ds.to\r\n"))
 	m := e.Signals.Mirror
 	if m == nil || !m.OptOut || strings.Join(m.Denied, ",") != "advertising,social" ||
 		strings.Join(m.From, ",") != "tcfapi,onetrust" || m.Cookie != "1.1.ds.to" || m.Error != "" {
@@ -112,11 +112,11 @@ func TestMirrorExplain(t *testing.T) {
 	if strings.Join(e.Sources, ",") != "mirror" {
 		t.Errorf("sources %v", e.Sources)
 	}
-	e = r.Explain(mirrorSite(), header(t, "Cookie: consentgate_mirror=1.9.-.t\r\n"))
+	e = r.Explain(PolicyOf(mirrorSite()), header(t, "Cookie: consentgate_mirror=1.9.-.t\r\n"))
 	if e.Signals.Mirror == nil || e.Signals.Mirror.Error == "" || len(e.Errors) != 1 || !strings.HasPrefix(e.Errors[0], "mirror: ") {
 		t.Errorf("garbage: %+v, errors %v", e.Signals.Mirror, e.Errors)
 	}
-	if e := r.Explain(testSite(), header(t, "Cookie: consentgate_mirror=1.1.-.t\r\n")); e.Signals.Mirror != nil {
+	if e := r.Explain(PolicyOf(testSite()), header(t, "Cookie: consentgate_mirror=1.1.-.t\r\n")); e.Signals.Mirror != nil {
 		t.Errorf("a site without the mirror explains it: %+v", e.Signals.Mirror)
 	}
 }
@@ -126,9 +126,9 @@ func TestMirrorNeverGrants(t *testing.T) {
 	// it denies without it.
 	r := newTestReader(t, Options{})
 	base := "CF-IPCountry: DE\r\nCookie: euconsent-v2=" + benchTCF
-	without := r.Read(mirrorSite(), header(t, base+"\r\n"))
+	without := r.Read(PolicyOf(mirrorSite()), header(t, base+"\r\n"))
 	for _, v := range []string{"1.0.-.t", "1.1.-.t", "1.0.fads.tguocyzik", "1.0.a.g"} {
-		with := r.Read(mirrorSite(), header(t, base+"; consentgate_mirror="+v+"\r\n"))
+		with := r.Read(PolicyOf(mirrorSite()), header(t, base+"; consentgate_mirror="+v+"\r\n"))
 		if with.Denied&without.Denied != without.Denied {
 			t.Errorf("%s: denied %v, without it %v", v, with.Denied, without.Denied)
 		}

@@ -126,7 +126,7 @@ func TestPropagatedGPP(t *testing.T) {
 		if !strings.HasPrefix(tt.s, "DBABLA~") {
 			t.Errorf("%q: header is not DBABLA (usnat alone)", tt.s)
 		}
-		e := r.Explain(testSite(), header(t, "Cookie: __gpp="+tt.s+"; __gpp_sid="+GPPSIDOptOut+"\r\n"))
+		e := r.Explain(PolicyOf(testSite()), header(t, "Cookie: __gpp="+tt.s+"; __gpp_sid="+GPPSIDOptOut+"\r\n"))
 		if len(e.Errors) > 0 || !e.OptedOut || strings.Join(e.Sources, ",") != "gpp" {
 			t.Fatalf("%q: %+v", tt.s, e)
 		}
@@ -267,7 +267,7 @@ func TestPropagateGPP(t *testing.T) {
 			continue
 		}
 		// Whatever it writes, the edge reads as a GPP opt-out, without error.
-		c := r.Read(testSite(), header(t, "Cookie: __gpp="+got+"; __gpp_sid="+gotSID+"\r\n"))
+		c := r.Read(PolicyOf(testSite()), header(t, "Cookie: __gpp="+got+"; __gpp_sid="+gotSID+"\r\n"))
 		if c.Errors != 0 || c.Sources&GPP == 0 || !c.DoNotSell {
 			t.Errorf("%s: %q, sid %q reads as %+v", tt.name, got, gotSID, c)
 		}
@@ -289,7 +289,7 @@ func TestDoNotSell(t *testing.T) {
 		{"CF-IPCountry: DE\r\n", false},
 	}
 	for _, tt := range tests {
-		if c := r.Read(testSite(), header(t, tt.lines)); c.DoNotSell != tt.want {
+		if c := r.Read(PolicyOf(testSite()), header(t, tt.lines)); c.DoNotSell != tt.want {
 			t.Errorf("%q: DoNotSell = %v, want %v (%+v)", tt.lines, c.DoNotSell, tt.want, c)
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/consentgate/consentgate/rules"
 	"github.com/dgraph-io/ristretto/v2"
 	"github.com/oschwald/maxminddb-golang/v2"
 )
@@ -29,7 +28,7 @@ const (
 	// default, and the mode where the country is unknown).
 	ModeOptOut Mode = iota
 	// ModeOptIn: everything but necessary is denied until a consent string
-	// or CMP cookie grants it (site.OptInCountries).
+	// or CMP cookie grants it (p.OptInCountries).
 	ModeOptIn
 )
 
@@ -245,8 +244,8 @@ func parseCountry(v []byte) ([2]byte, bool) {
 }
 
 // modeFor returns the site's mode for a country.
-func modeFor(site *rules.Site, cc [2]byte) Mode {
-	if site != nil && site.OptInCountries[string(cc[:])] {
+func modeFor(p *Policy, cc [2]byte) Mode {
+	if p != nil && p.OptInCountries[string(cc[:])] {
 		return ModeOptIn
 	}
 	return ModeOptOut

@@ -16,14 +16,14 @@ func TestRegistryInput(t *testing.T) {
 	f := func(lines string, answer RegistryAnswer, wantOut bool, wantSources string) {
 		t.Helper()
 		h := header(t, lines)
-		c := r.ReadInput(site, h, Input{Registry: answer})
+		c := r.ReadInput(PolicyOf(site), h, Input{Registry: answer})
 		if c.OptedOut != wantOut || strings.Join(c.Sources.Names(), ",") != wantSources {
 			t.Errorf("%q, registry %v: opted out %v sources %v, want %v %q", lines, answer, c.OptedOut, c.Sources.Names(), wantOut, wantSources)
 		}
 		if wantOut && c.Denied&site.Deny != site.Deny {
 			t.Errorf("%q, registry %v: denied %v, want at least %v", lines, answer, c.Denied, site.Deny)
 		}
-		e := r.ExplainInput(site, h, Input{Registry: answer})
+		e := r.ExplainInput(PolicyOf(site), h, Input{Registry: answer})
 		if e.OptedOut != c.OptedOut || e.Denied == nil {
 			t.Errorf("%q, registry %v: Explain says opted out %v, Read %v", lines, answer, e.OptedOut, c.OptedOut)
 		}
@@ -52,9 +52,9 @@ func TestRegistryAllocatesNothing(t *testing.T) {
 		t.Skip("allocations differ under -race")
 	}
 	r := newTestReader(t, Options{})
-	site := testSite()
+	p := PolicyOf(testSite())
 	h := header(t, "Cookie: sid=1\r\n")
-	if n := testing.AllocsPerRun(100, func() { r.ReadInput(site, h, Input{Registry: RegistryOptedOut}) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { r.ReadInput(p, h, Input{Registry: RegistryOptedOut}) }); n != 0 {
 		t.Errorf("%v allocations per ReadInput, want 0", n)
 	}
 }

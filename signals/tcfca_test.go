@@ -316,12 +316,12 @@ func TestTCFCADecisions(t *testing.T) {
 		})
 	}
 	// Explain shows the decoded section by its API prefix.
-	e := r.Explain(testSite(), header(t, cookie("__gpp="+ca+tcfcaMixed)))
+	e := r.Explain(PolicyOf(testSite()), header(t, cookie("__gpp="+ca+tcfcaMixed)))
 	sec, _ := e.Signals.GPP.Sections["tcfcav1"].(map[string]any)
 	if sec == nil || sec["CmpId"] != 50 || !reflect.DeepEqual(sec["PurposesImpliedConsent"], []int{7, 8, 9, 10, 11, 12, 19, 20, 21, 22, 23, 24}) {
 		t.Errorf("explain tcfcav1 = %v", e.Signals.GPP.Sections)
 	}
-	e = r.Explain(testSite(), header(t, cookie("__gpp="+ca+"CPSG_8APSG_8AAyACAENGdCgf")))
+	e = r.Explain(PolicyOf(testSite()), header(t, cookie("__gpp="+ca+"CPSG_8APSG_8AAyACAENGdCgf")))
 	if want := "gpp: tcfcav1 version is not 1 in section 5"; len(e.Errors) != 1 || e.Errors[0] != want {
 		t.Errorf("explain errors %q, want %q", e.Errors, want)
 	}
@@ -336,7 +336,7 @@ func TestTCFCAVendors(t *testing.T) {
 	site.TCFVendors = []int{12, 18, 13}
 	// Express purposes 1-9 so that only the vendors decide advertising.
 	s := setBits(tcfcaMixed, tcfcaPurposesExpressBit, "111111111"+strings.Repeat("0", 15))
-	c := r.Read(site, header(t, "CF-IPCountry: DE\r\n"+cookie("__gpp="+gppHeader(5)+"~"+s)))
+	c := r.Read(PolicyOf(site), header(t, "CF-IPCountry: DE\r\n"+cookie("__gpp="+gppHeader(5)+"~"+s)))
 	if c.TCFVendorsDenied != 0b110 {
 		t.Errorf("TCFVendorsDenied = %b, want 110", c.TCFVendorsDenied)
 	}

@@ -164,7 +164,7 @@ func TestTCFTruncatedDisclosedFailsClosed(t *testing.T) {
 		{"gpp bare TC string truncated", "__gpp=" + bad, GPP, true},
 	} {
 		for pass := 0; pass < 2; pass++ {
-			c := r.Read(testSite(), header(t, "CF-IPCountry: DE\r\n"+cookie(tt.cookie)))
+			c := r.Read(PolicyOf(testSite()), header(t, "CF-IPCountry: DE\r\n"+cookie(tt.cookie)))
 			if !tt.fail {
 				if c.OptedOut || c.Denied != 0 || c.Errors != 0 {
 					t.Errorf("%s pass %d: opted_out=%v denied=%v errors=%v; want every category granted",

@@ -44,13 +44,13 @@ func readTwice(t *testing.T, r *Reader, lines string, want decided, check func(c
 	t.Helper()
 	for pass := 0; pass < 2; pass++ {
 		h := header(t, lines)
-		c := r.Read(testSite(), h)
+		c := r.Read(PolicyOf(testSite()), h)
 		if c.OptedOut != want.optedOut || c.Denied != want.denied || c.Sources != want.sources || c.Errors != want.errors {
 			t.Fatalf("pass %d: got opted_out=%v denied=%v sources=%v errors=%v; want %v %v %v %v",
 				pass, c.OptedOut, c.Denied, c.Sources.Names(), c.Errors.Names(),
 				want.optedOut, want.denied, want.sources.Names(), want.errors.Names())
 		}
-		e := r.Explain(testSite(), h)
+		e := r.Explain(PolicyOf(testSite()), h)
 		if e.Consent != c {
 			t.Errorf("Explain decided %+v, Read %+v", e.Consent, c)
 		}

@@ -43,7 +43,7 @@ func TestUSPCaseSensitive(t *testing.T) {
 		{"__gpp=DBABTA~1ynn", GPP, ReasonBadValue},
 	} {
 		for pass := 0; pass < 2; pass++ {
-			c := r.Read(testSite(), header(t, cookie(tt.cookie)))
+			c := r.Read(PolicyOf(testSite()), header(t, cookie(tt.cookie)))
 			if !c.OptedOut || c.Denied != rules.DefaultDeny || c.Errors != tt.src || c.Reason(tt.src) != tt.reason {
 				t.Errorf("%s pass %d: opted_out=%v denied=%v errors=%v reason=%v; want an opt-out with %v %v",
 					tt.cookie, pass, c.OptedOut, c.Denied, c.Errors.Names(), c.Reason(tt.src), tt.src.Names(), tt.reason)

@@ -94,7 +94,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) error {
 	if site == nil {
 		return fmt.Errorf("no site in %s answers for host %q", *config, h.Host())
 	}
-	return writeJSON(stdout, signals.NewReader().Explain(site, h), true)
+	return writeJSON(stdout, signals.NewReader().Explain(signals.PolicyOf(site), h), true)
 }
 
 func writeJSON(w io.Writer, v any, indent bool) error {

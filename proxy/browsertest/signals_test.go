@@ -345,7 +345,7 @@ func TestMirrorReadsStorageAsEdgeReadsCookies(t *testing.T) {
 		if value != "" {
 			h.SetCookie(name, value)
 		}
-		c := rd.Read(site, &h)
+		c := rd.Read(signals.PolicyOf(site), &h)
 		return c.Denied, c.DoNotSell
 	}
 	for _, tc := range cases {
