@@ -52,25 +52,14 @@ func NewAdmin(o AdminOptions) *Admin {
 // timeout, as Server.Run does. A context done before Serve starts is no
 // exception: net/http's Serve refuses once Shutdown has begun.
 func (a *Admin) Run(ctx context.Context, ln net.Listener) error {
-	errc := make(chan error, 1)
-	go func() { errc <- a.srv.Serve(ln) }()
-	var serveErr error
-	served := false
-	select {
-	case serveErr = <-errc:
-		served = true
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.timeout)
-	defer cancel()
-	err := a.srv.Shutdown(sctx)
-	if err != nil {
-		a.srv.Close() //nolint:errcheck // the bound is reached: cut what is left
-		err = fmt.Errorf("admin requests still running after %v: %w", a.timeout, err)
-	}
-	if !served {
-		serveErr = <-errc
-	}
+	serveErr, err := serveUntil(ctx, a.timeout, func() error { return a.srv.Serve(ln) }, func(ctx context.Context) error {
+		err := a.srv.Shutdown(ctx)
+		if err != nil {
+			a.srv.Close() //nolint:errcheck // the bound is reached: cut what is left
+			err = fmt.Errorf("admin requests still running after %v: %w", a.timeout, err)
+		}
+		return err
+	})
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}

@@ -27,22 +27,7 @@ const DefaultShutdownTimeout = 15 * time.Second
 // A caller that wants a lame-duck period (readiness failing while the load
 // balancer notices) delays cancelling ctx; Run itself stops accepting at once.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
-	errc := make(chan error, 1)
-	go func() { errc <- s.Serve(ln) }()
-	var serveErr error
-	served := false
-	select {
-	case serveErr = <-errc:
-		served = true
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
-	defer cancel()
-	err := s.Shutdown(sctx)
-	if !served {
-		// Shutdown closed the listener, so Serve returns at once.
-		serveErr = <-errc
-	}
+	serveErr, err := serveUntil(ctx, s.opts.ShutdownTimeout, func() error { return s.Serve(ln) }, s.Shutdown)
 	if serveErr != nil && !errors.Is(serveErr, ErrServerClosed) {
 		return serveErr
 	}
@@ -50,6 +35,29 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("requests still running after %v (--shutdown-timeout): %w", s.opts.ShutdownTimeout, err)
 	}
 	return err
+}
+
+// serveUntil runs serve until it returns or ctx is done, then calls
+// shutdown with a context bounded by timeout (not cancelled with ctx) and
+// waits for serve to return; shutdown must make it return. It gives
+// serve's error and shutdown's: Server.Run and Admin.Run.
+func serveUntil(ctx context.Context, timeout time.Duration, serve func() error, shutdown func(context.Context) error) (serveErr, err error) {
+	errc := make(chan error, 1)
+	go func() { errc <- serve() }()
+	served := false
+	select {
+	case serveErr = <-errc:
+		served = true
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	err = shutdown(sctx)
+	if !served {
+		// shutdown closed the listener, so serve returns at once.
+		serveErr = <-errc
+	}
+	return serveErr, err
 }
 
 // Serve accepts connections on ln until Shutdown; it returns nil then, or

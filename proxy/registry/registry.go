@@ -102,30 +102,14 @@ func New(opts Options) (*Registry, error) {
 	if err := config.CheckRegistryURL(opts.URL); err != nil {
 		return nil, err
 	}
-	if opts.Budget <= 0 {
-		opts.Budget = config.DefaultRegistryBudget
-	}
-	if opts.NegativeTTL <= 0 {
-		opts.NegativeTTL = config.DefaultRegistryNegativeTTL
-	}
-	if opts.Refresh <= 0 {
-		opts.Refresh = config.DefaultRegistryRefresh
-	}
-	if opts.CacheEntries <= 0 {
-		opts.CacheEntries = config.DefaultRegistryCacheEntries
-	}
-	if opts.LookupTimeout <= 0 {
-		opts.LookupTimeout = time.Second
-	}
-	if opts.WriteTimeout <= 0 {
-		opts.WriteTimeout = time.Second
-	}
-	if opts.ProbeInterval <= 0 {
-		opts.ProbeInterval = 250 * time.Millisecond
-	}
-	if opts.MaxInFlight <= 0 {
-		opts.MaxInFlight = 1024
-	}
+	orDefault(&opts.Budget, config.DefaultRegistryBudget)
+	orDefault(&opts.NegativeTTL, config.DefaultRegistryNegativeTTL)
+	orDefault(&opts.Refresh, config.DefaultRegistryRefresh)
+	orDefault(&opts.CacheEntries, config.DefaultRegistryCacheEntries)
+	orDefault(&opts.LookupTimeout, time.Second)
+	orDefault(&opts.WriteTimeout, time.Second)
+	orDefault(&opts.ProbeInterval, 250*time.Millisecond)
+	orDefault(&opts.MaxInFlight, 1024)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -461,4 +445,12 @@ func (r *Registry) probe() {
 func hashKey(k Key) uint64 {
 	return uint64(k[0]) | uint64(k[1])<<8 | uint64(k[2])<<16 | uint64(k[3])<<24 |
 		uint64(k[4])<<32 | uint64(k[5])<<40 | uint64(k[6])<<48 | uint64(k[7])<<56
+}
+
+// orDefault sets *v to def when it is zero or negative (an option left
+// unset).
+func orDefault[T ~int | ~int64](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
