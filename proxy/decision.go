@@ -57,6 +57,11 @@ func (d *decision) active() bool { return d.deny != 0 && !d.shadow }
 // counted as if it were.
 func (d *decision) observed() bool { return d.deny != 0 }
 
+// mirror reports whether the consent mirror follows the visitor's pages:
+// a site with the mirror, not in shadow mode, where nothing is enforced
+// (an enforced page carries the signals in its head script instead).
+func (d *decision) mirror() bool { return d.site.Mirror && !d.shadow && !d.active() }
+
 // denied reports whether the visitor denies vendor v on this site (nil:
 // no vendor, not denied): its category is denied and the site does not
 // allow it. The rewriter decides by the same rule (policy).

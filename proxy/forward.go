@@ -121,7 +121,7 @@ func (s *Server) responseHead(ctx *fasthttp.RequestCtx, st *state, e *enforcer, 
 	if b.rewrite && e.prop != guard.PropagateNone {
 		s.propagateCookies(ctx, &resp.Header, e.prop)
 	}
-	if e.site.Mirror && !e.shadow && !e.active() && b.sniffed == nil {
+	if e.mirror() && b.sniffed == nil {
 		b.tail, b.regzip = mirrorTail(ctx, st, e.site, resp)
 	}
 	resp.Header.CopyTo(&ctx.Response.Header)
@@ -315,7 +315,7 @@ func (s *Server) prepareRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request,
 		e.requestCookies(&in.Header, &req.Header) // counted, not changed
 	}
 	if !e.active() {
-		if e.site.Mirror && !e.shadow && documentRequest(&in.Header) {
+		if e.mirror() && documentRequest(&in.Header) {
 			// Identity or gzip, which the mirror can follow (mirrorTail).
 			e.accept = coding.Accepted(in.Header.Peek("Accept-Encoding"))
 			req.Header.Set("Accept-Encoding", coding.Request(e.accept, coding.SetOf(coding.Gzip)))
