@@ -6,6 +6,7 @@ import (
 
 	"github.com/consentgate/consentgate/proxy/guard"
 	"github.com/consentgate/consentgate/proxy/internal/coding"
+	"github.com/consentgate/consentgate/proxy/internal/fieldlist"
 	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/valyala/fasthttp"
@@ -277,7 +278,7 @@ func makePrivate(h *fasthttp.ResponseHeader) {
 	out := []byte("private")
 	for rest := cc; len(rest) > 0; {
 		var f []byte
-		if f, rest = nextToken(rest); len(f) == 0 || bytes.EqualFold(f, []byte("public")) || bytes.EqualFold(f, []byte("private")) ||
+		if f, rest = fieldlist.Next(rest); len(f) == 0 || bytes.EqualFold(f, []byte("public")) || bytes.EqualFold(f, []byte("private")) ||
 			hasPrefixFold(f, "s-maxage") || hasPrefixFold(f, "proxy-revalidate") {
 			continue
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/consentgate/consentgate/proxy/guard"
 	"github.com/consentgate/consentgate/proxy/internal/coding"
+	"github.com/consentgate/consentgate/proxy/internal/fieldlist"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
@@ -268,7 +269,7 @@ func (s *Server) prepareRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request,
 			var f []byte
 			// Never Host: "Connection: Host" made the upstream request
 			// invalid, a 502 counted against the upstream.
-			if f, rest = nextToken(rest); len(f) > 0 && !bytes.EqualFold(f, []byte("Host")) {
+			if f, rest = fieldlist.Next(rest); len(f) > 0 && !bytes.EqualFold(f, []byte("Host")) {
 				req.Header.DelBytes(f)
 			}
 		}
@@ -649,7 +650,7 @@ func stripHop(h *fasthttp.ResponseHeader) {
 	if conn := h.Peek("Connection"); len(conn) > 0 {
 		for rest := conn; len(rest) > 0; {
 			var f []byte
-			if f, rest = nextToken(rest); len(f) > 0 && !bytes.EqualFold(f, []byte("close")) && !bytes.EqualFold(f, []byte("keep-alive")) {
+			if f, rest = fieldlist.Next(rest); len(f) > 0 && !bytes.EqualFold(f, []byte("close")) && !bytes.EqualFold(f, []byte("keep-alive")) {
 				h.DelBytes(f)
 			}
 		}
@@ -689,19 +690,9 @@ func addVary(h *fasthttp.ResponseHeader, names ...string) {
 func containsToken(list []byte, tok string) bool {
 	for len(list) > 0 {
 		var f []byte
-		if f, list = nextToken(list); len(f) == len(tok) && strings.EqualFold(string(f), tok) {
+		if f, list = fieldlist.Next(list); len(f) == len(tok) && strings.EqualFold(string(f), tok) {
 			return true
 		}
 	}
 	return false
-}
-
-// nextToken splits the first element off a comma-separated header value:
-// it returns that element without surrounding white space, and the rest.
-// It allocates nothing, unlike bytes.Split, which matters per request.
-func nextToken(list []byte) (tok, rest []byte) {
-	if i := bytes.IndexByte(list, ','); i >= 0 {
-		return bytes.TrimSpace(list[:i]), list[i+1:]
-	}
-	return bytes.TrimSpace(list), nil
 }

@@ -1,6 +1,10 @@
 package coding
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/consentgate/consentgate/proxy/internal/fieldlist"
+)
 
 // Encoding is one content coding (RFC 9110 §8.4.1) as the proxy tells them
 // apart.
@@ -102,7 +106,7 @@ func Accepted(ae []byte) Set {
 	star := -1 // weight of "*": -1 absent, 0 refused, 1 accepted
 	for rest := ae; len(rest) > 0; {
 		var f []byte
-		f, rest = nextElement(rest)
+		f, rest = fieldlist.Next(rest)
 		name, params, _ := bytes.Cut(f, []byte{';'})
 		name = bytes.TrimSpace(name)
 		ok := !zeroWeight(params)
@@ -164,15 +168,6 @@ func zeroWeight(params []byte) bool {
 		return true
 	}
 	return false
-}
-
-// nextElement splits the first element off a comma-separated list: that
-// element without surrounding white space, and the rest.
-func nextElement(list []byte) (elem, rest []byte) {
-	if i := bytes.IndexByte(list, ','); i >= 0 {
-		return bytes.TrimSpace(list[:i]), list[i+1:]
-	}
-	return bytes.TrimSpace(list), nil
 }
 
 // Output returns the coding a body the proxy wrote itself (a rewritten
