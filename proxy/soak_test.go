@@ -85,77 +85,12 @@ func TestSoak(t *testing.T) {
 	conns := *soakConns
 	raiseFileLimit(t, uint64(2*conns+2000))
 
-	// The origin: a real page (plain and gzip), a script, a big page.
-	page := realPage(t)
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write(page) //nolint:errcheck
-	zw.Close()
-	asset := bytes.Repeat([]byte("function f(){return 1}\n"), 1300)
-	const bigSize, hugeSize = 4 << 20, 64 << 20
-	origin := startUpstream(t, func(ctx *fasthttp.RequestCtx) {
-		switch string(ctx.Path()) {
-		case "/page":
-			ctx.Response.Header.SetContentType("text/html; charset=utf-8")
-			if bytes.Contains(ctx.Request.Header.Peek("Accept-Encoding"), []byte("gzip")) && ctx.QueryArgs().Has("gz") {
-				ctx.Response.Header.Set("Content-Encoding", "gzip")
-				ctx.SetBody(gz.Bytes())
-				return
-			}
-			ctx.SetBody(page)
-		case "/asset.js":
-			ctx.Response.Header.SetContentType("application/javascript")
-			ctx.SetBody(asset)
-		case "/big", "/huge":
-			size := bigSize
-			if string(ctx.Path()) == "/huge" {
-				size = hugeSize
-			}
-			ctx.Response.Header.SetContentType("text/html; charset=utf-8")
-			ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-				for n := 0; n < size; n += len(page) {
-					if _, err := w.Write(page[:min(len(page), size-n)]); err != nil {
-						return
-					}
-				}
-			})
-		}
-	})
-
-	// The proxy, as the binary operators run.
-	dir := *soakOut
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "consentgate-soak-"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "consentgate")
-	if b, err := exec.Command("go", "build", "-o", bin, "../cmd/consentgate").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
-	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	admin := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	logf, err := os.Create(filepath.Join(dir, "proxy.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	proc := exec.Command(bin, "serve", "--listen", listen, "--admin", admin, "--upstream", "http://"+origin.addr,
-		"--write-idle-timeout", "10s", "--log-level", "warn")
-	proc.Stdout, proc.Stderr = logf, logf
-	if err := proc.Start(); err != nil {
-		t.Fatal(err)
-	}
+	origin, page, asset := soakOrigin(t)
+	dir, proc, listen, admin := startSoakProxy(t, origin)
 	defer func() {
 		proc.Process.Signal(syscall.SIGTERM) //nolint:errcheck
 		proc.Wait()                          //nolint:errcheck
 	}()
-	waitPort(t, listen)
-	waitPort(t, admin)
 
 	// What each kind must get: the rewritten page is the same bytes every time.
 	want := map[string][]byte{"plain": page, "asset": asset}
@@ -615,4 +550,81 @@ func niceCeil(v float64) float64 {
 		}
 	}
 	return 10 * p
+}
+
+// soakOrigin starts the soak's origin: a real page (plain and gzip), a
+// script, a big page and a huge one, streamed.
+func soakOrigin(t *testing.T) (origin *upstream, page, asset []byte) {
+	page = realPage(t)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(page) //nolint:errcheck
+	zw.Close()
+	asset = bytes.Repeat([]byte("function f(){return 1}\n"), 1300)
+	const bigSize, hugeSize = 4 << 20, 64 << 20
+	origin = startUpstream(t, func(ctx *fasthttp.RequestCtx) {
+		switch string(ctx.Path()) {
+		case "/page":
+			ctx.Response.Header.SetContentType("text/html; charset=utf-8")
+			if bytes.Contains(ctx.Request.Header.Peek("Accept-Encoding"), []byte("gzip")) && ctx.QueryArgs().Has("gz") {
+				ctx.Response.Header.Set("Content-Encoding", "gzip")
+				ctx.SetBody(gz.Bytes())
+				return
+			}
+			ctx.SetBody(page)
+		case "/asset.js":
+			ctx.Response.Header.SetContentType("application/javascript")
+			ctx.SetBody(asset)
+		case "/big", "/huge":
+			size := bigSize
+			if string(ctx.Path()) == "/huge" {
+				size = hugeSize
+			}
+			ctx.Response.Header.SetContentType("text/html; charset=utf-8")
+			ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+				for n := 0; n < size; n += len(page) {
+					if _, err := w.Write(page[:min(len(page), size-n)]); err != nil {
+						return
+					}
+				}
+			})
+		}
+	})
+	return origin, page, asset
+}
+
+// startSoakProxy builds consentgate and runs it in front of origin, as
+// operators run the binary; its log goes to dir (-soak-out, or a new
+// temporary folder). The caller stops it.
+func startSoakProxy(t *testing.T, origin *upstream) (dir string, proc *exec.Cmd, listen, admin string) {
+	dir = *soakOut
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "consentgate-soak-"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "consentgate")
+	if b, err := exec.Command("go", "build", "-o", bin, "../cmd/consentgate").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	listen = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	admin = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	logf, err := os.Create(filepath.Join(dir, "proxy.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logf.Close() })
+	proc = exec.Command(bin, "serve", "--listen", listen, "--admin", admin, "--upstream", "http://"+origin.addr,
+		"--write-idle-timeout", "10s", "--log-level", "warn")
+	proc.Stdout, proc.Stderr = logf, logf
+	if err := proc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitPort(t, listen)
+	waitPort(t, admin)
+	return dir, proc, listen, admin
 }
