@@ -48,7 +48,7 @@ func BenchmarkKey(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				c.Key(body, &pol, "gzip", "gzip")
+				c.Key(body, &pol, "gzip", browser)
 			}
 		})
 	}
@@ -62,7 +62,7 @@ func BenchmarkGetHit(b *testing.B) {
 	body := make([]byte, 30<<10)
 	for i := range keys {
 		binary.LittleEndian.PutUint64(body, uint64(i))
-		keys[i], _ = c.Key(body, &pol, "gzip", "gzip")
+		keys[i], _ = c.Key(body, &pol, "gzip", browser)
 		c.Set(keys[i], &respcache.Entry{Body: body, Encoding: "gzip"})
 	}
 	c.Wait()
@@ -107,7 +107,7 @@ func BenchmarkSet(b *testing.B) {
 	keys := make([]respcache.Key, 4096)
 	for i := range keys {
 		binary.LittleEndian.PutUint64(body, uint64(i))
-		keys[i], _ = c.Key(body, &pol, "gzip", "gzip")
+		keys[i], _ = c.Key(body, &pol, "gzip", browser)
 	}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()

@@ -81,6 +81,14 @@ func ruleSets(tb testing.TB) (*rules.Set, *rules.Set) {
 	return setA, setB
 }
 
+// Sets of codings a client takes, as coding.Set has them (bit 0
+// identity, 1 gzip, 2 br, 3 zstd, 4 deflate).
+const (
+	browser  uint8 = 0x1f
+	gzipOnly uint8 = 0x03
+	curl     uint8 = 0x01
+)
+
 // newCache returns a cache closed when the test ends.
 func newCache(tb testing.TB, opts respcache.Options) *respcache.Cache {
 	tb.Helper()
@@ -116,7 +124,8 @@ func TestKeyAndGet(t *testing.T) {
 		name            string
 		body            []byte
 		pol             rewrite.Policy
-		coding, output  string
+		coding          string
+		accept          uint8
 		same            bool
 		wantUncacheable bool
 	}
@@ -126,33 +135,34 @@ func TestKeyAndGet(t *testing.T) {
 		return p
 	}
 	cases := []variant{
-		{name: "same", body: body, pol: base, coding: "gzip", output: "gzip", same: true},
-		{name: "same body in another buffer", body: bytes.Clone(body), pol: base, coding: "gzip", output: "gzip", same: true},
-		{name: "first byte changed", body: flip(0), pol: base, coding: "gzip", output: "gzip"},
-		{name: "middle byte changed", body: flip(len(body) / 2), pol: base, coding: "gzip", output: "gzip"},
-		{name: "last byte changed", body: flip(len(body) - 1), pol: base, coding: "gzip", output: "gzip"},
-		{name: "one byte more", body: append(bytes.Clone(body), ' '), pol: base, coding: "gzip", output: "gzip"},
-		{name: "one byte less", body: body[:len(body)-1], pol: base, coding: "gzip", output: "gzip"},
-		{name: "another rule-set version", body: body, pol: with(func(p *rewrite.Policy) { p.Set, p.Site = b, b.Sites()[0] }), coding: "gzip", output: "gzip"},
-		{name: "another site", body: body, pol: with(func(p *rewrite.Policy) { p.Site = a.Sites()[1] }), coding: "gzip", output: "gzip"},
-		{name: "other denied categories", body: body, pol: with(func(p *rewrite.Policy) { p.Deny = rules.Of(rules.Advertising) }), coding: "gzip", output: "gzip"},
-		{name: "no stub", body: body, pol: with(func(p *rewrite.Policy) { p.Stub = false }), coding: "gzip", output: "gzip"},
-		{name: "guard", body: body, pol: with(func(p *rewrite.Policy) { p.Guard = true }), coding: "gzip", output: "gzip"},
-		{name: "explain", body: body, pol: with(func(p *rewrite.Policy) { p.Explain = true }), coding: "gzip", output: "gzip"},
-		{name: "a head", body: body, pol: with(func(p *rewrite.Policy) { p.Head = []byte("<script>guard()</script>") }), coding: "gzip", output: "gzip"},
-		{name: "another head", body: body, pol: with(func(p *rewrite.Policy) { p.Head = []byte("<script>guard(2)</script>") }), coding: "gzip", output: "gzip"},
-		{name: "a tail", body: body, pol: with(func(p *rewrite.Policy) { p.Tail = []byte("<aside>notice</aside>") }), coding: "gzip", output: "gzip"},
-		{name: "placeholders", body: body, pol: with(func(p *rewrite.Policy) { p.Placeholders = &rewrite.Placeholders{} }), coding: "gzip", output: "gzip"},
-		{name: "placeholders with a reason", body: body, pol: with(func(p *rewrite.Policy) { p.Placeholders = &rewrite.Placeholders{Reason: "GPC."} }), coding: "gzip", output: "gzip"},
-		{name: "placeholder text", body: body, pol: with(func(p *rewrite.Policy) { p.Placeholders = &rewrite.Placeholders{Text: "{name}"} }), coding: "gzip", output: "gzip"},
-		{name: "placeholder button", body: body, pol: with(func(p *rewrite.Policy) { p.Placeholders = &rewrite.Placeholders{Button: "Load"} }), coding: "gzip", output: "gzip"},
-		{name: "placeholders keyed per response", body: body, pol: with(func(p *rewrite.Policy) { p.Placeholders = &rewrite.Placeholders{Key: "k1"} }), coding: "gzip", output: "gzip", wantUncacheable: true},
-		{name: "upstream coding br", body: body, pol: base, coding: "br", output: "gzip"},
-		{name: "upstream coding identity", body: body, pol: base, coding: "", output: "gzip"},
-		{name: "sent identity", body: body, pol: base, coding: "gzip", output: ""},
+		{name: "same", body: body, pol: base, coding: "gzip", accept: browser, same: true},
+		{name: "same body in another buffer", body: bytes.Clone(body), pol: base, coding: "gzip", accept: browser, same: true},
+		{name: "first byte changed", body: flip(0), pol: base, coding: "gzip", accept: browser},
+		{name: "middle byte changed", body: flip(len(body) / 2), pol: base, coding: "gzip", accept: browser},
+		{name: "last byte changed", body: flip(len(body) - 1), pol: base, coding: "gzip", accept: browser},
+		{name: "one byte more", body: append(bytes.Clone(body), ' '), pol: base, coding: "gzip", accept: browser},
+		{name: "one byte less", body: body[:len(body)-1], pol: base, coding: "gzip", accept: browser},
+		{name: "another rule-set version", body: body, pol: with(func(p *rewrite.Policy) { p.Set, p.Site = b, b.Sites()[0] }), coding: "gzip", accept: browser},
+		{name: "another site", body: body, pol: with(func(p *rewrite.Policy) { p.Site = a.Sites()[1] }), coding: "gzip", accept: browser},
+		{name: "other denied categories", body: body, pol: with(func(p *rewrite.Policy) { p.Deny = rules.Of(rules.Advertising) }), coding: "gzip", accept: browser},
+		{name: "no stub", body: body, pol: with(func(p *rewrite.Policy) { p.Stub = false }), coding: "gzip", accept: browser},
+		{name: "guard", body: body, pol: with(func(p *rewrite.Policy) { p.Guard = true }), coding: "gzip", accept: browser},
+		{name: "explain", body: body, pol: with(func(p *rewrite.Policy) { p.Explain = true }), coding: "gzip", accept: browser},
+		{name: "a head", body: body, pol: with(func(p *rewrite.Policy) { p.Head = []byte("<script>guard()</script>") }), coding: "gzip", accept: browser},
+		{name: "another head", body: body, pol: with(func(p *rewrite.Policy) { p.Head = []byte("<script>guard(2)</script>") }), coding: "gzip", accept: browser},
+		{name: "a tail", body: body, pol: with(func(p *rewrite.Policy) { p.Tail = []byte("<aside>notice</aside>") }), coding: "gzip", accept: browser},
+		{name: "placeholders", body: body, pol: with(func(p *rewrite.Policy) { p.Placeholders = &rewrite.Placeholders{} }), coding: "gzip", accept: browser},
+		{name: "placeholders with a reason", body: body, pol: with(func(p *rewrite.Policy) { p.Placeholders = &rewrite.Placeholders{Reason: "GPC."} }), coding: "gzip", accept: browser},
+		{name: "placeholder text", body: body, pol: with(func(p *rewrite.Policy) { p.Placeholders = &rewrite.Placeholders{Text: "{name}"} }), coding: "gzip", accept: browser},
+		{name: "placeholder button", body: body, pol: with(func(p *rewrite.Policy) { p.Placeholders = &rewrite.Placeholders{Button: "Load"} }), coding: "gzip", accept: browser},
+		{name: "placeholders keyed per response", body: body, pol: with(func(p *rewrite.Policy) { p.Placeholders = &rewrite.Placeholders{Key: "k1"} }), coding: "gzip", accept: browser, wantUncacheable: true},
+		{name: "upstream coding br", body: body, pol: base, coding: "br", accept: browser},
+		{name: "upstream coding identity", body: body, pol: base, coding: "", accept: browser},
+		{name: "a client that takes no coding", body: body, pol: base, coding: "gzip", accept: curl},
+		{name: "a client that takes gzip alone", body: body, pol: base, coding: "gzip", accept: gzipOnly},
 	}
 	c := newCache(t, respcache.Options{})
-	k0, ok := c.Key(body, &base, "gzip", "gzip")
+	k0, ok := c.Key(body, &base, "gzip", browser)
 	if !ok {
 		t.Fatal("base policy not cacheable")
 	}
@@ -163,7 +173,7 @@ func TestKeyAndGet(t *testing.T) {
 	c.Wait()
 	seen := map[respcache.Key]string{}
 	for _, tc := range cases {
-		k, ok := c.Key(tc.body, &tc.pol, tc.coding, tc.output)
+		k, ok := c.Key(tc.body, &tc.pol, tc.coding, tc.accept)
 		if ok == tc.wantUncacheable {
 			t.Errorf("%s: Key ok = %v, want %v", tc.name, ok, !tc.wantUncacheable)
 			continue
@@ -192,10 +202,10 @@ func TestKeyAndGet(t *testing.T) {
 		}
 	}
 	// "identity" and "" are one coding: their keys are equal.
-	ki, _ := c.Key(body, &base, "gzip", "identity")
-	ke, _ := c.Key(body, &base, "gzip", "")
+	ki, _ := c.Key(body, &base, "identity", browser)
+	ke, _ := c.Key(body, &base, "", browser)
 	if ki != ke {
-		t.Error(`output "identity" and "" give different keys`)
+		t.Error(`upstream coding "identity" and "" give different keys`)
 	}
 }
 
@@ -206,8 +216,8 @@ func TestKeySecret(t *testing.T) {
 	pol := rewrite.Policy{Set: a, Site: a.Sites()[0], Deny: rules.DefaultDeny}
 	c1, c2 := newCache(t, respcache.Options{}), newCache(t, respcache.Options{})
 	body := page(2, 1000)
-	k1, _ := c1.Key(body, &pol, "", "")
-	k2, _ := c2.Key(body, &pol, "", "")
+	k1, _ := c1.Key(body, &pol, "", curl)
+	k2, _ := c2.Key(body, &pol, "", curl)
 	if k1 == k2 {
 		t.Error("two caches give the same key")
 	}
@@ -245,7 +255,7 @@ func TestSitesApart(t *testing.T) {
 	body := page(3, 5000)
 	for i, site := range a.Sites() {
 		pol := rewrite.Policy{Set: a, Site: site, Deny: rules.DefaultDeny, Stub: true}
-		k, _ := c.Key(body, &pol, "", "")
+		k, _ := c.Key(body, &pol, "", curl)
 		if _, hit := c.Get(k); hit {
 			t.Fatalf("site %s: hit before any Set of its own", site.Name)
 		}
@@ -275,7 +285,7 @@ func TestTooLarge(t *testing.T) {
 		{size: 5 << 20, store: false}, // above the whole bound
 	} {
 		body := page(uint64(tc.size), 100)
-		k, _ := c.Key(body, &pol, "", "")
+		k, _ := c.Key(body, &pol, "", curl)
 		e := &respcache.Entry{Body: make([]byte, tc.size)}
 		if got := c.Set(k, e); got != tc.store {
 			t.Errorf("size %d (cost %d): Set = %v, want %v", tc.size, e.Cost(), got, tc.store)
@@ -298,7 +308,7 @@ func TestSetCopies(t *testing.T) {
 	c := newCache(t, respcache.Options{})
 	body := []byte("<p>rewritten</p>")
 	rm := []respcache.Removal{{Vendor: "google-analytics", Category: rules.Analytics, Action: rules.Remove, Element: "script", Count: 1}}
-	k, _ := c.Key([]byte("upstream"), &pol, "", "")
+	k, _ := c.Key([]byte("upstream"), &pol, "", curl)
 	c.Set(k, &respcache.Entry{Body: body, Removed: rm})
 	c.Wait()
 	copy(body, "XXXXXXXXXXXXXXXX")
@@ -344,7 +354,7 @@ func TestNil(t *testing.T) {
 	var c *respcache.Cache
 	a, _ := ruleSets(t)
 	pol := rewrite.Policy{Set: a, Site: a.Sites()[0]}
-	k, ok := c.Key([]byte("x"), &pol, "", "")
+	k, ok := c.Key([]byte("x"), &pol, "", curl)
 	if ok {
 		t.Error("nil cache: Key ok")
 	}
@@ -371,7 +381,7 @@ func TestCloseReleasesGoroutines(t *testing.T) {
 	}
 	a, _ := ruleSets(t)
 	pol := rewrite.Policy{Set: a, Site: a.Sites()[0]}
-	k, _ := c.Key([]byte("x"), &pol, "", "")
+	k, _ := c.Key([]byte("x"), &pol, "", curl)
 	c.Set(k, &respcache.Entry{Body: []byte("y")})
 	c.Wait()
 	c.Get(k)
@@ -416,7 +426,7 @@ func TestMetrics(t *testing.T) {
 	c := newCache(t, respcache.Options{MaxBytes: 1 << 20, MaxEntry: 64 << 10})
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)
-	k, _ := c.Key([]byte("a"), &pol, "", "")
+	k, _ := c.Key([]byte("a"), &pol, "", curl)
 	c.Get(k)
 	c.Set(k, &respcache.Entry{Body: make([]byte, 1000)})
 	c.Set(k, &respcache.Entry{Body: make([]byte, 100<<10)})
@@ -468,7 +478,7 @@ func TestConcurrent(t *testing.T) {
 			for range 2000 {
 				n := r.IntN(300)
 				body := fmt.Appendf(nil, "<p>page %d</p>", n)
-				k, _ := c.Key(body, &pol, "", "")
+				k, _ := c.Key(body, &pol, "", curl)
 				if e, hit := c.Get(k); hit {
 					if !bytes.Equal(e.Body, bytes.ToUpper(body)) {
 						t.Errorf("page %d: got the entry %q", n, e.Body)

@@ -10,8 +10,11 @@
 //
 //   - the upstream body as received, before decoding, and its content
 //     coding;
-//   - the coding the body is sent in (the client's choice: gzip or
-//     identity);
+//   - the codings the client takes (its Accept-Encoding as a coding set):
+//     with the upstream's coding they decide the coding the body is sent
+//     in, and whether a page that loses nothing goes out as the upstream
+//     sent it, so the whole set is keyed rather than the proxy's choice,
+//     which its body path may refine (browsers send the same few sets);
 //   - the rule-set version and the site's name (the site's actions and
 //     allow-list are in the version);
 //   - the rest of the rewrite.Policy: denied categories, stub, guard,

@@ -70,7 +70,7 @@ func TestFloodKeepsHotSet(t *testing.T) {
 			entry := &respcache.Entry{Encoding: "gzip"}
 			// serve is the proxy's use of the cache for one page.
 			serve := func(n uint64) bool {
-				k, _ := c.Key(body(n), &pol, "gzip", "gzip")
+				k, _ := c.Key(body(n), &pol, "gzip", browser)
 				if _, hit := c.Get(k); hit {
 					return true
 				}

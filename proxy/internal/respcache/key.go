@@ -25,12 +25,13 @@ func secret() [highwayhash.Size]byte {
 }
 
 // Key returns the key of body, the upstream body as received (before it is
-// decoded) in the content coding coding, rewritten under pol and sent in
-// the coding output; codings are their tokens ("gzip", "br"; "" or
-// "identity" for none, which are the same). ok is false when the rewritten
-// bytes depend on something no key can hold, so the response must not be
-// cached: placeholders that carry a key of their own response
-// (Placeholders.Key).
+// decoded) in the content coding coding (its token: "gzip", "br"; "" or
+// "identity" for none), rewritten under pol for a client that takes the
+// codings accept (a coding.Set of the proxy: with coding it decides the
+// coding the response is sent in, and whether the upstream's bytes can go
+// out as they came). ok is false when the rewritten bytes depend on
+// something no key can hold, so the response must not be cached:
+// placeholders that carry a key of their own response (Placeholders.Key).
 //
 // The key covers the rule-set version (pol.Set), the site's name
 // (pol.Site), the denied categories, the stub, the guard, Explain, the
@@ -39,7 +40,7 @@ func secret() [highwayhash.Size]byte {
 // the cache's secret, so no one outside the process can make two bodies
 // that share a key. Key does not allocate; a nil Cache returns the zero
 // Key and false.
-func (c *Cache) Key(body []byte, pol *rewrite.Policy, coding, output string) (k Key, ok bool) {
+func (c *Cache) Key(body []byte, pol *rewrite.Policy, coding string, accept uint8) (k Key, ok bool) {
 	if c == nil || (pol.Placeholders != nil && pol.Placeholders.Key != "") {
 		return Key{}, false
 	}
@@ -48,7 +49,7 @@ func (c *Cache) Key(body []byte, pol *rewrite.Policy, coding, output string) (k 
 	sum := highwayhash.Sum128(body, c.secret[:])
 	b = append(b, sum[:]...)
 	b = appendString(b, canonCoding(coding))
-	b = appendString(b, canonCoding(output))
+	b = append(b, accept)
 	version, site := "", ""
 	if pol.Set != nil {
 		version = pol.Set.Version()

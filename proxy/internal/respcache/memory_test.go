@@ -60,7 +60,7 @@ func TestMemoryBound(t *testing.T) {
 		body := buf[:size]
 		binary.LittleEndian.PutUint64(body, uint64(i))
 		total += int64(size)
-		k, _ := c.Key(body, &pol, "gzip", "gzip")
+		k, _ := c.Key(body, &pol, "gzip", browser)
 		if _, hit := c.Get(k); hit {
 			hits++
 			continue
