@@ -108,7 +108,12 @@ type Cache struct {
 
 	hits, misses, evictions atomic.Uint64
 	refused                 [numRefusals]atomic.Uint64
-	closed                  atomic.Bool
+
+	// life lets Close wait for the Gets and Sets under way: ristretto
+	// panics when used after its Close. closed is set under its write
+	// lock.
+	life   sync.RWMutex
+	closed atomic.Bool
 }
 
 // Reasons a Set is refused (label values of the refused metric).
@@ -173,6 +178,11 @@ func (c *Cache) Get(k Key) (*Entry, bool) {
 	if c == nil || k == (Key{}) {
 		return nil, false
 	}
+	c.life.RLock()
+	defer c.life.RUnlock()
+	if c.closed.Load() {
+		return nil, false
+	}
 	v, ok := c.rc.Get(k.lo)
 	if !ok || v == nil || v.hi != k.hi {
 		c.misses.Add(1)
@@ -188,7 +198,12 @@ func (c *Cache) Get(k Key) (*Entry, bool) {
 // and so are entries while many wait to be admitted and another caller is
 // already waiting for them.
 func (c *Cache) Set(k Key, e *Entry) bool {
-	if c == nil || k == (Key{}) || c.closed.Load() {
+	if c == nil || k == (Key{}) {
+		return false
+	}
+	c.life.RLock()
+	defer c.life.RUnlock()
+	if c.closed.Load() {
 		return false
 	}
 	// Refuse what is too large before copying it, and again by the size
@@ -255,7 +270,12 @@ type stored struct {
 // Wait returns once the entries handed to Set before it are admitted or
 // refused. Tests use it; the proxy need not.
 func (c *Cache) Wait() {
-	if c == nil || c.closed.Load() {
+	if c == nil {
+		return
+	}
+	c.life.RLock()
+	defer c.life.RUnlock()
+	if c.closed.Load() {
 		return
 	}
 	c.flush.Lock()
@@ -268,7 +288,12 @@ func (c *Cache) Wait() {
 // Bytes returns what the entries held now cost (not counting those waiting
 // to be admitted), below MaxBytes.
 func (c *Cache) Bytes() int64 {
-	if c == nil || c.closed.Load() {
+	if c == nil {
+		return 0
+	}
+	c.life.RLock()
+	defer c.life.RUnlock()
+	if c.closed.Load() {
 		return 0
 	}
 	return c.rc.MaxCost() - c.rc.RemainingCost()
@@ -303,16 +328,19 @@ func (c *Cache) Stats() Stats {
 	}
 }
 
-// Close drops every entry and stops the cache's goroutines; the cache then
-// stores nothing. Close may be called more than once, but only once no Get
-// or Set runs or will run (ristretto's channels close with it): after the
-// server has shut down.
+// Close drops every entry and stops the cache's goroutines, once the Gets
+// and Sets under way are done; after it, Get misses (uncounted) and Set
+// refuses. Close may be called more than once, and at any time.
 func (c *Cache) Close() {
-	if c == nil || c.closed.Swap(true) {
+	if c == nil {
 		return
 	}
-	c.flush.Lock()
-	defer c.flush.Unlock()
+	c.life.Lock()
+	defer c.life.Unlock()
+	if c.closed.Load() {
+		return
+	}
+	c.closed.Store(true) // before ristretto's Close, whose evictions are not counted
 	c.rc.Close()
 }
 

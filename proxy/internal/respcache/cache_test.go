@@ -495,3 +495,42 @@ func TestConcurrent(t *testing.T) {
 		t.Errorf("no hits among 8000 reads of 300 pages: %+v", st)
 	}
 }
+
+// TestCloseWhileInUse: Close while Gets and Sets run (ristretto panics
+// when used after its Close): they miss and refuse after it, and nothing
+// panics.
+func TestCloseWhileInUse(t *testing.T) {
+	a, _ := ruleSets(t)
+	pol := rewrite.Policy{Set: a, Site: a.Sites()[0], Deny: rules.DefaultDeny}
+	c, err := respcache.New(respcache.Options{MaxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	started := make(chan struct{}, 4)
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 5000 {
+				k, _ := c.Key(fmt.Appendf(nil, "%d %d", g, i%50), &pol, "", curl)
+				if _, hit := c.Get(k); !hit {
+					c.Set(k, &respcache.Entry{Body: []byte("x")})
+				}
+				if i == 100 {
+					started <- struct{}{}
+				}
+			}
+		})
+	}
+	for range 4 {
+		<-started
+	}
+	c.Close()
+	k, _ := c.Key([]byte("0 1"), &pol, "", curl)
+	if c.Set(k, &respcache.Entry{Body: []byte("x")}) {
+		t.Error("Set stored after Close")
+	}
+	if _, hit := c.Get(k); hit {
+		t.Error("Get hit after Close")
+	}
+	wg.Wait()
+}

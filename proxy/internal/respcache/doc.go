@@ -81,5 +81,5 @@
 // Key, Get and Set are safe for concurrent use; Get does not allocate. An
 // Entry that Get returns is shared and never modified: its Body can go out
 // with fasthttp's Response.SetBodyRaw. Close stops ristretto's goroutines
-// and must come after the last Get and Set.
+// once the Gets and Sets under way are done; it may come at any time.
 package respcache
