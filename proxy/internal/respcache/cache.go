@@ -163,7 +163,15 @@ func New(opts Options) (*Cache, error) {
 				c.evictions.Add(1)
 			}
 		},
-		OnReject: func(*ristretto.Item[*stored]) { c.refused[refusedAdmission].Add(1) },
+		OnReject: func(it *ristretto.Item[*stored]) {
+			// ristretto also rejects a second new item of a key it holds
+			// (two misses of one page set it before the first is applied);
+			// that entry is stored, not refused. GetTTL reads the store
+			// without counting a read.
+			if _, held := c.rc.GetTTL(it.Key); !held {
+				c.refused[refusedAdmission].Add(1)
+			}
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cannot make the response cache: %w", err)

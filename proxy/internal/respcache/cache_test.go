@@ -534,3 +534,24 @@ func TestCloseWhileInUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestSetTwiceIsNoRefusal: two misses of one page set it twice before
+// ristretto applies the first (two visitors at once); the second is not
+// counted as refused by admission, and the entry is there.
+func TestSetTwiceIsNoRefusal(t *testing.T) {
+	a, _ := ruleSets(t)
+	pol := rewrite.Policy{Set: a, Site: a.Sites()[0], Deny: rules.DefaultDeny}
+	c := newCache(t, respcache.Options{MaxBytes: 1 << 20})
+	for i := range 20 {
+		k, _ := c.Key(fmt.Appendf(nil, "page %d", i), &pol, "", curl)
+		c.Set(k, &respcache.Entry{Body: []byte("first")})
+		c.Set(k, &respcache.Entry{Body: []byte("second")})
+		c.Wait()
+		if _, hit := c.Get(k); !hit {
+			t.Errorf("page %d: not stored", i)
+		}
+	}
+	if st := c.Stats(); st.RefusedAdmission != 0 {
+		t.Errorf("RefusedAdmission = %d after setting pages twice in a cache with room, want 0", st.RefusedAdmission)
+	}
+}
