@@ -94,3 +94,48 @@ func TestMemoryBound(t *testing.T) {
 }
 
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
+
+// TestMemoryBoundSmallEntries: the bound holds for small entries too,
+// where the per-entry overhead the cost counts (Entry.Cost) outweighs the
+// body: 200 000 distinct 100-byte bodies through a 16 MiB cache.
+func TestMemoryBoundSmallEntries(t *testing.T) {
+	if raceEnabled {
+		t.Skip("one goroutine, and slow under the race detector; the plain go test run measures this")
+	}
+	const (
+		entries  = 200000
+		maxBytes = 16 << 20
+		overhead = 1 << 20 // ristretto's tables, 0.5 MiB measured
+	)
+	a, _ := ruleSets(t)
+	pol := rewrite.Policy{Set: a, Site: a.Sites()[0], Deny: rules.DefaultDeny}
+	var ms runtime.MemStats
+	heap := func() int64 {
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapAlloc)
+	}
+	base := heap()
+	c := newCache(t, respcache.Options{MaxBytes: maxBytes})
+	empty := heap() - base
+	body := make([]byte, 100)
+	e := &respcache.Entry{Encoding: "gzip", Removed: []respcache.Removal{
+		{Vendor: "google-analytics", Category: rules.Analytics, Action: rules.Remove, Element: "script", Count: 1},
+	}}
+	for i := range entries {
+		binary.LittleEndian.PutUint64(body, uint64(i))
+		k, _ := c.Key(body, &pol, "", curl)
+		e.Body = body
+		c.Set(k, e)
+	}
+	c.Wait()
+	end := heap() - base
+	e.Body = append([]byte(nil), body...) // as stored
+	held := c.Bytes() / e.Cost()
+	t.Logf("%d entries of 100 bytes through a %d MiB cache: heap held empty %.1f MiB, at the end %.1f MiB for about %d entries: %.0f bytes each beyond the empty cache, cost %d",
+		entries, maxBytes>>20, mib(empty), mib(end), held, float64(end-empty)/float64(held), e.Cost())
+	if end > maxBytes+overhead {
+		t.Errorf("the cache held %.1f MiB of heap, above its bound of %d MiB and %.1f MiB of overhead",
+			mib(end), maxBytes>>20, mib(overhead))
+	}
+}
