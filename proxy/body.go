@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/consentgate/consentgate/proxy/internal/coding"
+	"github.com/consentgate/consentgate/proxy/internal/respcache"
 	"github.com/consentgate/consentgate/proxy/receipt"
 	"github.com/consentgate/consentgate/proxy/rewrite"
 	"github.com/consentgate/consentgate/rules"
@@ -138,9 +139,16 @@ func (s *Server) rewriteWhole(ctx *fasthttp.RequestCtx, resp *fasthttp.Response,
 	}
 	// Straight into the response buffer: no intermediate buffer that grows
 	// with every page (a third of an opted-out gzip page's bytes).
+	start := time.Now()
+	key, cacheable := s.cache.Key(raw, &pol, enc.Header(), uint8(e.accept))
+	if cacheable {
+		if ent, ok := s.cache.Get(key); ok {
+			s.sendCached(ctx, e, pol.Set, ent, time.Since(start))
+			return
+		}
+	}
 	w := appendWriter{responseBuffer(ctx, size)}
 	rw.Reset(&w, pol)
-	start := time.Now()
 	in, err := s.decodeInto(rw, enc, raw)
 	if err == nil {
 		err = rw.Close()
@@ -164,6 +172,7 @@ func (s *Server) rewriteWhole(ctx *fasthttp.RequestCtx, resp *fasthttp.Response,
 	}
 	s.countRewrite(e.sm, e.site, rw, in, time.Since(start), e.rec)
 	page := w.b
+	out := e.accept.Output(enc)
 	if len(rw.Removed()) == 0 && (!rw.Changed() || len(pol.Head) == 0 && len(pol.Tail) == 0) {
 		// Nothing removed, and no guard, signal script or notice to
 		// carry: the stub has nothing to stand in for, so the page goes
@@ -171,11 +180,12 @@ func (s *Server) rewriteWhole(ctx *fasthttp.RequestCtx, resp *fasthttp.Response,
 		// encoded again.
 		if e.accept.Has(enc) {
 			ctx.Response.SwapBody(append(w.b[:0], raw...))
+			s.store(cacheable, key, ctx, enc, pol.Site, rw, in)
 			return
 		}
 		page = withoutStub(page, rewrite.Stub(pol), in)
 	}
-	switch out := e.accept.Output(enc); out {
+	switch out {
 	case coding.Identity:
 		h.Del("Content-Encoding")
 		ctx.Response.SwapBody(page)
@@ -184,6 +194,56 @@ func (s *Server) rewriteWhole(ctx *fasthttp.RequestCtx, resp *fasthttp.Response,
 		body := coding.Append(raw[:0], out, page)
 		h.Set("Content-Encoding", out.Header())
 		ctx.Response.SwapBody(append(w.b[:0], body...))
+	}
+	s.store(cacheable, key, ctx, out, pol.Site, rw, in)
+}
+
+// store keeps the body just set on ctx, sent in out, for the next visitor
+// whose page has the same key: a copy (the response's buffer goes back to
+// fasthttp), with what the rewriter removed and read so that a hit counts
+// it again (sendCached).
+func (s *Server) store(cacheable bool, key respcache.Key, ctx *fasthttp.RequestCtx, out coding.Encoding, site *rules.Site, rw *rewrite.Writer, in int64) {
+	if !cacheable {
+		return
+	}
+	st := rw.Stats()
+	ent := &respcache.Entry{
+		Body: bytes.Clone(ctx.Response.Body()), Encoding: out.Header(), Read: in,
+		Removed:  respcache.AppendRemovals(nil, site, rw.Removed()),
+		Oversize: st.Oversize, Unrecorded: st.Unrecorded,
+	}
+	s.cache.Set(key, ent)
+}
+
+// sendCached sends a stored page: no decoding, rewriting or encoding. The
+// metrics and the receipt count what the page's first rewrite removed, as
+// if it had been rewritten again; the rewrite histogram gets the time the
+// lookup took.
+func (s *Server) sendCached(ctx *fasthttp.RequestCtx, e *enforcer, set *rules.Set, ent *respcache.Entry, spent time.Duration) {
+	h := &ctx.Response.Header
+	if ent.Encoding == "" {
+		h.Del("Content-Encoding")
+	} else {
+		h.Set("Content-Encoding", ent.Encoding)
+	}
+	ctx.Response.SetBodyRaw(ent.Body) // shared and never modified
+	e.sm.bytes.Add(float64(ent.Read))
+	e.sm.rewrite.Observe(spent.Seconds())
+	for _, rm := range ent.Removed {
+		s.metrics.ElementsRemoved.WithLabelValues(e.sm.name, rm.Category.String(), rm.Vendor, rm.Action.String()).Add(float64(rm.Count))
+	}
+	if ent.Oversize > 0 {
+		s.failClosed(e.sm, nil, failOversize)
+	}
+	if rec := e.rec; rec != nil {
+		for _, rm := range ent.Removed {
+			if v := set.VendorByID(rm.Vendor); v != nil {
+				rec.AddRemoval(v, rm.Category, rm.Action, rm.Element, rm.Count)
+			}
+		}
+		rec.Oversize += ent.Oversize
+		rec.RemovedOther += ent.Unrecorded
+		rec.HTML = true
 	}
 }
 

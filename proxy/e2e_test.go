@@ -99,6 +99,9 @@ func startGate(t testing.TB, upstreamURL, configYAML string, tweak ...func(*prox
 	if err != nil {
 		t.Fatal(err)
 	}
+	if c := srv.ResponseCache(); c != nil {
+		reg.MustRegister(c)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -178,6 +178,9 @@ func (s *Server) closeUpstreams() {
 		// with its own lock held.
 		unsubscribe()
 	}
+	// Stops the cache's goroutines once the Gets and Sets under way are
+	// done; a request still running after this stores nothing.
+	s.cache.Close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range s.clients {

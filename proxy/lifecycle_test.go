@@ -33,6 +33,7 @@ func newTestServer(t *testing.T, upstream string, tweak ...func(*proxy.Options))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { srv.Shutdown(context.Background()) }) //nolint:errcheck // a second Shutdown does nothing
 	return srv
 }
 

@@ -366,6 +366,7 @@ func TestRecordGuard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { srv.Shutdown(t.Context()) }) //nolint:errcheck // its response cache
 	var ctx fasthttp.RequestCtx
 	ga, fb := set.VendorByID("google-analytics"), set.VendorByID("meta-pixel")
 	srv.RecordGuard(&ctx, set.Sites()[0], []guard.Block{{Vendor: ga, Count: 3}, {Vendor: fb, Count: 1}})

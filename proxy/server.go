@@ -15,10 +15,12 @@ import (
 
 	"github.com/consentgate/consentgate/proxy/guard"
 	"github.com/consentgate/consentgate/proxy/internal/coding"
+	"github.com/consentgate/consentgate/proxy/internal/respcache"
 	"github.com/consentgate/consentgate/proxy/registry"
 	"github.com/consentgate/consentgate/rules"
 	"github.com/consentgate/consentgate/rules/urlhost"
 	"github.com/consentgate/consentgate/signals"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 )
 
@@ -89,6 +91,12 @@ type Options struct {
 	Receipts Receipts
 	// CanaryToken marks the canary's own requests (CanaryHeader).
 	CanaryToken string
+	// ResponseCacheBytes bounds the cache of rewritten pages (0: 64 MiB;
+	// negative: no cache). An opted-out page read whole is decoded,
+	// rewritten and encoded once per (upstream bytes, policy, rule set,
+	// site, codings the visitor takes); later visitors under the same
+	// policy get the stored bytes. See ResponseCache.
+	ResponseCacheBytes int64
 }
 
 // Server is the public proxy: it reads each visitor's signals, enforces the
@@ -104,8 +112,10 @@ type Server struct {
 	seq     atomic.Uint64 // requests seen, for access-log sampling
 	// decoders decode upstream bodies, at most MaxDecodedBody bytes each.
 	decoders *coding.Decoders
-	logLim   logLimiter    // error lines per kind
-	reports  guard.Limiter // on the guard's count reports, all sites together
+	logLim   logLimiter // error lines per kind
+	// cache holds rewritten pages; nil without one.
+	cache   *respcache.Cache
+	reports guard.Limiter // on the guard's count reports, all sites together
 
 	// dateless is an empty response header that, copied over an upstream
 	// response before it is read, keeps the origin's Date field (see
@@ -152,6 +162,13 @@ func New(opts Options) (*Server, error) {
 	s := &Server{opts: opts, log: opts.Logger, metrics: opts.Metrics, clients: make(map[string]*fasthttp.HostClient),
 		decoders: coding.NewDecoders(opts.MaxDecodedBody)}
 	s.reports.Rate, s.reports.Burst = reportRate, 2*reportRate
+	if opts.ResponseCacheBytes >= 0 {
+		c, err := respcache.New(respcache.Options{MaxBytes: opts.ResponseCacheBytes})
+		if err != nil {
+			return nil, fmt.Errorf("proxy: response cache: %w", err)
+		}
+		s.cache = c
+	}
 	if s.metrics == nil {
 		s.metrics = NewMetrics(nopRegisterer{})
 	}
@@ -352,3 +369,13 @@ type nopRegisterer struct{}
 func (nopRegisterer) Register(c prometheusCollector) error   { return nil }
 func (nopRegisterer) MustRegister(cs ...prometheusCollector) {}
 func (nopRegisterer) Unregister(c prometheusCollector) bool  { return true }
+
+// ResponseCache is the cache of rewritten pages as a Prometheus collector
+// (consentgate_response_cache_*: hits, misses, evictions, refusals, bytes
+// and the bound); nil when the server has none.
+func (s *Server) ResponseCache() prometheus.Collector {
+	if s.cache == nil {
+		return nil
+	}
+	return s.cache
+}

@@ -50,6 +50,7 @@ type serveFlags struct {
 	accountSecretFile               string
 	receipts                        string
 	receiptsMaxSize                 string
+	responseCache                   string
 	receiptsFlush                   time.Duration
 	// explicit are the flags set by command line or environment; fromEnv
 	// those set by the environment.
@@ -108,6 +109,7 @@ func (f *serveFlags) register(fs *flag.FlagSet, defListen, defAdmin string) {
 	fs.StringVar(&f.accountHeader, "account-header", "", "request header carrying the account id, set by a trusted proxy (env CONSENTGATE_ACCOUNT_HEADER, config account.header)")
 	fs.StringVar(&f.accountSecretFile, "account-secret-file", "", "file holding the secret the account id is hashed with (HMAC-SHA256); or the secret itself in env CONSENTGATE_ACCOUNT_SECRET (env CONSENTGATE_ACCOUNT_SECRET_FILE, config account.secret_file)")
 	fs.StringVar(&f.receipts, "receipts", "", "write a compliance receipt of every enforced response to this directory (env CONSENTGATE_RECEIPTS, config receipts.dir); see docs/compliance.md")
+	fs.StringVar(&f.responseCache, "response-cache", "64MiB", "memory for rewritten pages served again to opted-out visitors, e.g. 64MiB; 0 turns the cache off (config response_cache)")
 	fs.StringVar(&f.receiptsMaxSize, "receipts-max-size", "", "start a new receipts file past this size, e.g. 64MiB (default; config receipts.max_file_size)")
 	fs.DurationVar(&f.receiptsFlush, "receipts-flush", 0, "write and fsync receipts this often; a crash loses at most this much (default 1s; config receipts.flush_interval)")
 	fs.BoolVar(&f.trustForwarded, "trust-forwarded", false, "trust every peer's X-Forwarded-* (only when nothing but a trusted load balancer reaches --listen; prefer --trusted-proxies)")
@@ -373,12 +375,17 @@ func runServe(ctx context.Context, f serveFlags, log *slog.Logger, hooks serveHo
 		// when in-flight responses have sent their receipts.
 		defer receipts.Close()
 	}
+	cacheBytes, err := responseCacheBytes(f.responseCache)
+	if err != nil {
+		return err
+	}
 	canaryToken := canary.NewToken()
 	opts := proxy.Options{
 		Rules: h, Signals: reader, Metrics: metrics, Logger: log,
 		UpstreamTimeout: f.upstreamTimeout, UpstreamIdleTimeout: f.upstreamIdle, WriteIdleTimeout: f.writeIdle,
 		TrustForwarded: f.trustForwarded, TrustedProxies: trustedProxies,
 		AccessLogEvery: f.accessLogEvery, Registry: acctReg, CanaryToken: canaryToken, ShutdownTimeout: f.shutdownTimeout,
+		ResponseCacheBytes: cacheBytes,
 	}
 	withReceipts(&opts, receipts, &server)
 	srv, err := proxy.New(opts)
@@ -386,6 +393,9 @@ func runServe(ctx context.Context, f serveFlags, log *slog.Logger, hooks serveHo
 		return err
 	}
 	server.Store(srv)
+	if c := srv.ResponseCache(); c != nil {
+		reg.MustRegister(c)
+	}
 	var draining atomic.Bool
 	admin := proxy.NewAdmin(proxy.AdminOptions{Rules: h, Gatherer: reg, Pprof: f.pprof, Draining: &draining, ShutdownTimeout: f.shutdownTimeout})
 	pub, err := hooks.listen("tcp", f.listen)
@@ -471,6 +481,9 @@ func (f *serveFlags) fromConfig(cfg *config.Config) {
 	}
 	if !f.explicit["admin"] && cfg.Admin != "" {
 		f.admin = cfg.Admin
+	}
+	if !f.explicit["response-cache"] && cfg.ResponseCache > 0 {
+		f.responseCache = strconv.FormatInt(int64(cfg.ResponseCache), 10)
 	}
 	if !f.explicit["upstream-timeout"] && cfg.UpstreamTimeout > 0 {
 		f.upstreamTimeout = time.Duration(cfg.UpstreamTimeout)
@@ -707,4 +720,20 @@ func openRegistry(f serveFlags, set *rules.Set, reg prometheus.Registerer, log *
 	}
 	log.Info("registry", "url", config.RedactURL(rc.URL), "budget", r.Budget().String(), "sites_with_account_key", accounts)
 	return r, nil
+}
+
+// responseCacheBytes reads --response-cache: a size of at least 1MiB, or 0
+// for no cache (proxy.Options.ResponseCacheBytes -1).
+func responseCacheBytes(v string) (int64, error) {
+	if v == "0" {
+		return -1, nil
+	}
+	n, err := config.ParseByteSize(v)
+	if err != nil {
+		return 0, &usageError{"--response-cache: " + err.Error()}
+	}
+	if n < 1<<20 {
+		return 0, &usageError{"--response-cache: at least 1MiB, or 0 for no cache"}
+	}
+	return n, nil
 }

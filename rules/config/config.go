@@ -22,6 +22,10 @@ type Config struct {
 	// UpstreamTimeout bounds one upstream round trip (default 30s); past it
 	// the visitor gets a 504.
 	UpstreamTimeout Duration `yaml:"upstream_timeout"`
+	// ResponseCache bounds the memory of the rewritten pages kept for
+	// opted-out visitors, e.g. 64MiB (the default); serve's
+	// --response-cache 0 turns the cache off.
+	ResponseCache ByteSize `yaml:"response_cache"`
 	// Registry is the shared opt-out registry (optional; read at start).
 	Registry *Registry `yaml:"registry"`
 	// Account is the account key of every site that does not name its own.
