@@ -50,7 +50,7 @@ func check(t target, w workload, hdrs []string) (int, error) {
 		}
 	}
 	html := bytes.Contains(resp.Header.ContentType(), []byte("html"))
-	rewritten := (t.name == tCG || t.name == tCGReg || t.name == tCGR) && w.optout && html
+	rewritten := (t.name == tCG || t.name == tCGReg || t.name == tCGR || t.name == tCGCold) && w.optout && html
 	marketing := strings.HasSuffix(w.path, "/page.html")
 	if rewritten {
 		body = withoutInlineGuard(body)

@@ -46,6 +46,7 @@ type config struct {
 	keep             bool
 	registry         bool
 	receipts         bool
+	noCache          bool
 	real             bool
 	pages            string
 	zipf             float64
@@ -76,6 +77,7 @@ func run() int {
 	flag.BoolVar(&c.memory, "memory", true, "run the memory tests")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory (configs, logs)")
 	flag.BoolVar(&c.registry, "registry", false, "also run consentgate with the shared opt-out registry (a redis-server on loopback, every request carrying an account cookie) and compare it with consentgate without")
+	flag.BoolVar(&c.noCache, "nocache", false, "also load a consentgate with --response-cache 0: every opted-out page decoded, rewritten and encoded (cold), beside the default one whose cache answers the same page again (warm)")
 	flag.BoolVar(&c.receipts, "receipts", false, "also load a second consentgate running with --receipts (a receipt per opted-out response) and report what receipts cost")
 	flag.BoolVar(&c.real, "real", false, "run the real-traffic mix instead of the synthetic workloads and the memory tests: the saved pages behind an nginx origin, a Zipf popularity, a share of opted-out visitors (needs nginx and wrk)")
 	flag.StringVar(&c.pages, "pages", "", "with -real: directory of the saved *.html.gz pages (default $CONSENTGATE_PAGES, else ../shared/data/pages beside the module)")
@@ -168,6 +170,7 @@ const (
 	tCG     = "consentgate"
 	tCGReg  = "consentgate + registry"
 	tCGR    = "consentgate --receipts"
+	tCGCold = "consentgate, no response cache"
 )
 
 // Account cookies of -registry runs: a visitor without an opt-out on
@@ -418,6 +421,13 @@ func startTargets(ctx context.Context, c *config, e *env, tmp string, originProc
 			return nil, nil, err
 		}
 		targets = append(targets, target{name: tCGR, addr: cgr.addr, proc: cgr.proc})
+	}
+	if c.noCache {
+		cold, _, err := startConsentgate(ctx, e, tmp, "consentgate-nocache", e.originAddr, false, "--response-cache", "0")
+		if err != nil {
+			return nil, nil, err
+		}
+		targets = append(targets, target{name: tCGCold, addr: cold.addr, proc: cold.proc})
 	}
 	return targets, cgAdmin, nil
 }

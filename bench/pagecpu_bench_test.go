@@ -163,6 +163,9 @@ func startBenchGate(b *testing.B, upstream string) (string, *prometheus.Registry
 	if err != nil {
 		b.Fatal(err)
 	}
+	if c := srv.ResponseCache(); c != nil {
+		reg.MustRegister(c)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
