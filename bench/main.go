@@ -13,6 +13,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -22,6 +23,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -47,6 +49,7 @@ type config struct {
 	registry         bool
 	receipts         bool
 	noCache          bool
+	rounds           int
 	real             bool
 	pages            string
 	zipf             float64
@@ -77,6 +80,7 @@ func run() int {
 	flag.BoolVar(&c.memory, "memory", true, "run the memory tests")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory (configs, logs)")
 	flag.BoolVar(&c.registry, "registry", false, "also run consentgate with the shared opt-out registry (a redis-server on loopback, every request carrying an account cookie) and compare it with consentgate without")
+	flag.IntVar(&c.rounds, "rounds", 1, "measure each workload's targets this many times, in turn forwards and backwards (A B C, C B A, …), and report each target's median-req/s round: the order a target is loaded in no longer favours it")
 	flag.BoolVar(&c.noCache, "nocache", false, "also load a consentgate with --response-cache 0: every opted-out page decoded, rewritten and encoded (cold), beside the default one whose cache answers the same page again (warm)")
 	flag.BoolVar(&c.receipts, "receipts", false, "also load a second consentgate running with --receipts (a receipt per opted-out response) and report what receipts cost")
 	flag.BoolVar(&c.real, "real", false, "run the real-traffic mix instead of the synthetic workloads and the memory tests: the saved pages behind an nginx origin, a Zipf popularity, a share of opted-out visitors (needs nginx and wrk)")
@@ -489,22 +493,32 @@ func loadTargets(ctx context.Context, c *config, e *env, targets []target, cgAdm
 	results := map[string]map[string]cell{}
 	for _, w := range workloads {
 		results[w.name] = map[string]cell{}
-		for _, t := range targets {
-			prof := func() {}
-			if c.profile != "" && (t.name == tCG || t.name == tCGReg) {
-				prof = profile(ctx, cgAdmin[t.name], c.duration, filepath.Join(c.profile, slug(t.name)+"-"+slug(w.name)+".pprof"))
+		rounds := map[string][]cell{}
+		for r := range max(c.rounds, 1) {
+			order := slices.Clone(targets)
+			if r%2 == 1 {
+				slices.Reverse(order)
 			}
-			r := measure(ctx, e.gen, c, t, w)
-			prof()
-			if err := ctx.Err(); err != nil {
-				return nil, err
+			for _, t := range order {
+				prof := func() {}
+				if r == 0 && c.profile != "" && (t.name == tCG || t.name == tCGReg) {
+					prof = profile(ctx, cgAdmin[t.name], c.duration, filepath.Join(c.profile, slug(t.name)+"-"+slug(w.name)+".pprof"))
+				}
+				m := measure(ctx, e.gen, c, t, w)
+				prof()
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				rounds[t.name] = append(rounds[t.name], m)
+				if m.err != nil {
+					logf("%-50s %-22s error: %v", w.name, t.name, m.err)
+				} else {
+					logf("%-50s %-22s %9.0f req/s  p99 %6.2f ms  %6.1f µs CPU/req  %d errors", w.name, t.name, m.rps(), m.p99/1000, m.cpuPerReq(), m.errors)
+				}
 			}
-			results[w.name][t.name] = r
-			if r.err != nil {
-				logf("%-50s %-22s error: %v", w.name, t.name, r.err)
-			} else {
-				logf("%-50s %-22s %9.0f req/s  p99 %6.2f ms  %6.1f µs CPU/req  %d errors", w.name, t.name, r.rps(), r.p99/1000, r.cpuPerReq(), r.errors)
-			}
+		}
+		for name, cs := range rounds {
+			results[w.name][name] = medianCell(cs)
 		}
 	}
 	return results, nil
@@ -771,4 +785,17 @@ func startRegistryTarget(ctx context.Context, e *env, tmp string, pprof bool) (t
 		return target{}, "", fmt.Errorf("recording the bench account's opt-out: %w", err)
 	}
 	return t, admin, nil
+}
+
+// medianCell is the round of a target whose req/s is the median (the
+// lower middle one of an even count); a failed round is reported first.
+func medianCell(cs []cell) cell {
+	for _, c := range cs {
+		if c.err != nil {
+			return c
+		}
+	}
+	sorted := slices.Clone(cs)
+	slices.SortFunc(sorted, func(a, b cell) int { return cmp.Compare(a.rps(), b.rps()) })
+	return sorted[(len(sorted)-1)/2]
 }

@@ -119,7 +119,11 @@ func machineReport(c *config, e *env) string {
 	p("- nginx: %s; wrk: %s\n", toolVersion(e.nginx, "-v"), toolVersion(e.wrk, "-v"))
 	p("- load generator: %s; origin: %s\n", e.gen.name(), e.originKind)
 	p("- load average before / after: %s / %s; open-file limit %d\n", e.loadBefore, loadAvg(), e.noFile)
-	p("- run: %s, %v per cell after %v warm-up, took %v\n\n", e.startedWall.Format("2006-01-02 15:04 MST"), c.duration, c.warmup, time.Since(e.startedWall).Round(time.Second))
+	rounds := ""
+	if c.rounds > 1 {
+		rounds = fmt.Sprintf(", %d rounds in turn forwards and backwards, each target's median round reported", c.rounds)
+	}
+	p("- run: %s, %v per cell after %v warm-up%s, took %v\n\n", e.startedWall.Format("2006-01-02 15:04 MST"), c.duration, c.warmup, rounds, time.Since(e.startedWall).Round(time.Second))
 	p("```sh\ngo run ./bench %s\n```\n\n", strings.Join(c.args, " "))
 	return b.String()
 }
