@@ -100,17 +100,6 @@ func (s *Server) Tally(dst []receipt.Tally) []receipt.Tally {
 	return dst
 }
 
-// categoriesByName lists the categories in the order rules.Categories.Names
-// prints them.
-var categoriesByName = func() []rules.Category {
-	var out []rules.Category
-	for _, n := range rules.All.Names() {
-		c, _ := rules.ParseCategory(n)
-		out = append(out, c)
-	}
-	return out
-}()
-
 // appendDecision appends the value of DecisionHeader.
 func appendDecision(b []byte, c signals.Consent, shadow bool) []byte {
 	b = append(b, "opted_out="...)
@@ -127,7 +116,7 @@ func appendDecision(b []byte, c signals.Consent, shadow bool) []byte {
 	})
 	b = append(b, "), denied=("...)
 	first = true
-	for _, cat := range categoriesByName {
+	for _, cat := range rules.ByName {
 		if c.Denied.Has(cat) {
 			if !first {
 				b = append(b, ' ')

@@ -83,6 +83,17 @@ func (s Categories) Names() []string {
 	return out
 }
 
+// ByName is every category in the order of their names, the order Names
+// prints them in. It is shared: do not modify it.
+var ByName = func() []Category {
+	out := make([]Category, 0, NumCategories)
+	for c := Category(0); c < NumCategories; c++ {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b Category) int { return strings.Compare(a.String(), b.String()) })
+	return out
+}()
+
 // String returns the names joined with commas.
 func (s Categories) String() string { return strings.Join(s.Names(), ",") }
 

@@ -10,17 +10,6 @@ import (
 	"github.com/consentgate/consentgate/signals"
 )
 
-// categoriesByName lists the categories in the order rules.Categories.Names
-// prints them.
-var categoriesByName = func() []rules.Category {
-	var out []rules.Category
-	for _, n := range rules.All.Names() {
-		c, _ := rules.ParseCategory(n)
-		out = append(out, c)
-	}
-	return out
-}()
-
 // Kind is what a record is about.
 type Kind uint8
 
@@ -450,7 +439,7 @@ func (e *Entry) appendDecision(b []byte) []byte {
 	b = appendStr(append(b, `,"mode":`...), e.Mode.String())
 	b = append(b, `,"denied":[`...)
 	first := true
-	for _, c := range categoriesByName {
+	for _, c := range rules.ByName {
 		if e.Denied.Has(c) {
 			if !first {
 				b = append(b, ',')
