@@ -54,10 +54,7 @@ func (s *Server) rewriteBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, 
 		if err != nil {
 			putWriter(rw, pol)
 			fasthttp.ReleaseResponse(resp)
-			s.metrics.UpstreamErrors.WithLabelValues(e.sm.name, reasonMidBody).Inc()
-			if e.rec != nil {
-				e.rec.AddFailClosed(reasonMidBody)
-			}
+			s.midBody(e)
 			brokeOff(ctx)
 			return
 		}
@@ -324,10 +321,7 @@ func (s *Server) rewriteStreamed(ctx *fasthttp.RequestCtx, resp *fasthttp.Respon
 		dec.Close()            //nolint:errcheck
 		resp.CloseBodyStream() //nolint:errcheck
 		fasthttp.ReleaseResponse(resp)
-		s.metrics.UpstreamErrors.WithLabelValues(e.sm.name, reasonMidBody).Inc()
-		if e.rec != nil {
-			e.rec.AddFailClosed(reasonMidBody)
-		}
+		s.midBody(e)
 		brokeOff(ctx)
 		return
 	}

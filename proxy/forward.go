@@ -167,7 +167,7 @@ func (s *Server) sendBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, e *
 		err = relayBodyTail(ctx, resp, b.sniffed, b.tail, e.sm.midBody)
 	}
 	if err != nil {
-		s.metrics.UpstreamErrors.WithLabelValues(e.sm.name, reasonMidBody).Inc()
+		e.sm.midBody.Inc()
 	}
 }
 
@@ -695,4 +695,13 @@ func containsToken(list []byte, tok string) bool {
 		}
 	}
 	return false
+}
+
+// midBody counts an upstream that broke off inside an enforced body, in
+// the metric and the receipt.
+func (s *Server) midBody(e *enforcer) {
+	e.sm.midBody.Inc()
+	if e.rec != nil {
+		e.rec.AddFailClosed(reasonMidBody)
+	}
 }

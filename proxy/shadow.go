@@ -29,10 +29,7 @@ func (s *Server) shadowBody(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, e
 	n := resp.Header.ContentLength()
 	if !resp.IsBodyStream() || n >= 0 && n <= bufferBelow {
 		if relayBody(ctx, resp, prefix, e.sm.midBody) != nil {
-			s.metrics.UpstreamErrors.WithLabelValues(e.sm.name, reasonMidBody).Inc()
-			if e.rec != nil {
-				e.rec.AddFailClosed(reasonMidBody)
-			}
+			s.midBody(e)
 			return
 		}
 		s.observe(e, enc, ctx.Response.Body())
