@@ -31,23 +31,7 @@ func benchProxyWith(b *testing.B, h fasthttp.RequestHandler, path string, header
 	direct := &fasthttp.HostClient{Addr: up.addr}
 	run := func(b *testing.B, hc *fasthttp.HostClient) {
 		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-			defer fasthttp.ReleaseRequest(req)
-			defer fasthttp.ReleaseResponse(resp)
-			for pb.Next() {
-				req.Reset()
-				req.SetRequestURI("http://site.test" + path)
-				for _, h := range headers {
-					k, v, _ := strings.Cut(h, ":")
-					req.Header.Set(k, strings.TrimSpace(v))
-				}
-				if err := hc.Do(req, resp); err != nil || resp.StatusCode() != 200 {
-					b.Fatalf("status %d: %v", resp.StatusCode(), err)
-				}
-				b.SetBytes(int64(len(resp.Body())))
-			}
-		})
+		getParallel(b, hc, true, path, headers...)
 	}
 	b.Run("direct", func(b *testing.B) { run(b, direct) })
 	b.Run("proxy", func(b *testing.B) { run(b, c) })
@@ -139,22 +123,7 @@ func benchReceipts(b *testing.B, path string, headers ...string) {
 			// far less than wall time with the other load.
 			cpu0 := processCPU(b)
 			defer func() { b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op") }()
-			b.RunParallel(func(pb *testing.PB) {
-				req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-				defer fasthttp.ReleaseRequest(req)
-				defer fasthttp.ReleaseResponse(resp)
-				for pb.Next() {
-					req.Reset()
-					req.SetRequestURI("http://site.test" + path)
-					for _, h := range headers {
-						k, v, _ := strings.Cut(h, ":")
-						req.Header.Set(k, strings.TrimSpace(v))
-					}
-					if err := hc.Do(req, resp); err != nil || resp.StatusCode() != 200 {
-						b.Fatalf("status %d: %v", resp.StatusCode(), err)
-					}
-				}
-			})
+			getParallel(b, hc, false, path, headers...)
 		})
 	}
 }
@@ -175,4 +144,29 @@ func processCPU(b *testing.B) int64 {
 		b.Fatal(err)
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// getParallel sends GET path with headers through hc from every benchmark
+// goroutine, b.N times in all, failing on anything but a 200; with
+// setBytes it reports the response size for MB/s.
+func getParallel(b *testing.B, hc *fasthttp.HostClient, setBytes bool, path string, headers ...string) {
+	b.RunParallel(func(pb *testing.PB) {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+		for pb.Next() {
+			req.Reset()
+			req.SetRequestURI("http://site.test" + path)
+			for _, h := range headers {
+				k, v, _ := strings.Cut(h, ":")
+				req.Header.Set(k, strings.TrimSpace(v))
+			}
+			if err := hc.Do(req, resp); err != nil || resp.StatusCode() != 200 {
+				b.Fatalf("status %d: %v", resp.StatusCode(), err)
+			}
+			if setBytes {
+				b.SetBytes(int64(len(resp.Body())))
+			}
+		}
+	})
 }

@@ -31,41 +31,25 @@ func startClosingOrigin(t *testing.T, idle time.Duration, closeOnReuse bool) *cl
 		t.Fatal(err)
 	}
 	o := &closingOrigin{addr: ln.Addr().String(), seen: map[string]int{}}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
+	serveRaw(t, ln, func(c net.Conn, br *bufio.Reader) {
+		for n := 0; ; n++ {
+			if idle > 0 {
+				c.SetReadDeadline(time.Now().Add(idle)) //nolint:errcheck
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for n := 0; ; n++ {
-					if idle > 0 {
-						c.SetReadDeadline(time.Now().Add(idle)) //nolint:errcheck
-					}
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return // idle past the limit, or the proxy closed
-					}
-					io.Copy(io.Discard, req.Body) //nolint:errcheck
-					o.mu.Lock()
-					o.seen[req.Method]++
-					o.mu.Unlock()
-					if closeOnReuse && n == 1 {
-						return // the keep-alive ended just as this request came
-					}
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok") //nolint:errcheck
-				}
-			}()
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return // idle past the limit, or the proxy closed
+			}
+			io.Copy(io.Discard, req.Body) //nolint:errcheck
+			o.mu.Lock()
+			o.seen[req.Method]++
+			o.mu.Unlock()
+			if closeOnReuse && n == 1 {
+				return // the keep-alive ended just as this request came
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok") //nolint:errcheck
 		}
-	}()
+	})
 	return o
 }
 

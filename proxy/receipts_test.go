@@ -260,7 +260,8 @@ func TestShadowMatchesEnforcing(t *testing.T) {
 	}
 }
 
-// hostGet is get with a Host header.
+// hostGet GETs url with headers ("Name: value") and a Host header ("" for
+// the URL's host) through client, and reads the whole body.
 func hostGet(t testing.TB, url, host string, headers ...string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest("GET", url, nil)
@@ -279,7 +280,7 @@ func hostGet(t testing.TB, url, host string, headers ...string) (*http.Response,
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
+		t.Fatalf("GET %s: reading body: %v", url, err)
 	}
 	return resp, body
 }

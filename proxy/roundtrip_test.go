@@ -89,6 +89,30 @@ func startRTOrigin(t *testing.T) *rtOrigin {
 		line, _, _ := strings.Cut(rt.req, "\r\n")
 		answers[strings.Fields(line)[1]] = rt.resp
 	}
+	serveRaw(t, ln, func(c net.Conn, br *bufio.Reader) {
+		for {
+			head, err := readHead(br)
+			if err != nil {
+				return
+			}
+			if err := skipBody(br, head); err != nil {
+				return
+			}
+			line, _, _ := strings.Cut(head, "\r\n")
+			path := strings.Fields(line)[1]
+			o.mu.Lock()
+			o.got[path] = head
+			o.mu.Unlock()
+			io.WriteString(c, answers[path]) //nolint:errcheck
+		}
+	})
+	return o
+}
+
+// serveRaw accepts connections on ln until the test ends and runs serve on
+// each, with a reader over it; the connection is closed when serve returns.
+// Cleanup closes ln and waits for every connection's serve.
+func serveRaw(t *testing.T, ln net.Listener, serve func(c net.Conn, br *bufio.Reader)) {
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	wg.Add(1)
@@ -103,26 +127,10 @@ func startRTOrigin(t *testing.T) *rtOrigin {
 			go func() {
 				defer wg.Done()
 				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					head, err := readHead(br)
-					if err != nil {
-						return
-					}
-					if err := skipBody(br, head); err != nil {
-						return
-					}
-					line, _, _ := strings.Cut(head, "\r\n")
-					path := strings.Fields(line)[1]
-					o.mu.Lock()
-					o.got[path] = head
-					o.mu.Unlock()
-					io.WriteString(c, answers[path]) //nolint:errcheck
-				}
+				serve(c, bufio.NewReader(c))
 			}()
 		}
 	}()
-	return o
 }
 
 // readHead reads a header block through its empty line, as it is.

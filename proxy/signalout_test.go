@@ -436,23 +436,7 @@ func BenchmarkMirrorPage(b *testing.B) {
 		for _, mirror := range []bool{false, true} {
 			b.Run(fmt.Sprintf("%s/mirror=%v", strings.TrimPrefix(page, "/"), mirror), func(b *testing.B) {
 				g := startGate(b, "http://"+up.addr, fmt.Sprintf(`sites: [{name: s, hosts: ["*"], mirror: %v}]`, mirror))
-				c := &fasthttp.HostClient{Addr: strings.TrimPrefix(g.url, "http://")}
-				req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-				defer fasthttp.ReleaseRequest(req)
-				defer fasthttp.ReleaseResponse(resp)
-				b.ReportAllocs()
-				var n int
-				for b.Loop() {
-					req.Reset()
-					req.SetRequestURI("http://site.test" + page)
-					req.Header.Set("Accept-Encoding", "gzip")
-					req.Header.Set("Sec-Fetch-Dest", "document")
-					if err := c.Do(req, resp); err != nil || resp.StatusCode() != 200 {
-						b.Fatalf("status %d: %v", resp.StatusCode(), err)
-					}
-					n = len(resp.Body())
-				}
-				b.ReportMetric(float64(n), "B/page")
+				benchPage(b, g, page, "Accept-Encoding", "gzip", "Sec-Fetch-Dest", "document")
 			})
 		}
 	}
